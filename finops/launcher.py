@@ -1,0 +1,105 @@
+"""`make run`: set everything up and start web + worker + beat together.
+
+1. Start (or re-attach to) embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are unset,
+   and create the application's database role and database.
+2. Migrate, load the demo data (a second run finds it and adds nothing).
+3. Start gunicorn, a Celery worker and Celery beat; print the URL and the demo logins.
+Ctrl-C stops all three, then the embedded servers; their data stay under .finops/.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from finops.embedded import STATE_DIR, ensure_environment
+
+DEMO_ROLES = ("admin", "finance", "director", "viewer")
+
+
+def _secret_key() -> str:
+    path = STATE_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], check=True, env=os.environ.copy())
+
+
+def main() -> int:
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    os.environ.setdefault("DEBUG", "1")  # a local, single-user run; production sets DEBUG=0
+    os.environ.setdefault("SECRET_KEY", _secret_key())
+    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+    os.environ.setdefault("ALLOWED_HOSTS", f"{host},localhost,127.0.0.1,[::1]")
+    os.chdir(Path(__file__).resolve().parent.parent)
+    print("finops: starting PostgreSQL and Redis …", flush=True)
+    ensure_environment()
+    print("finops: migrating …", flush=True)
+    _manage("migrate", "--noinput", "-v", "0")
+    print("finops: loading demo data (skipped when present) …", flush=True)
+    _manage("seed_demo")
+
+    bin_dir = Path(sys.executable).parent
+    commands = {
+        "web": [str(bin_dir / "gunicorn"), "finops.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
+                "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+        "worker": [str(bin_dir / "celery"), "-A", "finops", "worker", "--loglevel", "INFO",
+                   "--concurrency", "2", "--hostname", "worker@%h"],
+        "beat": [str(bin_dir / "celery"), "-A", "finops", "beat", "--loglevel", "INFO",
+                 "--schedule", str(STATE_DIR / "celerybeat-schedule")],
+    }
+    children = {name: subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
+                for name, cmd in commands.items()}
+
+    print("\n" + "=" * 64)
+    print(f"  finops is running at http://{host}:{port}/")
+    print("  Demo logins (password: finops-demo):")
+    for org in ("acme", "globex"):
+        print("   ", "  ".join(f"{role}@{org}.example" for role in DEMO_ROLES))
+    print("  Mail is written to", os.environ.get("EMAIL_URL") or STATE_DIR / "mail")
+    print("  Press Ctrl-C to stop web, worker, beat and the embedded servers.")
+    print("=" * 64 + "\n", flush=True)
+
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"finops: {name} exited with {child.returncode}; stopping the rest.", flush=True)
+                exit_code, stopping = 1, True
+                break
+        time.sleep(0.5)
+
+    print("finops: stopping …", flush=True)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    print("finops: stopped. Data is kept under", STATE_DIR, flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
