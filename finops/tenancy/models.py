@@ -68,6 +68,9 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization_id} as {self.role}"
+
 
 class TenantModel(models.Model):
     """Base of every tenant-owned table: `tenant_id` + row-level security + a fail-closed manager."""

@@ -8,9 +8,9 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from finops.ledger import services as ledger
+from finops.ledger.models import Account
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import TenantNotSet, tenant_context
-from finops.ledger.models import Account
 
 TENANT_TABLES_SQL = """
     SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity

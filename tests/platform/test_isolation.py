@@ -1,0 +1,196 @@
+"""Tenants never see each other.
+
+Every URL pattern under /o/<slug>/ is listed in FOREIGN_KWARGS with the ids it takes; a new
+pattern without an entry fails `test_every_organisation_url_pattern_is_covered`. Then, for every
+role: the other organisation's slug with its ids answers 404 to GET, POST and htmx requests
+alike, and the own slug with the other organisation's ids never answers with data. Canary
+strings planted in one organisation never appear in the other's pages, exports or e-mails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from finops.ledger import services as ledger
+from finops.ledger.importers import gl_import
+from finops.ledger.periods import period_for
+from finops.ledger.services import LineSpec
+from finops.tenancy import services as tenancy
+from finops.tenancy.models import Invitation, Membership
+from finops.tenancy.permissions import Role
+from tests.conftest import make_books
+
+
+@dataclass
+class Planted:
+    org: object
+    books: object
+    entry: object
+    period: object
+    job: object
+    membership: object
+    invitation: object
+    canary: str
+
+
+def plant(org, canary: str) -> Planted:
+    books = make_books(org)
+    ledger.account_save(tenant=org, actor=None, code="6999", name=f"{canary} account", type="expense")
+    ledger.cost_center_save(tenant=org, actor=None, code="CNRY", name=f"{canary} cost center")
+    entry = ledger.journal_post(
+        tenant=org, actor=None, entity=books.usd, date=date(2026, 3, 12), memo=f"{canary} memo",
+        reference=f"{canary}-ref",
+        lines=[LineSpec(books.rent.pk, Decimal("1234.56"), books.ops.pk, memo=f"{canary} line"),
+               LineSpec(books.cash.pk, Decimal("-1234.56"))],
+    ).entry
+    csv = (f"date,entry_ref,entity,account,cost_center,amount,currency,memo\n"
+           f"2026-03-14,{canary}-1,US,6100,OPS,10.00,USD,{canary} import\n"
+           f"2026-03-14,{canary}-1,US,1000,,-10.00,USD,{canary} import\n").encode()
+    result = gl_import(tenant=org, actor=None, data=csv, filename=f"{canary}.csv")
+    assert result.created == 1, result.errors
+    invitation, _ = tenancy.invitation_create(org=org, actor=None, email=f"{canary.lower()}@invitee.test",
+                                              role=Role.VIEWER)
+    return Planted(
+        org=org, books=books, entry=entry, period=period_for(tenant=org, d=date(2026, 3, 1)), job=result.job,
+        membership=Membership.objects.get(organization=org, user__email=f"viewer@{org.slug}.test"),
+        invitation=invitation, canary=canary,
+    )
+
+
+# url name → the ids it takes, taken from the planted organisation.
+FOREIGN_KWARGS = {
+    "reporting:dashboard": lambda p: {},
+    "reporting:reports": lambda p: {},
+    "budgets:index": lambda p: {},
+    "costs:index": lambda p: {},
+    "revenue:index": lambda p: {},
+    "planning:index": lambda p: {},
+    "org:settings": lambda p: {},
+    "org:members": lambda p: {},
+    "org:member_invite": lambda p: {},
+    "org:member_role": lambda p: {"pk": p.membership.pk},
+    "org:member_remove": lambda p: {"pk": p.membership.pk},
+    "org:invitation_revoke": lambda p: {"pk": p.invitation.pk},
+    "org:audit": lambda p: {},
+    "ledger:journal": lambda p: {},
+    "ledger:journal_export": lambda p: {},
+    "ledger:entry_create": lambda p: {},
+    "ledger:entry_line": lambda p: {},
+    "ledger:entry_detail": lambda p: {"pk": p.entry.pk},
+    "ledger:entry_reverse": lambda p: {"pk": p.entry.pk},
+    "ledger:accounts": lambda p: {},
+    "ledger:account_create": lambda p: {},
+    "ledger:account_edit": lambda p: {"pk": p.books.rent.pk},
+    "ledger:cost_centers": lambda p: {},
+    "ledger:cost_center_create": lambda p: {},
+    "ledger:cost_center_edit": lambda p: {"pk": p.books.ops.pk},
+    "ledger:entities": lambda p: {},
+    "ledger:periods": lambda p: {},
+    "ledger:period_close": lambda p: {"pk": p.period.pk},
+    "ledger:period_reopen": lambda p: {"pk": p.period.pk},
+    "ledger:fx_rates": lambda p: {},
+    "ledger:import_list": lambda p: {},
+    "ledger:import_template": lambda p: {},
+    "ledger:import_detail": lambda p: {"pk": p.job.pk},
+    "ledger:import_errors": lambda p: {"pk": p.job.pk},
+}
+
+
+def organisation_url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, prefix: str, namespace: str):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                ns = pattern.namespace or namespace
+                walk(pattern.url_patterns, route, ns)
+            elif isinstance(pattern, URLPattern) and "<slug:org_slug>" in route:
+                assert pattern.name, f"unnamed organisation URL pattern {route}"
+                names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+
+    walk(get_resolver().url_patterns, "", "")
+    return names
+
+
+@pytest.fixture
+def two_orgs(org, other_org):
+    return plant(org, "CANARY-ACME-51c2"), plant(other_org, "CANARY-GLOBEX-9e7d")
+
+
+def test_every_organisation_url_pattern_is_covered():
+    assert organisation_url_names() == set(FOREIGN_KWARGS)
+
+
+def requests_for(client, url):
+    yield "GET", client.get(url)
+    yield "POST", client.post(url, {"name": "x", "code": "X1", "role": "admin", "email": "x@x.test"})
+    yield "htmx GET", client.get(url, headers={"HX-Request": "true"})
+    yield "htmx POST", client.post(url, {}, headers={"HX-Request": "true"})
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_the_other_organisations_slug_and_ids_answer_404_to_every_role(client, two_orgs, role):
+    mine, theirs = two_orgs
+    client.force_login(Membership.objects.get(organization=mine.org, role=role).user)
+    failures = []
+    for name, kwargs in FOREIGN_KWARGS.items():
+        url = reverse(name, kwargs={"org_slug": theirs.org.slug, **kwargs(theirs)})
+        for method, response in requests_for(client, url):
+            if response.status_code != 404 or theirs.canary.encode() in response.content:
+                failures.append((name, method, response.status_code))
+    assert failures == []
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_the_own_slug_with_the_other_organisations_ids_never_answers_with_their_data(client, two_orgs, role):
+    mine, theirs = two_orgs
+    client.force_login(Membership.objects.get(organization=mine.org, role=role).user)
+    failures = []
+    for name, kwargs in FOREIGN_KWARGS.items():
+        foreign_ids = kwargs(theirs)
+        if not foreign_ids:
+            continue
+        url = reverse(name, kwargs={"org_slug": mine.org.slug, **foreign_ids})
+        for method, response in requests_for(client, url):
+            # 404 for whoever may act on such an object; a role that may not act at all gets the
+            # same 403 (and a wrong method the same 405) whether the id exists or not, which
+            # reveals nothing either.
+            if response.status_code not in (403, 404, 405) or theirs.canary.encode() in response.content:
+                failures.append((name, method, response.status_code))
+    assert failures == []
+    assert Invitation.objects.get(pk=theirs.invitation.pk).revoked_at is None
+    assert Membership.objects.filter(pk=theirs.membership.pk, role=Role.VIEWER).exists()
+
+
+def test_canaries_never_cross_into_the_other_organisations_pages_and_exports(client, two_orgs):
+    for mine, theirs in (two_orgs, tuple(reversed(two_orgs))):
+        client.force_login(Membership.objects.get(organization=mine.org, role=Role.ADMIN).user)
+        seen_own = False
+        for name, kwargs in FOREIGN_KWARGS.items():
+            url = reverse(name, kwargs={"org_slug": mine.org.slug, **kwargs(mine)})
+            for query in ("", "?format=csv", "?format=xlsx"):
+                response = client.get(url + query)
+                assert response.status_code in (200, 302, 405), (name, query, response.status_code)
+                body = response.content
+                assert theirs.canary.encode() not in body, (name, query)
+                seen_own = seen_own or mine.canary.encode() in body
+        assert seen_own, "the own canary must show somewhere, or this test could not fail"
+
+
+def test_canaries_never_cross_into_the_other_organisations_e_mails(two_orgs, django_capture_on_commit_callbacks):
+    mine, theirs = two_orgs
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        tenancy.invitation_create(org=mine.org, actor=None, email="someone@new.test", role=Role.FINANCE)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    rendered = message.body + "".join(alt[0] for alt in message.alternatives) + message.subject
+    assert theirs.canary not in rendered
+    assert mine.org.name in rendered
