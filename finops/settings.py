@@ -93,6 +93,8 @@ TEMPLATES = [
                 "finops.tenancy.context_processors.tenancy",
             ],
             "builtins": ["template_partials.templatetags.partials"],
+            # `finops` is a project package, not an installed app: register its tag library.
+            "libraries": {"finops": "finops.templatetags.finops"},
         },
     }
 ]
@@ -179,6 +181,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_CALLABLE = "finops.tenancy.forms.axes_username"  # e-mail, case-insensitive
+AXES_LOCKOUT_CALLABLE = "finops.tenancy.forms.axes_lockout_response"  # the template above, 429
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0")) or None
 

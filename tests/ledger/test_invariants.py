@@ -133,3 +133,30 @@ def test_a_missing_rate_is_named(books):
         ledger.journal_post(tenant=books.org, actor=None, entity=books.usd, date=date(2026, 3, 5),
                             lines=[LineSpec(books.rent.pk, Decimal("1000"), None, "JPY"),
                                    LineSpec(books.cash.pk, Decimal("-1000"), None, "JPY")])
+
+
+@pytest.mark.parametrize("table", ["ledger_entity", "ledger_account", "ledger_costcenter", "ledger_period"])
+def test_master_data_is_never_deleted(books, table):
+    with tenant_context(books.org), connection.cursor() as cursor:
+        with pytest.raises(DatabaseError, match="never deleted"), transaction.atomic():
+            cursor.execute(f"DELETE FROM {table}")
+
+
+def test_a_line_must_agree_with_its_entry(books):
+    entry = sale(books).entry
+    other_period = period_for(tenant=books.org, d=date(2026, 4, 1))
+    with tenant_context(books.org), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_journalentry (tenant_id, entity_id, period_id, date, memo, reference, source,"
+            " idempotency_key, posted_at) VALUES (%s, %s, %s, %s, 'x', '', 'manual', 'raw-3', now()) RETURNING id",
+            [books.org.pk, entry.entity_id, entry.period_id, entry.date],
+        )
+        (new_id,) = cursor.fetchone()
+        with pytest.raises(DatabaseError, match="does not match its entry"), transaction.atomic():
+            cursor.execute(
+                "INSERT INTO ledger_journalline (tenant_id, entry_id, line_no, entity_id, period_id, date,"
+                " account_id, amount, txn_amount, txn_currency, rate, memo) VALUES"
+                " (%s, %s, 1, %s, %s, %s, %s, 10, 10, 'USD', 1, ''), (%s, %s, 2, %s, %s, %s, %s, -10, -10, 'USD', 1, '')",
+                [books.org.pk, new_id, entry.entity_id, other_period.pk, date(2026, 4, 2), books.cash.pk,
+                 books.org.pk, new_id, entry.entity_id, other_period.pk, date(2026, 4, 2), books.rent.pk],
+            )

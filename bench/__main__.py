@@ -1,0 +1,99 @@
+"""`python -m bench [--lines N] [--runs N] [--tenant bench-<n>]` (what `make bench` runs).
+
+Uses DATABASE_URL / REDIS_URL like the application (`make bench` starts embedded servers when
+they are unset). Prints a table of medians and ratios; the exit status is 0 whatever the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+import warnings
+
+
+def _settings_environment() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finops.settings")
+    # Production-like settings (DEBUG off), which insist on a secret key: a throwaway one will do
+    # for a process that serves no one.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="GL lines to import (default 1,000,000)")
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per query, median reported (default 15)")
+    parser.add_argument("--copy-runs", type=int, default=3, help="timed runs of the COPY limit (default 3)")
+    parser.add_argument("--accounts", type=int, default=300)
+    parser.add_argument("--cost-centers", type=int, default=60)
+    parser.add_argument("--tenant", metavar="SLUG", help="re-time the queries on an existing bench tenant (no import)")
+    args = parser.parse_args(argv)
+    if args.lines < 2 or args.runs < 1 or args.copy_runs < 1:
+        parser.error("--lines must be at least 2, --runs and --copy-runs at least 1")
+
+    _settings_environment()
+    from finops.embedded import ensure_environment
+
+    ensure_environment()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from django.utils import timezone
+
+    import bench
+    from finops.tenancy.models import Organization
+    from finops.tenancy.services import user_get_or_create
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # Pages link static files by name; the manifest of hashed names exists only after collectstatic.
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    warnings.filterwarnings("ignore", message="No directory at")
+    call_command("migrate", verbosity=0)
+    figures = []
+    if args.tenant:
+        org = Organization.objects.get(slug=args.tenant)
+    else:
+        org = bench.tenant_create(accounts=args.accounts, cost_centers=args.cost_centers)
+        bench.log(f"tenant {org.slug}: {args.accounts} accounts × {args.cost_centers} cost centers")
+        started = time.perf_counter()
+        data = bench.gl_csv(org, lines=args.lines, today=timezone.localdate())
+        bench.log(f"GL CSV: {args.lines:,} lines, {len(data) / 1e6:,.1f} MB in {time.perf_counter() - started:.1f} s")
+        bench.log("importing through gl_import ...")
+        service_time, result = bench.time_gl_import(org, data)
+        del data
+        if result.errors or result.duplicate_of is not None:
+            print(f"The import did not go through: {result.summary()}", file=sys.stderr)
+            for error in result.errors[:20]:
+                print(f"  {error}", file=sys.stderr)
+            return 0
+        bench.log(f"imported in {service_time:.1f} s: {result.summary()}")
+        bench.log(f"raw COPY of the same rows × {args.copy_runs} ...")
+        limit_time, rows = bench.time_copy_limit(org, runs=args.copy_runs)
+        figures.append(bench.Figure(f"GL import, {rows:,} lines (gl_import vs COPY)", service_time, limit_time,
+                                    "≥ 0.5", rows=rows))
+    bench.analyze()
+    client = Client()
+    client.force_login(user_get_or_create(email=bench.BENCH_EMAIL))
+    bench.log(f"queries, median of {args.runs} runs ...")
+    dashboard, page, check = bench.dashboard_figures(org, runs=args.runs, client=client)
+    figures += [dashboard, page, *bench.journal_figures(org, runs=args.runs, client=client)]
+
+    print()
+    print(f"finops bench · tenant {org.slug} · {bench.machine()} · {timezone.localdate():%Y-%m-%d}")
+    print("ratio: limit ÷ service for the import (higher is better), service ÷ limit for queries (lower is better)")
+    print()
+    print(bench.table(figures))
+    print()
+    print(check)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,37 @@
+"""`manage.py import_chart FILE --org SLUG`: entities, accounts and cost centers from a CSV.
+
+Same rules as every import (see finops.ledger.chart_import): any bad row and nothing is written;
+each problem goes to stderr with its line number, and the command exits with status 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from finops.ledger.chart_import import chart_import
+from finops.tenancy.models import Organization
+
+
+class Command(BaseCommand):
+    help = "Import a chart CSV (kind, code, name, type, currency, parent) into an organisation."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV file, UTF-8")
+        parser.add_argument("--org", required=True, metavar="SLUG", help="the organisation's slug")
+
+    def handle(self, *args, file: str, org: str, **options):
+        tenant = Organization.objects.filter(slug=org).first()
+        if tenant is None:
+            raise CommandError(f"No organisation with slug {org!r}.")
+        try:
+            data = Path(file).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}.") from exc
+        result = chart_import(tenant=tenant, actor=None, data=data)
+        if result.errors:
+            for error in result.errors:
+                self.stderr.write(str(error))
+            raise CommandError(result.summary())
+        self.stdout.write(self.style.SUCCESS(f"{tenant.slug}: {result.summary()}"))
