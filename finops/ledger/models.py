@@ -294,3 +294,66 @@ class PeriodBalance(TenantModel):
                 fields=["tenant", "period"], include=["entity", "account", "amount"], name="periodbalance_period_idx"
             )
         ]
+
+
+class ImportKind(models.TextChoices):
+    GL = "gl", "GL actuals"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    DUPLICATE = "duplicate", "Already imported"
+
+
+class ImportJob(TenantModel):
+    """One uploaded file and what became of it (see `finops/ledger/importers.py`).
+
+    The file itself is kept in the row (`content`): the worker that runs the job may sit on
+    another machine than the web server that received the upload. A file's SHA-256 identifies
+    it within the tenant: at most one *succeeded* job per content, so importing it again is
+    recognised and changes nothing.
+    """
+
+    MAX_STORED_ERRORS = 1000
+
+    kind = models.CharField(max_length=8, choices=ImportKind.choices, default=ImportKind.GL)
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    size = models.BigIntegerField(default=0)  # bytes
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows = models.PositiveIntegerField(default=0)
+    entries_created = models.PositiveIntegerField(default=0)
+    entries_skipped = models.PositiveIntegerField(default=0)  # already in the ledger (same idempotency key)
+    # [{"line": int | None, "message": str}], at most MAX_STORED_ERRORS; error_count has the total.
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "sha256"],
+                condition=models.Q(status="succeeded"),
+                name="importjob_succeeded_sha256_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at", "-id"], name="importjob_created_idx")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.filename}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING)

@@ -149,20 +149,43 @@ def invitation_for_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("organization").filter(token_hash=_token_hash(token)).first()
 
 
+def invitation_check(invitation: Invitation | None) -> Invitation:
+    """Raise, in words, why an invitation can no longer be accepted."""
+    if invitation is None:
+        raise DomainError("This invitation link is not valid.")
+    if invitation.revoked_at:
+        raise DomainError("This invitation was withdrawn by an admin of the organisation.")
+    if invitation.accepted_at:
+        raise DomainError("This invitation has been used already.")
+    if invitation.expires_at <= timezone.now():
+        raise DomainError("This invitation has expired: ask an admin to invite you again.")
+    return invitation
+
+
 def invitation_accept(*, token: str, user) -> Membership:
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
-        if invitation is None or invitation.revoked_at:
-            raise DomainError("This invitation link is not valid.")
-        if invitation.accepted_at:
-            raise DomainError("This invitation has been used already.")
-        if invitation.expires_at <= timezone.now():
-            raise DomainError("This invitation has expired: ask an admin to invite you again.")
+        invitation = invitation_check(
+            Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
+        )
         if user.email.lower() != invitation.email.lower():
             raise DomainError(f"This invitation is for {invitation.email}; you are signed in as {user.email}.")
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
         return member_add(org=invitation.organization, actor=user, user=user, role=invitation.role)
+
+
+def invitation_accept_new_user(*, token: str, password: str):
+    """Create the account an invitation is addressed to (no account may exist for that e-mail
+    yet: an existing user signs in instead) and accept the invitation. Returns the membership."""
+    User = get_user_model()
+    with transaction.atomic():
+        invitation = invitation_check(
+            Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
+        )
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise DomainError(f"An account for {invitation.email} exists already: sign in to accept.")
+        user = user_get_or_create(email=invitation.email, password=password)
+        return invitation_accept(token=token, user=user)
 
 
 def invitation_revoke(*, org: Organization, actor, invitation: Invitation) -> None:

@@ -1,1 +1,119 @@
-urlpatterns: list = []
+"""GL import pages: upload a file, watch a worker import it, then read the result or every
+bad row with its line number. The import itself is `finops.ledger.importers`."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
+
+from finops.errors import DomainError
+from finops.exports import export_response
+from finops.shell import org_view
+from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+
+from ..importers import COLUMNS, import_job_create, import_progress_get
+from ..models import Account, CostCenter, Entity, ImportJob
+
+RECENT_JOBS = 25
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text="CSV (UTF-8) or XLSX, header on line 1. All rows are checked first: if any is wrong, "
+                  "nothing is imported and every problem is listed with its line number.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-"
+                                                         "officedocument.spreadsheetml.sheet"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1e6:,.1f} MB; the limit is {settings.IMPORT_MAX_BYTES / 1e6:,.0f} MB. "
+                "Split it into several files.")
+        return upload
+
+
+def access_import_job(*, tenant, pk: int) -> ImportJob:
+    """The tenant's job `pk`, or 404 — the same answer for "missing" and "another company's"."""
+    with tenant_context(tenant):
+        try:
+            return ImportJob.objects.defer("content").select_related("created_by", "duplicate_of").get(pk=pk)
+        except ImportJob.DoesNotExist:
+            raise Http404("No such import.") from None
+
+
+def _detail_url(request, job: ImportJob) -> str:
+    return reverse("ledger:import_detail", kwargs={"org_slug": request.org.slug, "pk": job.pk})
+
+
+@org_view(Action.VIEW, post=Action.WRITE)
+def import_list(request):
+    form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
+    if form.is_bound and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = import_job_create(tenant=request.org, actor=request.user, filename=upload.name, data=upload.read())
+        except DomainError as exc:
+            form.add_error("file", exc.message)
+        else:
+            url = _detail_url(request, job)
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    jobs = ImportJob.objects.defer("content").select_related("created_by")[:RECENT_JOBS]
+    return render(request, "ledger/import_list.html", {"form": form, "jobs": jobs, "columns": COLUMNS},
+                  status=400 if form.errors else 200)
+
+
+@org_view(Action.VIEW)
+@require_GET
+def import_detail(request, pk: int):
+    job = access_import_job(tenant=request.org, pk=pk)
+    context = {"job": job, "progress": None if job.is_finished else import_progress_get(job_id=job.pk)}
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, "ledger/import_detail.html#status" if partial else "ledger/import_detail.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@org_view(Action.VIEW)
+@require_GET
+def import_errors_export(request, pk: int):
+    job = access_import_job(tenant=request.org, pk=pk)
+    rows = [(e["line"], e["message"]) for e in job.errors]
+    return export_response(request.GET.get("format", "csv"), f"import-{job.pk}-problems", ["line", "problem"], rows)
+
+
+@org_view(Action.VIEW)
+@require_GET
+def import_template(request):
+    """A small file to start from, written with the organisation's own codes when it has some."""
+    entity = Entity.objects.filter(active=True).first()
+    accounts = list(Account.objects.filter(active=True).values_list("code", flat=True)[:2])
+    cost_center = CostCenter.objects.filter(active=True).values_list("code", flat=True).first()
+    entity_code = entity.code if entity else "US"
+    debit_account, credit_account = (accounts + ["6100", "2000"][len(accounts):])[:2]
+    today = date.today()
+    example = [
+        (today, "INV-1001", entity_code, debit_account, cost_center or "", Decimal("1200.00"), "", "Office rent"),
+        (today, "INV-1001", entity_code, credit_account, "", Decimal("-1200.00"), "", "Office rent"),
+    ]
+    return export_response("csv", "gl-import-template", COLUMNS, example)
+
+
+urlpatterns = [
+    path("imports/", import_list, name="import_list"),
+    path("imports/template.csv", import_template, name="import_template"),
+    path("imports/<int:pk>/", import_detail, name="import_detail"),
+    path("imports/<int:pk>/problems.csv", import_errors_export, name="import_errors"),
+]

@@ -1,0 +1,398 @@
+"""The director's dashboard: month-to-date and year-to-date results, balances and a trend.
+
+Everything here reads the rollup `ledger_periodbalance` (never journal lines), in three or four
+queries whatever the size of the ledger: the periods, the entities, the FX rates (only when a
+consolidated view needs them) and one aggregate over the period balances.
+
+Signs. The ledger stores debit-positive amounts; the dashboard shows natural signs: revenue,
+liabilities and equity are the negated sums, expenses and assets the sums as stored, and net
+income is revenue − expenses.
+
+Consolidation. "Consolidated" shows every entity in the organisation's reporting currency.
+Each entity's monthly P&L amounts are translated at that month's average rate and its
+balance-sheet balances at the closing rate of the selected month (the usual current-rate
+method; the translation difference is not computed here). A missing rate is never taken as 1:
+the amounts it would translate are left out and the dashboard names the pair and the months.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from finops.ledger.fx import RateBook
+from finops.ledger.models import AccountType, Entity, FxRate, FxRateKind
+from finops.ledger.money import round_money
+from finops.ledger.periods import fiscal_year_label, fiscal_year_start, month_end, month_start
+
+SPANS = {"12m": "Last 12 months", "fy": "Fiscal year"}
+BALANCE_SHEET_TYPES = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY)
+# Natural sign of each account type: the factor that turns a debit-positive sum into it.
+NATURAL_SIGN = {
+    AccountType.ASSET: 1, AccountType.EXPENSE: 1,
+    AccountType.LIABILITY: -1, AccountType.EQUITY: -1, AccountType.REVENUE: -1,
+}
+TOP_ACCOUNTS = 6
+ZERO = Decimal(0)
+
+
+def add_months(d: date, months: int) -> date:
+    """The first day of the month `months` after (or before) `d`'s month."""
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass
+class Results:
+    """Natural-sign P&L figures for a span of months, in one currency."""
+
+    revenue: Decimal = ZERO
+    expenses: Decimal = ZERO
+
+    @property
+    def net_income(self) -> Decimal:
+        return self.revenue - self.expenses
+
+    @property
+    def margin(self) -> Decimal | None:
+        """Net income as a percentage of revenue (None without revenue)."""
+        return (self.net_income / self.revenue * 100) if self.revenue else None
+
+
+@dataclass
+class Balances:
+    """Natural-sign balance-sheet figures at a month's end, in one currency."""
+
+    assets: Decimal = ZERO
+    liabilities: Decimal = ZERO
+    equity: Decimal = ZERO
+
+    @property
+    def net_assets(self) -> Decimal:
+        return self.assets - self.liabilities
+
+    @property
+    def unclosed_earnings(self) -> Decimal:
+        """What balances the sheet: results not yet closed into equity (and, consolidated,
+        translation differences)."""
+        return self.assets - self.liabilities - self.equity
+
+    def share(self, amount: Decimal) -> Decimal:
+        """`amount` as a percentage of the assets (0 without assets)."""
+        return amount / self.assets * 100 if self.assets > 0 else ZERO
+
+    @property
+    def funding(self) -> list[tuple[str, str, Decimal, Decimal]]:
+        """How the assets are funded: (key, label, amount, percentage of assets)."""
+        return [
+            ("liabilities", "Liabilities", self.liabilities, self.share(self.liabilities)),
+            ("equity", "Equity", self.equity, self.share(self.equity)),
+            ("earnings", "Earnings to date", self.unclosed_earnings, self.share(self.unclosed_earnings)),
+        ]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline figure: the month, the fiscal year to date and the change on the month before."""
+
+    key: str
+    label: str
+    value: Decimal
+    ytd: Decimal
+    prior: Decimal
+    higher_is_better: bool
+
+    @property
+    def change(self) -> Decimal | None:
+        """Percentage change on the month before (None when that month was zero)."""
+        return (self.value - self.prior) / abs(self.prior) * 100 if self.prior else None
+
+    @property
+    def favourable(self) -> bool | None:
+        if self.value == self.prior:
+            return None
+        return (self.value > self.prior) == self.higher_is_better
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: date
+    revenue: Decimal | None  # None: a month after the selected one (the chart leaves a gap)
+    expenses: Decimal | None
+
+    @property
+    def net(self) -> Decimal | None:
+        return None if self.revenue is None else self.revenue - self.expenses
+
+
+@dataclass(frozen=True)
+class AccountAmount:
+    code: str
+    name: str
+    amount: Decimal  # natural sign, in the dashboard's currency
+    share: Decimal  # percentage of the type's total for the month
+
+
+@dataclass(frozen=True)
+class MissingRate:
+    src: str
+    dst: str
+    kind: str
+    months: tuple[date, ...]
+    entities: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        months = ", ".join(f"{m:%Y-%m}" for m in self.months)
+        which = "average" if self.kind == FxRateKind.AVERAGE else "closing"
+        left_out = "P&L amounts" if self.kind == FxRateKind.AVERAGE else "balance-sheet balances"
+        return (
+            f"No {self.src}→{self.dst} {which} rate for {months}: the {left_out} of "
+            f"{', '.join(self.entities)} for {'that month' if len(self.months) == 1 else 'those months'} "
+            f"are left out of the consolidated figures."
+        )
+
+
+@dataclass
+class Dashboard:
+    month: date
+    span: str  # a key of SPANS: what the trend chart covers
+    currency: str
+    entity: Entity | None  # None: consolidated
+    entities: list[Entity]
+    months: list[date]  # the months one can pick, newest first
+    fiscal_year: int
+    fiscal_year_start: date
+    mtd: Results
+    prior_month: Results  # the month before, for the change shown next to each figure
+    ytd: Results
+    balances: Balances
+    trend: list[TrendPoint]
+    top_expenses: list[AccountAmount]
+    top_revenue: list[AccountAmount]
+    missing_rates: list[MissingRate] = field(default_factory=list)
+    has_postings: bool = False
+
+    @property
+    def month_end(self) -> date:
+        return month_end(self.month)
+
+    @property
+    def previous_month(self) -> date:
+        return add_months(self.month, -1)
+
+    @property
+    def next_month(self) -> date:
+        return add_months(self.month, 1)
+
+    @property
+    def kpis(self) -> list[Kpi]:
+        mtd, ytd, prior = self.mtd, self.ytd, self.prior_month
+        return [
+            Kpi("revenue", "Revenue", mtd.revenue, ytd.revenue, prior.revenue, True),
+            Kpi("expenses", "Expenses", mtd.expenses, ytd.expenses, prior.expenses, False),
+            Kpi("net", "Net income", mtd.net_income, ytd.net_income, prior.net_income, True),
+        ]
+
+    def chart_data(self) -> dict:
+        """What the trend chart draws; amounts as strings so no float ever touches money here."""
+        def text(value):
+            return None if value is None else str(round_money(value, self.currency))
+
+        return {
+            "currency": self.currency,
+            "labels": [f"{p.month:%b %Y}" for p in self.trend],
+            "revenue": [text(p.revenue) for p in self.trend],
+            "expenses": [text(p.expenses) for p in self.trend],
+            "net": [text(p.net) for p in self.trend],
+        }
+
+
+def dashboard_months(*, tenant) -> tuple[list[date], date | None]:
+    """Every month the ledger has a period for (newest first) and the latest one with postings."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.start,
+                   EXISTS (SELECT 1 FROM ledger_periodbalance pb
+                            WHERE pb.tenant_id = p.tenant_id AND pb.period_id = p.id)
+              FROM ledger_period p
+             WHERE p.tenant_id = %s
+             ORDER BY p.start DESC
+            """,
+            [tenant.pk],
+        )
+        rows = cursor.fetchall()
+    latest = next((start for start, posted in rows if posted), None)
+    return [start for start, _ in rows], latest
+
+
+# One statement, two index-friendly halves over the rollup:
+# - P&L accounts per (entity, month) inside the window, through the (tenant, period) index,
+#   split by account in the selected month (for the largest expenses and revenue streams);
+# - balance-sheet accounts per entity, summed over every month up to the selected one, reached
+#   through the (tenant, entity, account, ...) key: these accounts are few, so a ledger with
+#   years of expense rows is not scanned for them. Always for every entity (a handful of rows):
+#   a filter on one entity would lead PostgreSQL to scan the whole rollup instead.
+_BALANCES_SQL = """
+SELECT pb.entity_id,
+       a.type,
+       p.start AS month,
+       CASE WHEN p.start = %(month)s THEN a.code END AS code,
+       CASE WHEN p.start = %(month)s THEN a.name END AS name,
+       SUM(pb.amount)
+  FROM ledger_period p
+  JOIN ledger_periodbalance pb ON pb.tenant_id = p.tenant_id AND pb.period_id = p.id
+  JOIN ledger_account a ON a.id = pb.account_id AND a.tenant_id = pb.tenant_id
+ WHERE p.tenant_id = %(tenant)s
+   AND p.start BETWEEN %(window_start)s AND %(month)s
+   AND a.type IN ('revenue', 'expense')
+   {entity_filter}
+ GROUP BY 1, 2, 3, 4, 5
+UNION ALL
+SELECT pb.entity_id, a.type, NULL, NULL, NULL, SUM(pb.amount)
+  FROM ledger_entity e
+  JOIN ledger_account a ON a.tenant_id = e.tenant_id AND a.type IN ('asset', 'liability', 'equity')
+  JOIN ledger_periodbalance pb ON pb.tenant_id = e.tenant_id AND pb.entity_id = e.id AND pb.account_id = a.id
+  JOIN ledger_period p ON p.id = pb.period_id AND p.tenant_id = pb.tenant_id
+ WHERE e.tenant_id = %(tenant)s
+   AND p.start <= %(month)s
+ GROUP BY 1, 2
+"""
+
+
+def _balance_rows(*, tenant, month: date, window_start: date, entity_id: int | None) -> list[tuple]:
+    params = {"tenant": tenant.pk, "month": month, "window_start": window_start}
+    entity_filter = ""
+    if entity_id is not None:
+        entity_filter = "AND pb.entity_id = %(entity)s"
+        params["entity"] = entity_id
+    with connection.cursor() as cursor:
+        cursor.execute(_BALANCES_SQL.format(entity_filter=entity_filter), params)
+        return cursor.fetchall()
+
+
+def _rates(*, window_start: date, month: date) -> tuple[RateBook, RateBook]:
+    rows = FxRate.objects.filter(date__gte=window_start, date__lte=month_end(month)).values_list(
+        "kind", "date", "from_currency", "to_currency", "rate"
+    )
+    average, closing = [], []
+    for kind, d, src, dst, rate in rows:
+        (average if kind == FxRateKind.AVERAGE else closing).append((d, src, dst, rate))
+    return RateBook(average), RateBook(closing)
+
+
+class _Translator:
+    """Turns (entity, month, amount) into the dashboard currency and remembers what it could not."""
+
+    def __init__(self, *, currency: str, entities: dict[int, Entity], rates: tuple[RateBook, RateBook] | None):
+        self.currency = currency
+        self.entities = entities
+        self.rates = rates
+        self.missing: dict[tuple[str, str, str], dict] = {}
+
+    def __call__(self, entity_id: int, month: date, amount: Decimal, *, kind: str) -> Decimal | None:
+        if self.rates is None:  # every amount is in the dashboard's currency already
+            return round_money(amount, self.currency)
+        entity = self.entities[entity_id]
+        src = str(entity.functional_currency)
+        book = self.rates[0] if kind == FxRateKind.AVERAGE else self.rates[1]
+        rate = book.rate(src=src, dst=self.currency, month=month)
+        if rate is None:
+            if amount:
+                gap = self.missing.setdefault((src, self.currency, kind), {"months": set(), "entities": set()})
+                gap["months"].add(month)
+                gap["entities"].add(entity.code)
+            return None
+        return round_money(amount * rate, self.currency)
+
+    def missing_rates(self) -> list[MissingRate]:
+        return [
+            MissingRate(src, dst, kind, tuple(sorted(gap["months"])), tuple(sorted(gap["entities"])))
+            for (src, dst, kind), gap in sorted(self.missing.items())
+        ]
+
+
+def _top(amounts: dict[tuple[str, str], Decimal], total: Decimal) -> list[AccountAmount]:
+    ranked = sorted(amounts.items(), key=lambda item: (-item[1], item[0][0]))[:TOP_ACCOUNTS]
+    return [
+        AccountAmount(code, name, amount, (amount / total * 100) if total > 0 else ZERO)
+        for (code, name), amount in ranked
+        if amount
+    ]
+
+
+def dashboard_get(*, tenant, month: date | None = None, entity_id: int | None = None, span: str = "12m") -> Dashboard:
+    """The dashboard of `tenant` for `month` (default: the latest month with postings, else the
+    current one), for one entity (`entity_id`, in its functional currency) or consolidated
+    (None, in the reporting currency). An unknown entity id gives the consolidated view."""
+    months, latest = dashboard_months(tenant=tenant)
+    month = month_start(month or latest or timezone.localdate())
+    span = span if span in SPANS else "12m"
+    entities = list(Entity.objects.order_by("code"))
+    by_id = {e.pk: e for e in entities}
+    entity = by_id.get(entity_id)
+    currency = str(entity.functional_currency if entity else tenant.reporting_currency)
+
+    fy_start = fiscal_year_start(start_month=tenant.fiscal_year_start_month, d=month)
+    last12_start = add_months(month, -11)
+    window_start = min(fy_start, last12_start)
+    needs_rates = entity is None and any(str(e.functional_currency) != currency for e in entities)
+    rates = _rates(window_start=window_start, month=month) if needs_rates else None
+    translate = _Translator(currency=currency, entities=by_id, rates=rates)
+
+    rows = _balance_rows(tenant=tenant, month=month, window_start=window_start,
+                         entity_id=entity.pk if entity else None)
+    monthly: dict[date, Results] = defaultdict(Results)
+    balances = Balances()
+    accounts: dict[str, dict[tuple[str, str], Decimal]] = {AccountType.REVENUE: defaultdict(Decimal),
+                                                          AccountType.EXPENSE: defaultdict(Decimal)}
+    for entity_pk, account_type, row_month, code, name, total in rows:
+        if entity is not None and entity_pk != entity.pk:
+            continue  # balance-sheet rows come for every entity
+        natural = total * NATURAL_SIGN[account_type]
+        if account_type in BALANCE_SHEET_TYPES:
+            value = translate(entity_pk, month, natural, kind=FxRateKind.CLOSING)
+            if value is not None:
+                name_of = {AccountType.ASSET: "assets", AccountType.LIABILITY: "liabilities",
+                           AccountType.EQUITY: "equity"}[account_type]
+                setattr(balances, name_of, getattr(balances, name_of) + value)
+            continue
+        value = translate(entity_pk, row_month, natural, kind=FxRateKind.AVERAGE)
+        if value is None:
+            continue
+        results = monthly[row_month]
+        if account_type == AccountType.REVENUE:
+            results.revenue += value
+        else:
+            results.expenses += value
+        if code is not None:
+            accounts[account_type][(code, name)] += value
+
+    mtd = monthly.get(month, Results())
+    ytd = Results()
+    for m, results in monthly.items():
+        if m >= fy_start:
+            ytd.revenue += results.revenue
+            ytd.expenses += results.expenses
+    chart_start = fy_start if span == "fy" else last12_start
+    trend = []
+    for i in range(12):
+        m = add_months(chart_start, i)
+        results = monthly.get(m, Results())
+        trend.append(TrendPoint(m, results.revenue if m <= month else None, results.expenses if m <= month else None))
+
+    return Dashboard(
+        month=month, span=span, currency=currency, entity=entity, entities=entities, months=months,
+        fiscal_year=fiscal_year_label(start_month=tenant.fiscal_year_start_month, d=month),
+        fiscal_year_start=fy_start, mtd=mtd, prior_month=monthly.get(add_months(month, -1), Results()),
+        ytd=ytd, balances=balances, trend=trend,
+        top_expenses=_top(accounts[AccountType.EXPENSE], mtd.expenses),
+        top_revenue=_top(accounts[AccountType.REVENUE], mtd.revenue),
+        missing_rates=translate.missing_rates(), has_postings=latest is not None,
+    )

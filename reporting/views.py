@@ -1,0 +1,32 @@
+"""The dashboard (one view serving the page and, for htmx, only its body) and the Reporting
+section's placeholder."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from finops.shell import org_view
+from finops.tenancy.permissions import Action
+
+from .forms import DashboardFilterForm
+from .selectors import SPANS, dashboard_get
+
+
+@org_view(Action.VIEW)
+def dashboard(request):
+    filters = DashboardFilterForm(request.GET)
+    dash = dashboard_get(tenant=request.org, **filters.selection())
+    context = {"dash": dash, "spans": SPANS, "filter_problems": filters.problems(),
+               "chart": dash.chart_data()}
+    partial = request.htmx and not request.htmx.history_restore_request
+    return render(request, "reporting/dashboard.html#body" if partial else "reporting/dashboard.html", context)
+
+
+@org_view(Action.VIEW)
+def reports(request):
+    return render(request, "shell/coming_soon.html", {
+        "section": "reporting",
+        "title": "Reporting",
+        "blurb": "P&L, budget vs actual, consolidation with FX translation and eliminations, "
+                 "scheduled e-mailed reports and exports.",
+    })

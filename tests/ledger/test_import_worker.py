@@ -1,0 +1,148 @@
+"""The GL import for real: a Celery worker process on the Redis broker, and the command as a
+subprocess. Both need committed data, hence `transaction=True` (the test database is then
+emptied by TRUNCATE afterwards)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from finops.ledger.importers import import_job_create, import_progress_get
+from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, PeriodBalance
+from finops.tenancy.context import tenant_context
+
+ROOT = Path(settings.BASE_DIR)
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child process that talks to *this* test database and Redis."""
+    env = os.environ.copy()
+    url = urlsplit(env.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/finops")
+    env["DATABASE_URL"] = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["DEBUG"] = "1"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """A real `celery worker -P solo`, started and stopped by this test (by its pid)."""
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "finops", "worker", "-P", "solo", "--purge",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+            cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for(job: ImportJob, org, timeout: float = 60) -> ImportJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with tenant_context(org):
+            job = ImportJob.objects.defer("content").get(pk=job.pk)
+        if job.is_finished:
+            return job
+        time.sleep(0.2)
+    pytest.fail(f"import job {job.pk} is still {job.status} after {timeout} s")
+
+
+ROWS = 3_000  # 1,000 entries of three lines; progress is reported every 5,000 rows at most
+
+
+def big_file() -> bytes:
+    lines = ["date,entry_ref,entity,account,cost_center,amount,currency,memo"]
+    for n in range(1, ROWS // 3 + 1):
+        day = n % 28 + 1
+        lines += [
+            f"2026-03-{day:02d},B-{n},US,6100,OPS,{n}.25,,rent {n}",
+            f"2026-03-{day:02d},B-{n},US,6200,SALES,10.00,,software {n}",
+            f"2026-03-{day:02d},B-{n},US,2000,,-{n + 10}.25,,",
+        ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.worker
+def test_a_real_worker_imports_an_uploaded_file_with_exact_balances(books, users, worker):
+    job = import_job_create(tenant=books.org, actor=users["finance"], filename="march.csv", data=big_file())
+    # No transaction is open here, so on_commit has sent the task to the broker already.
+
+    job = wait_for(job, books.org)
+
+    assert (job.status, job.rows, job.entries_created, job.entries_skipped, job.error_count) == (
+        ImportStatus.SUCCEEDED, 3000, 1000, 0, 0)
+    assert "Task finops.ledger.tasks.gl_import_run[" in worker.read_text()
+    # Σ n.25 for n = 1..1000 = 500,500 + 250 = 500,750.00; software 1,000 × 10.00.
+    with tenant_context(books.org):
+        totals = {(a, c): amount for a, c, amount in PeriodBalance.objects.values_list(
+            "account__code", "cost_center__code", "amount")}
+        assert JournalEntry.objects.filter(import_job_id=job.pk).count() == 1000
+    assert totals == {
+        ("6100", "OPS"): Decimal("500750.0000"),
+        ("6200", "SALES"): Decimal("10000.0000"),
+        ("2000", None): Decimal("-510750.0000"),
+    }
+    assert import_progress_get(job_id=job.pk)["phase"] == "post"
+
+    again = wait_for(import_job_create(tenant=books.org, actor=None, filename="copy.csv", data=big_file()), books.org)
+    assert (again.status, again.duplicate_of_id) == (ImportStatus.DUPLICATE, job.pk)
+
+
+def manage(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_exits_1_with_the_bad_rows_on_stderr_then_imports_the_corrected_file(books, tmp_path):
+    path = tmp_path / "actuals.csv"
+    path.write_text("date,entry_ref,entity,account,cost_center,amount,currency,memo\n"
+                    "2026-03-05,R1,US,6100,OPS,100,,\n"
+                    "2026-03-05,R1,US,2999,,-100,,\n")
+
+    refused = manage("import_actuals", str(path), "--org", "acme")
+
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr == ("line 3: Unknown account “2999”.\n"
+                              "CommandError: actuals.csv: 1 problem found: nothing was imported.\n")
+
+    path.write_text(path.read_text().replace("2999", "2000"))
+    imported = manage("import_actuals", str(path), "--org", "acme", "--user", "finance@acme.test")
+
+    assert (imported.returncode, imported.stderr) == (0, "")
+    assert imported.stdout == "actuals.csv: 2 rows: 1 entry created, 0 already imported (skipped).\n"
+    with tenant_context(books.org):
+        assert PeriodBalance.objects.get(account__code="6100").amount == Decimal("100.0000")
+        assert ImportJob.objects.get(status="succeeded").created_by == users_finance(books)
+
+
+def users_finance(books):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(email="finance@acme.test")
