@@ -1,5 +1,10 @@
 # finops: `make run` starts everything, `make test` runs the whole suite.
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || echo python3)
+# The first interpreter that really runs and is 3.11+ (pyenv shims may exist for versions not installed).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+ifeq ($(strip $(PYTHON)),)
+$(error finops needs Python 3.11 or newer on PATH as python3, python3.11, python3.12 or python3.13)
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1

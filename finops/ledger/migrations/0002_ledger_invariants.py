@@ -90,7 +90,9 @@ CREATE TRIGGER journalentry_check AFTER INSERT ON ledger_journalentry
 -- Lines: name the tenant's own accounts and cost centers; every entry they touch balances, has
 -- at least two lines, and has no lines from an earlier statement (an entry's lines are written
 -- by one statement); then they are rolled up into the period balances.
-CREATE FUNCTION ledger_after_lines() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION ledger_after_lines() RETURNS trigger LANGUAGE plpgsql
+SET work_mem = '64MB'  -- the rollup's hash aggregate of a bulk load stays in memory
+AS $$
 DECLARE
     ids bigint[];
     new_count bigint;
