@@ -3,7 +3,7 @@
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import dj_database_url
 import dj_email_url
@@ -134,10 +134,11 @@ CACHES = {
 
 
 def _celery_broker(url: str) -> str:
-    # kombu spells a unix socket "redis+socket://"; redis-py spells it "unix://".
+    # redis-py spells a unix socket "unix:///path?db=N"; kombu "redis+socket:///path?virtual_host=N".
     if url.startswith("unix://"):
         parts = urlsplit(url)
-        return urlunsplit(("redis+socket", "", parts.path, parts.query, ""))
+        db = dict(parse_qsl(parts.query)).get("db", "0")
+        return f"redis+socket://{parts.path}?virtual_host={db}"
     return url
 
 
@@ -150,7 +151,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": 300.0},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 
