@@ -27,9 +27,9 @@ from django.db import transaction
 
 from finops.audit.services import audit_record
 from finops.errors import DomainError
+from finops.imports import FileProblem, RowError, decode_text
 from finops.tenancy.context import tenant_context
 
-from .importers import RowError
 from .models import Account, AccountType, CostCenter, Entity, PeriodBalance
 from .money import is_valid_currency
 from .services import account_save, cost_center_save, entity_create
@@ -82,27 +82,13 @@ class ChartImportResult:
                 f"{self.unchanged:,} unchanged.")
 
 
-class _FileProblem(Exception):
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.error = RowError(line, message)
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 def _read(data: bytes) -> tuple[list[ChartRow], list[RowError], set[str]]:
     """Parse the file into rows; per-row problems that need no database go to the error list."""
     if len(data) > settings.IMPORT_MAX_BYTES:
-        raise _FileProblem(f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_000_000} MB.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise _FileProblem(
-            f"The file is not UTF-8 text (line {line} has the byte 0x{data[exc.start]:02x}): "
-            "save it as “CSV UTF-8” and import it again.", line) from None
-    if not text.strip():
-        raise _FileProblem("The file is empty.")
+        raise FileProblem(f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_000_000} MB.")
+    text = decode_text(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -114,7 +100,7 @@ def _read(data: bytes) -> tuple[list[ChartRow], list[RowError], set[str]]:
                 positions[canonical] = index
         missing = [c for c in REQUIRED if c not in positions]
         if missing:
-            raise _FileProblem(
+            raise FileProblem(
                 f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. "
                 f"The header must name {', '.join(COLUMNS)}.", 1)
         rows, errors = [], []
@@ -127,9 +113,9 @@ def _read(data: bytes) -> tuple[list[ChartRow], list[RowError], set[str]]:
             if row is not None:
                 rows.append(row)
     except csv.Error as exc:
-        raise _FileProblem(f"The CSV cannot be read near line {reader.line_num}: {exc}.", reader.line_num) from None
+        raise FileProblem(f"The CSV cannot be read near line {reader.line_num}: {exc}.", reader.line_num) from None
     if not rows and not errors:
-        raise _FileProblem("The file has a header but no rows.")
+        raise FileProblem("The file has a header but no rows.")
     return rows, errors, set(positions)
 
 
@@ -258,7 +244,7 @@ def chart_import(*, tenant, actor, data: bytes) -> ChartImportResult:
     result = ChartImportResult()
     try:
         rows, errors, _columns = _read(data)
-    except _FileProblem as problem:
+    except FileProblem as problem:
         result.errors = [problem.error]
         return result
     result.rows = len(rows) + len({e.line for e in errors})

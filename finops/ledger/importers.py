@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from finops.audit.services import audit_record
 from finops.errors import DomainError
+from finops.imports import FileProblem, RowError, decode_text
 from finops.tenancy.context import tenant_context
 
 from . import writer
@@ -73,15 +74,6 @@ NUMBER_HINT = "is not a number like 1234.56, -1234.56, 1,234.56 or (1,234.56)"
 
 
 # --- results ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RowError:
-    line: int | None  # the file's line number (header = 1); None for the file as a whole
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
-
 
 @dataclass
 class GlImportResult:
@@ -151,26 +143,12 @@ def gl_reference_load(*, tenant) -> GlReference:
 
 # --- reading the file -----------------------------------------------------------------------------
 
-class FileProblem(Exception):
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.error = RowError(line, message)
-
-
 def _is_xlsx(data: bytes, filename: str) -> bool:
     return data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))
 
 
 def _csv_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise FileProblem(
-            f"The file is not UTF-8 text (line {line} has the byte 0x{data[exc.start]:02x}): "
-            "save it as “CSV UTF-8” and import it again.", line) from None
-    if not text.strip():
-        raise FileProblem("The file is empty.")
+    text = decode_text(data)
     total = text.count("\n") + (not text.endswith("\n"))
     del text  # read again as a stream: a StringIO copy of a large file would take 4 bytes a character
     reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""), strict=False)
