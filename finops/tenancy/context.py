@@ -46,13 +46,17 @@ def tenant_context(tenant, *, using: str = "default") -> Iterator[int]:
     """Run the block as `tenant` (an Organization or its id), inside one transaction."""
     tenant_id = int(getattr(tenant, "pk", tenant))
     previous = _current_tenant_id.get()
+    nested = connections[using].in_atomic_block
     token = _current_tenant_id.set(tenant_id)
     try:
         with transaction.atomic(using=using):
-            _set_database_tenant(tenant_id, using)
+            if not (nested and previous == tenant_id):  # else the setting is in force already
+                _set_database_tenant(tenant_id, using)
             yield tenant_id
-            # On an exception the (sub)transaction rolls back, and the setting with it.
-            if previous != tenant_id:
+            # Outermost, the transaction ends here and the setting with it; nested in another
+            # tenant's (or no tenant's) transaction, put theirs back. On an exception the
+            # (sub)transaction rolls back, and the setting with it.
+            if nested and previous != tenant_id:
                 _set_database_tenant(previous, using)
     finally:
         _current_tenant_id.reset(token)
