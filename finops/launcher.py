@@ -31,6 +31,14 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _say(text: str) -> None:
+    """Print, but never fail: the terminal or pipe may be gone while we shut down."""
+    try:
+        print(text, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
+
+
 def _manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], check=True, env=os.environ.copy())
 
@@ -78,26 +86,29 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     exit_code = 0
-    while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                print(f"finops: {name} exited with {child.returncode}; stopping the rest.", flush=True)
-                exit_code, stopping = 1, True
-                break
-        time.sleep(0.5)
-
-    print("finops: stopping …", flush=True)
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-    print("finops: stopped. Data is kept under", STATE_DIR, flush=True)
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    _say(f"finops: {name} exited with {child.returncode}; stopping the rest.")
+                    exit_code, stopping = 1, True
+                    break
+            time.sleep(0.5)
+    finally:
+        # Whatever happened (even a closed terminal or pipe), the children do not outlive us.
+        _say("finops: stopping …")
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        _say(f"finops: stopped. Data is kept under {STATE_DIR}")
     return exit_code
 
 
