@@ -1,0 +1,261 @@
+"""Variance arithmetic for budget vs actual: pure functions, Decimal only, no database.
+
+The budget-vs-actual report, the `variance_report` command and the alert evaluation all call
+these, so a number means the same thing on every screen, in every CSV and in every e-mail.
+
+Natural sign
+    Budgets are entered in natural sign (a revenue budget of 100 is 100, an expense budget of
+    100 is 100). The ledger sums debit-positive; `natural_sign` converts: revenue, liability and
+    equity (credit-natured) are −ledger, asset and expense (debit-natured) are +ledger. A
+    contra-revenue line (sales returns, discounts) is a revenue account carrying debits, so its
+    natural amounts are negative, and so is its budget.
+
+Variance (`variance`, `Variance`)
+    variance      = actual − budget, rounded once to the currency's minor unit.
+    variance_pct  = variance / |budget| × 100, 2 places, ROUND_HALF_UP. Dividing by |budget| keeps
+                    the sign of the percentage the sign of the variance, also for a negative
+                    (contra-revenue) budget. None when the budget is 0: no percentage of nothing.
+                    Computed from the unrounded difference, so it is rounded once too (identical
+                    whenever actual and budget are already in minor units).
+    consumed_pct  = actual / budget × 100, 2 places, ROUND_HALF_UP: how much of the budget is used,
+                    for "80 / 100 / 120 % of budget consumed" alert thresholds. None when the
+                    budget is 0.
+    favourable    from the account's nature, never from the raw sign (DESIGN §4): for a
+                  credit-natured account (revenue, and the other credit-natured types) MORE than
+                  budget is favourable; for a debit-natured account (expense, and assets such as
+                  capital spend) LESS than budget is favourable. Exactly on budget counts as
+                  favourable (nothing went wrong). With a budget of 0 the same rule gives the safe
+                  answer: unbudgeted spend (expense actual > 0) is unfavourable, unbudgeted revenue
+                  (> 0) is favourable, and a zero actual is on budget. (A negative actual against a
+                  zero budget — a refund credited to an unbudgeted expense account — follows the
+                  rule too: less cost than budget, favourable.)
+
+Bases (`period_window`)
+    The months a figure covers, as month starts: the month itself; quarter-to-date, where quarters
+    are FISCAL quarters counted from the fiscal year's first month (FY from April: Q1 is
+    April–June); year-to-date from the fiscal year's first month; or the full fiscal year.
+
+Pacing (`paced_budget`)
+    The share of a period's budget that "should" be used by a date: budget × days elapsed
+    (including `as_of`) / days in the period (both ends included). 0 before the period starts,
+    the whole budget from its last day on. Rounded once.
+
+Run-rate projection of the full year (`run_rate_projection`)
+    "linear":  actual_ytd / months_elapsed × months_in_year — the year continues at the average
+               pace so far. None when no month has elapsed (no pace to extrapolate).
+    "budget":  actual_ytd + remaining_budget — actuals so far, then the plan for the rest of the
+               year (the controller's "latest estimate").
+    Rounded once.
+
+Rounding: every money result is rounded once, to the currency's minor unit
+(`finops.ledger.money.round_money`: JPY 0 places, USD 2, KWD 3), so every function that returns
+money takes `currency=` (amounts are stored with 4 places; only the currency knows the unit).
+Inputs are Decimal, int or str, never float. Percentages are Decimal with 2 places, ROUND_HALF_UP.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from finops.errors import DomainError
+from finops.ledger.models import NORMAL_BALANCE_OF, AccountType, NormalBalance
+from finops.ledger.money import round_money
+
+HUNDRED = Decimal(100)
+PCT_PLACES = Decimal("0.01")
+MONTHS_IN_YEAR = 12
+MONTHS_IN_QUARTER = 3
+
+
+class Basis(StrEnum):
+    MONTH = "month"
+    QTD = "qtd"
+    YTD = "ytd"
+    FULL_YEAR = "full_year"
+
+
+class Projection(StrEnum):
+    LINEAR = "linear"
+    BUDGET = "budget"
+
+
+def _decimal(value, name: str) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError(f"{name} must be a Decimal, int or str, never a float")
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise TypeError(f"{name} must be a Decimal, int or str, not {type(value).__name__}")
+    return Decimal(value)
+
+
+def _account_type(account_type) -> AccountType:
+    try:
+        return AccountType(account_type)
+    except ValueError:
+        choices = ", ".join(t.value for t in AccountType)
+        raise ValueError(f"Unknown account type {account_type!r}; expected one of {choices}.") from None
+
+
+def _pct(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    if denominator == 0:
+        return None
+    return (numerator * HUNDRED / denominator).quantize(PCT_PLACES, rounding=ROUND_HALF_UP)
+
+
+# --- sign and favourability -------------------------------------------------------------------
+
+
+def is_credit_natured(account_type) -> bool:
+    return NORMAL_BALANCE_OF[_account_type(account_type)] == NormalBalance.CREDIT
+
+
+def natural_sign(account_type, ledger_amount) -> Decimal:
+    """A debit-positive ledger amount in the account's natural sign (revenue earned is positive)."""
+    amount = _decimal(ledger_amount, "ledger_amount")
+    return -amount if is_credit_natured(account_type) else amount
+
+
+def favourable(*, account_type, actual, budget) -> bool:
+    """Revenue (credit-natured) at or above budget, expense (debit-natured) at or below budget."""
+    actual = _decimal(actual, "actual")
+    budget = _decimal(budget, "budget")
+    if is_credit_natured(account_type):
+        return actual >= budget
+    return actual <= budget
+
+
+@dataclass(frozen=True)
+class Variance:
+    """One line of budget vs actual; amounts in natural sign, in `currency`."""
+
+    account_type: str
+    currency: str
+    actual: Decimal
+    budget: Decimal
+    variance: Decimal  # actual − budget, rounded once to the currency's minor unit
+    variance_pct: Decimal | None  # variance / |budget| × 100; None when the budget is 0
+    consumed_pct: Decimal | None  # actual / budget × 100; None when the budget is 0
+    favourable: bool
+
+    @property
+    def on_budget(self) -> bool:
+        return self.variance == 0
+
+    @property
+    def label(self) -> str:
+        return "favourable" if self.favourable else "unfavourable"
+
+
+def variance(*, account_type, actual, budget, currency: str) -> Variance:
+    actual = _decimal(actual, "actual")
+    budget = _decimal(budget, "budget")
+    kind = _account_type(account_type)
+    difference = actual - budget
+    return Variance(
+        account_type=kind.value,
+        currency=currency.upper(),
+        actual=actual,
+        budget=budget,
+        variance=round_money(difference, currency),
+        variance_pct=_pct(difference, abs(budget)),
+        consumed_pct=_pct(actual, budget),
+        favourable=favourable(account_type=kind, actual=actual, budget=budget),
+    )
+
+
+# --- bases --------------------------------------------------------------------------------------
+
+
+def _month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _month_at(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_window(*, fiscal_year_start: date, month: date, basis) -> list[date]:
+    """The month starts a figure for `month` covers on `basis`, within the fiscal year that starts
+    on `fiscal_year_start` (only its month counts). `month` may be any day of the month."""
+    try:
+        basis = Basis(basis)
+    except ValueError:
+        choices = ", ".join(b.value for b in Basis)
+        raise DomainError(f"Unknown basis {basis!r}; choose one of {choices}.") from None
+    first = _month_index(fiscal_year_start)
+    current = _month_index(month)
+    offset = current - first
+    if not 0 <= offset < MONTHS_IN_YEAR:
+        last = _month_at(first + MONTHS_IN_YEAR - 1)
+        raise DomainError(
+            f"{month:%Y-%m} is not in the fiscal year {fiscal_year_start:%Y-%m} to {last:%Y-%m}."
+        )
+    if basis == Basis.MONTH:
+        start, end = current, current
+    elif basis == Basis.QTD:
+        start, end = first + offset // MONTHS_IN_QUARTER * MONTHS_IN_QUARTER, current
+    elif basis == Basis.YTD:
+        start, end = first, current
+    else:
+        start, end = first, first + MONTHS_IN_YEAR - 1
+    return [_month_at(i) for i in range(start, end + 1)]
+
+
+def fiscal_quarter(*, fiscal_year_start: date, month: date) -> int:
+    """1 to 4: the fiscal quarter `month` falls in."""
+    offset = _month_index(month) - _month_index(fiscal_year_start)
+    if not 0 <= offset < MONTHS_IN_YEAR:
+        raise DomainError(f"{month:%Y-%m} is not in the fiscal year starting {fiscal_year_start:%Y-%m}.")
+    return offset // MONTHS_IN_QUARTER + 1
+
+
+# --- pacing and projection ----------------------------------------------------------------------
+
+
+def elapsed_days(*, period_start: date, period_end: date, as_of: date) -> tuple[int, int]:
+    """(days elapsed including `as_of`, days in the period with both ends included), the elapsed
+    days clamped to 0 before the period and to all of it from its last day on."""
+    if period_end < period_start:
+        raise ValueError(f"period_end {period_end} is before period_start {period_start}")
+    days = (period_end - period_start).days + 1
+    elapsed = min(max((as_of - period_start).days + 1, 0), days)
+    return elapsed, days
+
+
+def paced_budget(*, budget_for_period, period_start: date, period_end: date, as_of: date,
+                 currency: str) -> Decimal:
+    """The part of the period's budget that should be used by `as_of` at an even pace."""
+    budget = _decimal(budget_for_period, "budget_for_period")
+    elapsed, days = elapsed_days(period_start=period_start, period_end=period_end, as_of=as_of)
+    # budget × elapsed / days: multiplied first, rounded once.
+    return round_money(budget * elapsed / days, currency)
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """First and last day of the month `month` falls in (the period pacing uses for a month)."""
+    return month.replace(day=1), month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def run_rate_projection(*, actual_ytd, months_elapsed, months_in_year: int = MONTHS_IN_YEAR,
+                        remaining_budget=None, method="linear", currency: str) -> Decimal | None:
+    """The full year's projected actual (see the module docstring for the two methods)."""
+    actual = _decimal(actual_ytd, "actual_ytd")
+    elapsed = _decimal(months_elapsed, "months_elapsed")
+    if months_in_year <= 0:
+        raise ValueError("months_in_year must be positive")
+    if not 0 <= elapsed <= months_in_year:
+        raise ValueError(f"months_elapsed must be between 0 and {months_in_year}, not {months_elapsed}")
+    try:
+        method = Projection(method)
+    except ValueError:
+        raise ValueError(f"Unknown projection method {method!r}; use 'linear' or 'budget'.") from None
+    if method == Projection.BUDGET:
+        if remaining_budget is None:
+            raise ValueError("the 'budget' projection needs remaining_budget")
+        return round_money(actual + _decimal(remaining_budget, "remaining_budget"), currency)
+    if elapsed == 0:
+        return None
+    return round_money(actual * months_in_year / elapsed, currency)
