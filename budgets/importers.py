@@ -1,0 +1,269 @@
+"""Importing budget cells from a CSV or XLSX file (DESIGN §4 "Imports": all or nothing).
+
+The file: columns `entity, account, cost_center, period, amount` (header names in any case and
+spacing; `cost_center` may be left empty or left out), one row per cell; `period` is `YYYY-MM`
+(a spreadsheet date such as 2026-01-01 names its month); amounts in natural sign (a revenue
+budget of 100 is 100) in the entity's functional currency, at most its minor unit's decimals.
+
+Every row is checked against the tenant's entities, accounts and cost centers (loaded once) and
+against the budget: one entity per budget, every period inside its fiscal year, no cell twice.
+If any row is wrong, nothing is written — not even the budget — and each bad row is reported
+with its line number (header = line 1). Otherwise one transaction creates the budget if it does
+not exist (for the entity and the fiscal year of the first row's period, with a draft original
+version) and upserts the cells into its newest version, which must be a draft or rejected one.
+Cells the file does not name are left as they are, so importing the same file twice changes
+nothing the second time (every cell is reported unchanged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+
+from finops.errors import DomainError
+from finops.imports import FileProblem, RowError
+from finops.ledger.importers import NUMBER_HINT, _csv_rows, _is_xlsx, _parse_amount, _xlsx_rows
+from finops.ledger.models import Account, CostCenter, Entity, Period
+from finops.ledger.money import minor_units
+from finops.ledger.periods import fiscal_year_label
+from finops.tenancy.context import tenant_context
+
+from .models import Budget, BudgetVersion
+from .services import (
+    BUDGET_ACCOUNT_TYPES,
+    Cell,
+    LinesResult,
+    _cells_write,
+    _lock_version,
+    _require_editable,
+    budget_create,
+)
+
+COLUMNS = ("entity", "account", "cost_center", "period", "amount")
+REQUIRED = ("entity", "account", "period", "amount")
+_HEADER_JUNK = re.compile(r"[\s_\-]+")
+_KNOWN = {c.replace("_", ""): c for c in COLUMNS}
+_PERIOD = re.compile(r"(\d{4})-(\d{1,2})(?:-\d{1,2})?")
+HEADER_HINT = "The header must name entity, account, cost_center, period, amount."
+
+
+@dataclass
+class BudgetImportResult:
+    budget: Budget | None = None
+    version: BudgetVersion | None = None
+    budget_created: bool = False
+    rows: int = 0
+    lines: LinesResult = field(default_factory=LinesResult)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.errors:
+            n = len(self.errors)
+            return f"{n:,} problem{'s' if n != 1 else ''} found: nothing was imported."
+        made = " (new budget)" if self.budget_created else ""
+        return (f"{self.rows:,} row{'s' if self.rows != 1 else ''} into {self.budget.name} v{self.version.number}"
+                f"{made}: {self.lines.created:,} cells created, {self.lines.updated:,} changed, "
+                f"{self.lines.unchanged:,} unchanged.")
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    entity: tuple[int, str]  # (id, code)
+    account_id: int
+    cost_center_id: int | None
+    month: date
+    amount: object  # Decimal, or the unparsed text while the entity's currency is unknown
+
+
+def _lookup(by_code: dict, text: str):
+    """Exact code, else case-insensitively when that names one row."""
+    if text in by_code:
+        return text, by_code[text]
+    hits = [(code, value) for code, value in by_code.items() if code.upper() == text.upper()]
+    return hits[0] if len(hits) == 1 else (None, None)
+
+
+def _header(row: list[str]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for index, name in enumerate(row):
+        canonical = _KNOWN.get(_HEADER_JUNK.sub("", str(name).strip().lower()))
+        if canonical is None:
+            continue
+        if canonical in positions:
+            raise FileProblem(f"The column “{canonical}” appears twice in the header.", 1)
+        positions[canonical] = index
+    if len(row) == 1 and any(sep in str(row[0]) for sep in ";\t|"):
+        raise FileProblem("The header is a single column: the file seems to be separated by semicolons, tabs or "
+                          "bars. Save it as CSV with commas (“CSV UTF-8” in Excel) and import it again.", 1)
+    missing = [c for c in REQUIRED if c not in positions]
+    if missing:
+        raise FileProblem(f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. "
+                          f"{HEADER_HINT}", 1)
+    return positions
+
+
+def _parse_period(text: str) -> date | str:
+    match = _PERIOD.fullmatch(text)
+    if not text:
+        return "period is empty."
+    if match is None or not 1 <= int(match[2]) <= 12:
+        return f"period “{text}” is not a month like 2026-01 (YYYY-MM)."
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def _read(data: bytes, filename: str, budget: Budget | None) -> tuple[list[_Row], list[RowError], int]:
+    """Check every row (no writes). Returns (rows, errors, number of data rows)."""
+    entities = {code: (pk, str(cur), active) for pk, code, cur, active in
+                Entity.objects.values_list("id", "code", "functional_currency", "active")}
+    accounts = {code: (pk, kind, active) for pk, code, kind, active in
+                Account.objects.values_list("id", "code", "type", "active")}
+    cost_centers = {code: (pk, active) for pk, code, active in CostCenter.objects.values_list("id", "code", "active")}
+    rows_in, _total = _xlsx_rows(data) if _is_xlsx(data, filename) else _csv_rows(data)
+    first = next(rows_in, None)
+    if first is None:
+        raise FileProblem("The file is empty.")
+    if first[0] != 1 or not any(str(c).strip() for c in first[1]):
+        raise FileProblem(f"The first line must be the header. {HEADER_HINT}", 1)
+    columns = _header(first[1])
+    width = len(first[1])
+    errors: list[RowError] = []
+    rows: list[_Row] = []
+    count = 0
+    budget_entity = (budget.entity_id, budget.entity.code) if budget else None
+    first_entity_line = None
+    for line, values in rows_in:
+        if not any(str(v).strip() for v in values):
+            continue  # blank lines (and the trailing empty rows spreadsheets keep) are not rows
+        count += 1
+        if len(values) > width and any(str(v).strip() for v in values[width:]):
+            errors.append(RowError(line, f"This line has {len(values)} values but the header has {width} columns: "
+                                         "quote values that contain commas (e.g. \"1,234.56\")."))
+            continue
+
+        def cell(name: str, values=values) -> str:
+            i = columns.get(name)
+            return str(values[i]).strip() if i is not None and i < len(values) else ""
+
+        problems: list[str] = []
+        entity_text, account_text, cc_text = cell("entity"), cell("account"), cell("cost_center")
+        code, entity = _lookup(entities, entity_text)
+        if entity is None:
+            problems.append("entity is empty." if not entity_text else f"unknown entity “{entity_text}”.")
+        elif not entity[2]:
+            problems.append(f"entity {code} is inactive.")
+        elif budget_entity is None:
+            budget_entity, first_entity_line = (entity[0], code), line
+        elif entity[0] != budget_entity[0]:
+            where = (f"budget “{budget.name}” belongs to entity {budget_entity[1]}" if budget else
+                     f"line {first_entity_line} names entity {budget_entity[1]}")
+            problems.append(f"entity {code}: {where}, and a budget belongs to one entity.")
+        a_code, account = _lookup(accounts, account_text)
+        if account is None:
+            problems.append("account is empty." if not account_text else f"unknown account “{account_text}”.")
+        elif account[1] not in BUDGET_ACCOUNT_TYPES:
+            article = "a" if account[1] == "liability" else "an"
+            problems.append(f"account {a_code} is {article} {account[1]} account: "
+                            "budgets hold revenue and expense accounts.")
+        elif not account[2]:
+            problems.append(f"account {a_code} is inactive.")
+        cc = None
+        if cc_text:
+            c_code, cc = _lookup(cost_centers, cc_text)
+            if cc is None:
+                problems.append(f"unknown cost center “{cc_text}”.")
+            elif not cc[1]:
+                problems.append(f"cost center {c_code} is inactive.")
+        month = _parse_period(cell("period"))
+        if isinstance(month, str):
+            problems.append(month)
+        amount_text = cell("amount")
+        currency = entity[1] if entity else None
+        amount: object = amount_text
+        if not amount_text:
+            problems.append("amount is empty.")
+        elif currency:
+            parsed = _parse_amount(amount_text, minor_units(currency))
+            if parsed is None:
+                problems.append(f"amount “{amount_text}” has more decimals than {currency} allows "
+                                f"({minor_units(currency)}).")
+            elif isinstance(parsed, str):
+                problems.append(f"amount “{amount_text}” {parsed}.")
+            else:
+                amount = parsed
+        elif isinstance(_parse_amount(amount_text, 4), str):
+            problems.append(f"amount “{amount_text}” {NUMBER_HINT}.")
+        if problems:
+            errors.append(RowError(line, " ".join(p[0].upper() + p[1:] for p in problems)))
+            continue
+        rows.append(_Row(line, (entity[0], code), account[0], cc[0] if cc else None, month, amount))
+    return rows, errors, count
+
+
+def _check_budget(rows: list[_Row], tenant, budget: Budget | None) -> tuple[int | None, list[RowError]]:
+    """The fiscal year every row must fall in, and the rows outside it or repeated."""
+    errors: list[RowError] = []
+    start_month = tenant.fiscal_year_start_month
+    fiscal_year = budget.fiscal_year if budget else (
+        fiscal_year_label(start_month=start_month, d=rows[0].month) if rows else None)
+    seen: dict[tuple, int] = {}
+    for row in rows:
+        year = fiscal_year_label(start_month=start_month, d=row.month)
+        if year != fiscal_year:
+            whose = f"budget “{budget.name}”" if budget else f"this budget (from line {rows[0].line})"
+            errors.append(RowError(row.line, f"Period {row.month:%Y-%m} is in FY{year}, outside FY{fiscal_year} of "
+                                             f"{whose}."))
+            continue
+        key = (row.account_id, row.cost_center_id, row.month)
+        if key in seen:
+            errors.append(RowError(row.line, f"The same account, cost center and period as line {seen[key]}: "
+                                             "each cell once."))
+            continue
+        seen[key] = row.line
+    return fiscal_year, errors
+
+
+def budget_import(*, tenant, actor, data: bytes, filename: str, budget_name: str) -> BudgetImportResult:
+    """Import budget cells into the budget named `budget_name` (created if missing), all or
+    nothing. Row problems do not raise: they are in `result.errors`, and then nothing is written."""
+    name = (budget_name or "").strip()
+    if not name:
+        return BudgetImportResult(errors=[RowError(None, "Name the budget to import into.")])
+    with tenant_context(tenant):
+        budget = Budget.objects.select_related("entity").filter(name__iexact=name).first()
+        try:
+            rows, errors, count = _read(data, filename, budget)
+        except FileProblem as problem:
+            return BudgetImportResult(budget=budget, errors=[problem.error])
+        fiscal_year, more = _check_budget(rows, tenant, budget)
+        errors = sorted([*errors, *more], key=lambda e: e.line or 0)
+        if not errors and not rows:
+            errors = [RowError(None, "The file has a header but no rows.")]
+        if errors:
+            return BudgetImportResult(budget=budget, rows=count, errors=errors)
+        try:
+            with transaction.atomic():
+                created = budget is None
+                if created:
+                    budget = budget_create(tenant=tenant, actor=actor, entity=rows[0].entity[0],
+                                           fiscal_year=fiscal_year, name=name)
+                newest = BudgetVersion.objects.filter(budget=budget).order_by("-number").first()
+                version = _lock_version(newest)
+                _require_editable(version)
+                periods = dict(Period.objects.filter(fiscal_year=fiscal_year).values_list("start", "id"))
+                cells = [Cell(r.account_id, r.cost_center_id, periods[r.month], r.amount) for r in rows]
+                lines = _cells_write(tenant=tenant, actor=actor, version=version, cells=cells, action="budget.import",
+                                     audit_extra={"filename": filename[:255], "rows": count,
+                                                  "sha256": hashlib.sha256(data).hexdigest()})
+        except DomainError as exc:
+            return BudgetImportResult(budget=None if created else budget, rows=count,
+                                      errors=[RowError(None, m) for m in (exc.errors or [exc.message])])
+        return BudgetImportResult(budget=budget, version=version, budget_created=created, rows=count, lines=lines)

@@ -1,0 +1,140 @@
+"""Budgets: what an entity plans to earn and spend, by account × cost center × month.
+
+A `Budget` belongs to one legal entity and one fiscal year; its amounts are in the entity's
+functional currency. What it says lives in `BudgetVersion`s: the original, then revisions and
+reforecasts, each pointing at the version it was copied from (`parent`), so any two can be
+diffed line by line. A version moves draft → submitted → approved (or rejected, with a comment,
+and back to editing) → locked; approved and locked versions are read-only, and changing one
+means a new revision (`services.version_revise`).
+
+`BudgetLine` amounts are in NATURAL sign, not the ledger's debit/credit sign: a revenue budget
+of 100 is +100, an expense budget of 100 is +100. Reports turn actuals into natural sign from
+the account's nature before comparing.
+
+Like the ledger, every reference is a composite foreign key on (tenant_id, id) (migration
+0001), so a budget row can never point at another tenant's entity, account or period.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from finops.ledger.models import AMOUNT_DIGITS, Account, CostCenter, Entity, Period
+from finops.tenancy.models import TenantModel
+
+# Django's single-column FK constraints and indexes are replaced by composite (tenant_id, …)
+# keys in the migration and by indexes that lead with tenant_id.
+_REF = {"on_delete": models.PROTECT, "db_constraint": False, "db_index": False}
+
+
+class Budget(TenantModel):
+    entity = models.ForeignKey(Entity, related_name="+", **_REF)
+    fiscal_year = models.PositiveSmallIntegerField()  # FY label, as on ledger periods
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-fiscal_year", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="budget_name_unique"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="budget_tenant_id_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "fiscal_year", "entity"], name="budget_year_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (FY{self.fiscal_year})"
+
+
+class VersionKind(models.TextChoices):
+    ORIGINAL = "original", "Original"
+    REVISION = "revision", "Revision"
+    REFORECAST = "reforecast", "Reforecast"
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    LOCKED = "locked", "Locked"
+
+
+EDITABLE_STATUSES = frozenset({VersionStatus.DRAFT, VersionStatus.REJECTED})
+OPEN_STATUSES = frozenset({VersionStatus.DRAFT, VersionStatus.SUBMITTED, VersionStatus.REJECTED})
+FINAL_STATUSES = frozenset({VersionStatus.APPROVED, VersionStatus.LOCKED})
+
+
+class BudgetVersion(TenantModel):
+    budget = models.ForeignKey(Budget, related_name="versions", **_REF)
+    kind = models.CharField(max_length=10, choices=VersionKind.choices)
+    number = models.PositiveSmallIntegerField()  # 1 = the original, then 2, 3, … per budget
+    parent = models.ForeignKey("self", null=True, blank=True, related_name="children", **_REF)
+    status = models.CharField(max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    rejection_comment = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["budget_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "budget", "number"], name="budgetversion_number_unique"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="budgetversion_tenant_id_unique"),
+            models.CheckConstraint(
+                condition=models.Q(kind="original", parent__isnull=True)
+                | (~models.Q(kind="original") & models.Q(parent__isnull=False)),
+                name="budgetversion_parent_iff_not_original",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | ~models.Q(rejection_comment=""),
+                name="budgetversion_rejection_has_comment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number} {self.get_kind_display().lower()} ({self.get_status_display().lower()})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+class BudgetLine(TenantModel):
+    version = models.ForeignKey(BudgetVersion, related_name="lines", **_REF)
+    account = models.ForeignKey(Account, related_name="+", **_REF)
+    cost_center = models.ForeignKey(CostCenter, null=True, blank=True, related_name="+", **_REF)
+    period = models.ForeignKey(Period, related_name="+", **_REF)
+    # Currency: the budget entity's functional currency. NATURAL sign (revenue 100 is +100).
+    amount = models.DecimalField(**AMOUNT_DIGITS)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "version", "account", "cost_center", "period"],
+                name="budgetline_cell_unique",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            # Budget vs actual reads a version by period; a ledger account's budgets by account.
+            models.Index(fields=["tenant", "version", "period"], include=["account", "cost_center", "amount"],
+                         name="budgetline_period_idx"),
+            models.Index(fields=["tenant", "account"], name="budgetline_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.cost_center_id}/{self.period_id}: {self.amount}"

@@ -1,0 +1,517 @@
+"""Every write to budgets: creating one, setting its cells, spreading, and moving a version
+through its life (draft → submitted → approved | rejected → locked; revisions copy an approved
+or locked version).
+
+Rules a person can fix are checked here and said in words (`DomainError`); the database holds
+the rest (one cell per account × cost center × month per version, references to the tenant's
+own rows). Each service runs in one transaction under `tenant_context` and writes an audit row
+with the values before and after. A version's row is locked (`SELECT … FOR UPDATE`) before it
+is checked and changed, so two people submitting, approving or editing at once serialise and the
+second sees the first's outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from finops.audit.services import audit_record
+from finops.errors import DomainError
+from finops.ledger.models import (
+    Account,
+    AccountType,
+    CostCenter,
+    Entity,
+    NormalBalance,
+    Period,
+    PeriodBalance,
+)
+from finops.ledger.money import minor_units
+from finops.ledger.periods import periods_ensure
+from finops.tenancy.context import tenant_context
+
+from . import phasing
+from .models import (
+    EDITABLE_STATUSES,
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    Budget,
+    BudgetLine,
+    BudgetVersion,
+    VersionKind,
+    VersionStatus,
+)
+
+BUDGET_ACCOUNT_TYPES = frozenset({AccountType.REVENUE, AccountType.EXPENSE})
+MAX_AMOUNT = Decimal("1e16")  # numeric(20, 4): 16 digits before the point
+READ_ONLY = "approved and locked budgets are read-only; changing one means a new revision"
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _pk(value) -> int | None:
+    return None if value is None else int(getattr(value, "pk", value))
+
+
+def fiscal_year_first_month(*, tenant, fiscal_year: int) -> date:
+    """The first day of FY `fiscal_year` (labelled by the calendar year in which it ends)."""
+    start_month = tenant.fiscal_year_start_month
+    return date(fiscal_year if start_month == 1 else fiscal_year - 1, start_month, 1)
+
+
+# --- budgets ------------------------------------------------------------------------------------
+
+def budget_create(*, tenant, actor, entity, fiscal_year: int, name: str) -> Budget:
+    """A new budget for `entity` and FY `fiscal_year`, with its 12 periods and an empty
+    original draft version (number 1)."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("A budget needs a name.")
+    if len(name) > 200:
+        raise DomainError("A budget's name has at most 200 characters.")
+    if not isinstance(fiscal_year, int) or not 1900 < fiscal_year < 3000:
+        raise DomainError(f"{fiscal_year} is not a fiscal year.")
+    with tenant_context(tenant):
+        found = Entity.objects.filter(pk=_pk(entity)).first()
+        if found is None:
+            raise DomainError("Unknown entity.")
+        if not found.active:
+            raise DomainError(f"Entity {found} is inactive.")
+        if Budget.objects.filter(name__iexact=name).exists():
+            raise DomainError(f"A budget named “{name}” exists already: choose another name.")
+        periods_ensure(tenant=tenant, dates=[fiscal_year_first_month(tenant=tenant, fiscal_year=fiscal_year)])
+        try:
+            with transaction.atomic():
+                budget = Budget.objects.create(tenant_id=tenant.pk, entity=found, fiscal_year=fiscal_year,
+                                               name=name, created_by=_user(actor))
+        except IntegrityError:  # created by someone else since the check above
+            raise DomainError(f"A budget named “{name}” exists already: choose another name.") from None
+        version = BudgetVersion.objects.create(tenant_id=tenant.pk, budget=budget, kind=VersionKind.ORIGINAL,
+                                               number=1, created_by=_user(actor))
+        audit_record(tenant=tenant, actor=actor, action="budget.create", obj=budget, after={
+            "name": name, "entity": found.code, "fiscal_year": fiscal_year, "version": version.number})
+        return budget
+
+
+# --- cells --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    """One budget cell: account × cost center (None: none) × period, amount in natural sign in
+    the entity's functional currency; amount None removes the cell. Models or ids."""
+
+    account: object
+    cost_center: object
+    period: object
+    amount: Decimal | None
+
+
+@dataclass
+class LinesResult:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    note: str = ""  # e.g. "spread evenly: last year has no positive actuals"
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated + self.deleted
+
+
+def _lock_version(version) -> BudgetVersion:
+    found = (BudgetVersion.objects.select_for_update(of=("self",)).select_related("budget__entity")
+             .filter(pk=_pk(version)).first())
+    if found is None:
+        raise DomainError("This budget version does not exist.")
+    return found
+
+
+def _require_editable(version: BudgetVersion) -> None:
+    if version.status in FINAL_STATUSES:
+        raise DomainError(f"{version.budget.name} v{version.number} is {version.status}: {READ_ONLY}.")
+    if version.status not in EDITABLE_STATUSES:
+        raise DomainError(f"{version.budget.name} v{version.number} is submitted for approval: it can be "
+                          "changed again once it is rejected, or in a new revision once approved.")
+
+
+def _amount(value, currency: str) -> Decimal | str:
+    """A Decimal amount, or why it is not one."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return "is a float: pass amounts as Decimal or text"
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        return f"“{value}” is not a number"
+    if not amount.is_finite():
+        return f"“{value}” is not a number"
+    if abs(amount) >= MAX_AMOUNT:
+        return "is too large (at most 16 digits before the decimal point)"
+    places = minor_units(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        return f"has more decimals than {currency} allows ({places})"
+    return amount
+
+
+def _cell_key_label(accounts, cost_centers, periods, key) -> str:
+    account_id, cc_id, period_id = key
+    cc = cost_centers[cc_id][0] if cc_id else ""
+    return f"{accounts[account_id][0]}|{cc}|{periods[period_id]:%Y-%m}"
+
+
+def _check_cells(version: BudgetVersion, cells: Sequence[Cell]):
+    """Validate every cell against the tenant's rows; return (rows, lookups) or raise with every problem."""
+    budget = version.budget
+    currency = str(budget.entity.functional_currency)
+    account_ids = {_pk(c.account) for c in cells}
+    cc_ids = {_pk(c.cost_center) for c in cells} - {None}
+    period_ids = {_pk(c.period) for c in cells}
+    accounts = {pk: (code, name, kind, active) for pk, code, name, kind, active in
+                Account.objects.filter(pk__in=account_ids).values_list("id", "code", "name", "type", "active")}
+    cost_centers = {pk: (code, active) for pk, code, active in
+                    CostCenter.objects.filter(pk__in=cc_ids).values_list("id", "code", "active")}
+    periods = dict(Period.objects.filter(pk__in=period_ids, fiscal_year=budget.fiscal_year)
+                   .values_list("id", "start"))
+    errors: list[str] = []
+    rows: dict[tuple[int, int | None, int], Decimal | None] = {}
+    for cell in cells:
+        account_id, cc_id, period_id = _pk(cell.account), _pk(cell.cost_center), _pk(cell.period)
+        account = accounts.get(account_id)
+        if account is None:
+            errors.append(f"Unknown account id {account_id}.")
+            continue
+        code, name, kind, active = account
+        where = f"{code} · {name}"
+        if kind not in BUDGET_ACCOUNT_TYPES:
+            article = "a" if kind == AccountType.LIABILITY else "an"
+            errors.append(f"{where} is {article} {kind} account: budgets hold revenue and expense accounts.")
+            continue
+        if not active:
+            errors.append(f"{where} is inactive.")
+            continue
+        if cc_id is not None:
+            cc = cost_centers.get(cc_id)
+            if cc is None:
+                errors.append(f"Unknown cost center id {cc_id}.")
+                continue
+            if not cc[1]:
+                errors.append(f"Cost center {cc[0]} is inactive.")
+                continue
+            where += f" / {cc[0]}"
+        if period_id not in periods:
+            errors.append(f"{where}: the period is not a month of FY{budget.fiscal_year}.")
+            continue
+        where += f" / {periods[period_id]:%Y-%m}"
+        amount = _amount(cell.amount, currency)
+        if isinstance(amount, str):
+            errors.append(f"{where}: the amount {amount}.")
+            continue
+        key = (account_id, cc_id, period_id)
+        if key in rows:
+            errors.append(f"{where} is given twice.")
+            continue
+        rows[key] = amount
+    if errors:
+        raise DomainError(errors[0] if len(errors) == 1 else f"{len(errors)} cells cannot be saved: {errors[0]}",
+                          errors=errors)
+    return rows, accounts, cost_centers, periods
+
+
+UPSERT = """
+    INSERT INTO budgets_budgetline (tenant_id, version_id, account_id, cost_center_id, period_id, amount)
+    SELECT %s, %s, a, c, p, x FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::numeric[]) AS t(a, c, p, x)
+    ON CONFLICT (tenant_id, version_id, account_id, cost_center_id, period_id)
+    DO UPDATE SET amount = EXCLUDED.amount
+"""
+
+
+def _cells_write(*, tenant, actor, version: BudgetVersion, cells: Sequence[Cell], action: str,
+                 audit_extra: dict | None = None) -> LinesResult:
+    """Upsert `cells` into a locked, editable version; audit the changed cells before → after."""
+    rows, accounts, cost_centers, periods = _check_cells(version, cells)
+    existing = {(a, c, p): (pk, amount) for pk, a, c, p, amount in
+                BudgetLine.objects.filter(version=version, account_id__in={k[0] for k in rows},
+                                          period_id__in={k[2] for k in rows})
+                .values_list("id", "account_id", "cost_center_id", "period_id", "amount")}
+    places = minor_units(str(version.budget.entity.functional_currency))
+    result = LinesResult()
+    upserts: list[tuple[tuple, Decimal]] = []
+    deletes: list[int] = []
+    before: dict[str, str] = {}
+    after: dict[str, str | None] = {}
+    for key, amount in rows.items():
+        old = existing.get(key)
+        if amount is None:
+            if old is None:
+                result.unchanged += 1
+                continue
+            deletes.append(old[0])
+            result.deleted += 1
+        elif old is not None and old[1] == amount:
+            result.unchanged += 1
+            continue
+        else:
+            upserts.append((key, amount))
+            if old is None:
+                result.created += 1
+            else:
+                result.updated += 1
+        label = _cell_key_label(accounts, cost_centers, periods, key)
+        if old is not None:
+            before[label] = f"{old[1]:.{places}f}"
+        after[label] = None if amount is None else f"{amount:.{places}f}"
+    with connection.cursor() as cursor:
+        if upserts:
+            cursor.execute(UPSERT, [tenant.pk, version.pk, [k[0] for k, _ in upserts], [k[1] for k, _ in upserts],
+                                    [k[2] for k, _ in upserts], [a for _, a in upserts]])
+        if deletes:
+            cursor.execute("DELETE FROM budgets_budgetline WHERE tenant_id = %s AND id = ANY(%s)",
+                           [tenant.pk, deletes])
+    if result.changed:
+        audit_record(tenant=tenant, actor=actor, action=action, obj=version,
+                     object_repr=f"{version.budget.name} v{version.number}",
+                     before={"cells": before}, after={"cells": after, **(audit_extra or {})})
+    return result
+
+
+def budget_lines_set(*, tenant, actor, version, cells: Iterable[Cell | tuple]) -> LinesResult:
+    """Set cells of a draft or rejected version: (account, cost_center, period, amount) each,
+    amount None removing the cell. All or nothing: one bad cell and nothing is saved."""
+    cells = [c if isinstance(c, Cell) else Cell(*c) for c in cells]
+    with tenant_context(tenant):
+        locked = _lock_version(version)
+        _require_editable(locked)
+        if not cells:
+            return LinesResult()
+        return _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action="budget.lines_set")
+
+
+def budget_periods(*, tenant, budget: Budget) -> list[Period]:
+    """The 12 periods of the budget's fiscal year, in order."""
+    with tenant_context(tenant):
+        return list(Period.objects.filter(fiscal_year=budget.fiscal_year).order_by("number"))
+
+
+def actuals_last_year(*, tenant, budget: Budget, account, cost_center) -> list[Decimal]:
+    """The line's actual monthly amounts in the fiscal year before the budget's, in NATURAL sign
+    (a credit-normal account's balance negated), from the ledger's period balances; 0 where none."""
+    with tenant_context(tenant):
+        found = Account.objects.filter(pk=_pk(account)).values_list("normal_balance", flat=True).first()
+        sign = -1 if found == NormalBalance.CREDIT else 1
+        by_number = dict(
+            PeriodBalance.objects.filter(entity_id=budget.entity_id, account_id=_pk(account),
+                                         cost_center_id=_pk(cost_center), period__fiscal_year=budget.fiscal_year - 1)
+            .values_list("period__number", "amount"))
+    return [sign * by_number.get(n, Decimal(0)) for n in range(1, 13)]
+
+
+SPREAD_METHODS = ("even", "profile", "last_year", "copy_last_year", "fill_right")
+
+
+def budget_line_spread(*, tenant, actor, version, account, cost_center, method: str,
+                       annual: Decimal | None = None, profile: Sequence[Decimal] | None = None,
+                       pct: Decimal | None = None, start: int | None = None) -> LinesResult:
+    """Fill the 12 months of one row (account × cost center) with a phasing tool:
+
+    - `even`: `annual` in equal months; `profile`: `annual` by 12 percentages summing to 100;
+    - `last_year`: `annual` in proportion to last year's actuals (evenly if there are none);
+    - `copy_last_year`: last year's actuals changed by `pct` %;
+    - `fill_right`: the row's month `start` (1–12) copied into the later months.
+    The months sum exactly to the annual amount (see `phasing`).
+    """
+    if method not in SPREAD_METHODS:
+        raise DomainError(f"Unknown spreading method “{method}”.")
+    with tenant_context(tenant):
+        locked = _lock_version(version)
+        _require_editable(locked)
+        budget = locked.budget
+        currency = str(budget.entity.functional_currency)
+        periods = budget_periods(tenant=tenant, budget=budget)
+        note = ""
+        if method in ("even", "profile", "last_year"):
+            annual = _amount(annual, currency) if annual is not None else "is missing"
+            if isinstance(annual, str):
+                raise DomainError(f"The annual amount {annual}.")
+        if method == "even":
+            months = phasing.spread_even(annual, currency=currency)
+        elif method == "profile":
+            months = phasing.spread_profile(annual, profile=profile or [], currency=currency)
+        elif method == "last_year":
+            pattern = actuals_last_year(tenant=tenant, budget=budget, account=account, cost_center=cost_center)
+            if not phasing.pattern_is_usable(pattern):
+                note = f"FY{budget.fiscal_year - 1} has no positive actuals on this line: spread evenly."
+            months = phasing.spread_pattern(annual, pattern=pattern, currency=currency)
+        elif method == "copy_last_year":
+            try:
+                pct = Decimal(str(pct if pct is not None else 0))
+            except InvalidOperation:
+                raise DomainError(f"“{pct}” is not a percentage.") from None
+            pattern = actuals_last_year(tenant=tenant, budget=budget, account=account, cost_center=cost_center)
+            months = phasing.copy_adjusted(pattern, pct=pct, currency=currency)
+        else:
+            current = dict(BudgetLine.objects.filter(version=locked, account_id=_pk(account),
+                                                     cost_center_id=_pk(cost_center))
+                           .values_list("period_id", "amount"))
+            if not isinstance(start, int) or not 1 <= start <= 12:
+                raise DomainError("Fill right starts at a month from 1 to 12.")
+            months = phasing.fill_right([current.get(p.pk) for p in periods], start=start - 1)
+        cells = [Cell(account, cost_center, period, amount) for period, amount in zip(periods, months, strict=True)]
+        result = _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action="budget.lines_spread",
+                              audit_extra={"method": method})
+        result.note = note
+        return result
+
+
+# --- the version's life -------------------------------------------------------------------------
+
+def _transition(*, tenant, actor, version, allowed: set, to: str, action: str, verb: str,
+                fields: dict | None = None, audit_after: dict | None = None) -> BudgetVersion:
+    with tenant_context(tenant):
+        locked = _lock_version(version)
+        if locked.status not in allowed:
+            states = " or ".join(sorted(allowed))
+            article = "an" if states[0] in "aeiou" else "a"
+            raise DomainError(f"Only {article} {states} version can be {verb}; {locked.budget.name} v{locked.number} "
+                              f"is {locked.status}.")
+        before = {"status": locked.status}
+        locked.status = to
+        for name, value in (fields or {}).items():
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", *(fields or {})])
+        audit_record(tenant=tenant, actor=actor, action=action, obj=locked,
+                     object_repr=f"{locked.budget.name} v{locked.number}",
+                     before=before, after={"status": to, **(audit_after or {})})
+        return locked
+
+
+def version_submit(*, tenant, actor, version) -> BudgetVersion:
+    with tenant_context(tenant):
+        if not BudgetLine.objects.filter(version_id=_pk(version)).exists():
+            raise DomainError("There is nothing to submit: this version has no budget lines yet.")
+        return _transition(tenant=tenant, actor=actor, version=version, allowed=set(EDITABLE_STATUSES),
+                           to=VersionStatus.SUBMITTED, action="budget.version_submit", verb="submitted",
+                           fields={"submitted_by": _user(actor), "submitted_at": timezone.now()})
+
+
+def version_approve(*, tenant, actor, version) -> BudgetVersion:
+    """Approve a submitted version (who may approve — finance or admin — is the view's check)."""
+    return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.SUBMITTED},
+                       to=VersionStatus.APPROVED, action="budget.version_approve", verb="approved",
+                       fields={"approved_by": _user(actor), "approved_at": timezone.now(), "rejection_comment": ""})
+
+
+def version_reject(*, tenant, actor, version, comment: str) -> BudgetVersion:
+    comment = (comment or "").strip()
+    if not comment:
+        raise DomainError("Say why the version is rejected: the comment is what its author will work from.")
+    return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.SUBMITTED},
+                       to=VersionStatus.REJECTED, action="budget.version_reject", verb="rejected",
+                       fields={"rejection_comment": comment}, audit_after={"comment": comment})
+
+
+def version_lock(*, tenant, actor, version) -> BudgetVersion:
+    return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.APPROVED},
+                       to=VersionStatus.LOCKED, action="budget.version_lock", verb="locked",
+                       fields={"locked_at": timezone.now()})
+
+
+COPY_LINES = """
+    INSERT INTO budgets_budgetline (tenant_id, version_id, account_id, cost_center_id, period_id, amount)
+    SELECT tenant_id, %s, account_id, cost_center_id, period_id, amount
+    FROM budgets_budgetline WHERE tenant_id = %s AND version_id = %s
+"""
+
+
+def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) -> BudgetVersion:
+    """A new draft (revision or reforecast) copying every line of an approved or locked version,
+    which becomes its parent. One open version per budget at a time: a draft, submitted or
+    rejected version must be approved (or its lines moved) before the next revision starts."""
+    if kind not in (VersionKind.REVISION, VersionKind.REFORECAST):
+        raise DomainError("A new version is a revision or a reforecast.")
+    with tenant_context(tenant):
+        parent = _lock_version(version)
+        budget = parent.budget
+        # Lock the budget row too: two revisions of one budget started at once serialise here.
+        Budget.objects.select_for_update().filter(pk=budget.pk).first()
+        if parent.status not in FINAL_STATUSES:
+            raise DomainError(f"Only an approved or locked version can be revised; {budget.name} v{parent.number} "
+                              f"is {parent.status}: edit it directly.")
+        pending = BudgetVersion.objects.filter(budget=budget, status__in=OPEN_STATUSES).order_by("number").first()
+        if pending is not None:
+            raise DomainError(f"{budget.name} v{pending.number} is still {pending.status}: finish it (approve or "
+                              "reject it) before starting another revision.")
+        number = (BudgetVersion.objects.filter(budget=budget).aggregate(n=Max("number"))["n"] or 0) + 1
+        new = BudgetVersion.objects.create(tenant_id=tenant.pk, budget=budget, kind=kind, number=number,
+                                           parent=parent, created_by=_user(actor))
+        with connection.cursor() as cursor:
+            cursor.execute(COPY_LINES, [new.pk, tenant.pk, parent.pk])
+            copied = cursor.rowcount
+        audit_record(tenant=tenant, actor=actor, action="budget.version_revise", obj=new,
+                     object_repr=f"{budget.name} v{number}",
+                     before=None, after={"kind": kind, "number": number, "parent": parent.number, "lines": copied})
+        return new
+
+
+# --- comparing versions -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DiffRow:
+    account_id: int
+    account_code: str
+    account_name: str
+    cost_center_id: int | None
+    cost_center_code: str  # "" when the line has no cost center
+    period_id: int
+    period: date  # the month's first day
+    old: Decimal  # 0 where the old version has no line
+    new: Decimal
+    change: Decimal  # new − old
+
+
+DIFF = """
+    WITH o AS (SELECT account_id, cost_center_id, period_id, amount FROM budgets_budgetline
+               WHERE tenant_id = %(tenant)s AND version_id = %(old)s),
+         n AS (SELECT account_id, cost_center_id, period_id, amount FROM budgets_budgetline
+               WHERE tenant_id = %(tenant)s AND version_id = %(new)s),
+         d AS (
+            SELECT coalesce(o.account_id, n.account_id) AS account_id,
+                   coalesce(o.cost_center_id, n.cost_center_id) AS cost_center_id,
+                   coalesce(o.period_id, n.period_id) AS period_id,
+                   coalesce(o.amount, 0) AS old, coalesce(n.amount, 0) AS new
+            FROM o FULL JOIN n
+              ON n.account_id = o.account_id AND n.period_id = o.period_id
+             AND coalesce(n.cost_center_id, 0) = coalesce(o.cost_center_id, 0)
+            WHERE coalesce(o.amount, 0) <> coalesce(n.amount, 0))
+    SELECT d.account_id, a.code, a.name, d.cost_center_id, coalesce(cc.code, ''), d.period_id, p.start,
+           d.old, d.new, d.new - d.old
+    FROM d
+    JOIN ledger_account a ON a.tenant_id = %(tenant)s AND a.id = d.account_id
+    JOIN ledger_period p ON p.tenant_id = %(tenant)s AND p.id = d.period_id
+    LEFT JOIN ledger_costcenter cc ON cc.tenant_id = %(tenant)s AND cc.id = d.cost_center_id
+    ORDER BY a.code, cc.code NULLS FIRST, p.start
+"""
+
+
+def version_diff(*, tenant, old, new) -> list[DiffRow]:
+    """Every cell whose amount differs between two versions of one budget (a missing cell
+    counts as 0), ordered by account, cost center, month. A read, kept beside the writes that
+    make revisions; `selectors` re-exports it."""
+    with tenant_context(tenant):
+        versions = {v.pk: v for v in BudgetVersion.objects.filter(pk__in=[_pk(old), _pk(new)])}
+        if _pk(old) not in versions or _pk(new) not in versions:
+            raise DomainError("This budget version does not exist.")
+        if versions[_pk(old)].budget_id != versions[_pk(new)].budget_id:
+            raise DomainError("Only versions of the same budget can be compared.")
+        with connection.cursor() as cursor:
+            cursor.execute(DIFF, {"tenant": tenant.pk, "old": _pk(old), "new": _pk(new)})
+            return [DiffRow(*row) for row in cursor.fetchall()]

@@ -1,0 +1,63 @@
+"""Budget reads: the grid pivot (12 months + total per account × cost center), lists, versions."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+
+from budgets import selectors, services
+from finops.tenancy.context import tenant_context
+
+
+def test_the_grid_pivots_cells_into_rows_of_twelve_months_and_a_total(books, draft, periods):
+    jan, feb, dec = periods[0], periods[1], periods[11]
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
+        (books.revenue, None, jan, D("1000.00")), (books.revenue, None, dec, D("2500.50")),
+        (books.rent, books.ops, jan, D("300")), (books.rent, books.ops, feb, D("300")),
+        (books.software, books.sales, feb, D("-12.34")), (books.software, books.ops, feb, D("0"))])
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = selectors.version_lines(tenant=books.org, version=draft)
+    # One statement reads the cells (the others are the tenant context's savepoint and setting).
+    assert len([q for q in queries.captured_queries if "budgets_budgetline" in q["sql"]]) == 1
+
+    assert [(r.cost_center_code, r.account_code, r.months, r.total) for r in rows] == [
+        ("", "4000", (D("1000.0000"),) + (None,) * 10 + (D("2500.5000"),), D("3500.5000")),
+        ("OPS", "6100", (D("300.0000"), D("300.0000")) + (None,) * 10, D("600.0000")),
+        ("OPS", "6200", (None, D("0.0000")) + (None,) * 10, D("0.0000")),
+        ("SALES", "6200", (None, D("-12.3400")) + (None,) * 10, D("-12.3400")),
+    ]
+    assert (rows[0].account_name, rows[0].account_type, rows[3].cost_center_parent_id) == (
+        "Subscription revenue", "revenue", books.ops.pk)
+    months, total = selectors.grid_month_totals(rows)
+    assert months[:2] == [D("1300.0000"), D("287.6600")] and months[11] == D("2500.5000")
+    assert total == D("4088.1600")
+
+
+def test_the_budget_list_shows_each_budgets_latest_version(books, users, budget, draft, periods):
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[(books.rent, None, periods[0], 5)])
+    services.version_submit(tenant=books.org, actor=None, version=draft)
+    services.version_approve(tenant=books.org, actor=users["admin"], version=draft)
+    services.version_revise(tenant=books.org, actor=None, version=draft, kind="reforecast")
+    services.budget_create(tenant=books.org, actor=None, entity=books.gbp, fiscal_year=2027, name="UK 2027")
+    with tenant_context(books.org):
+        listed = [(b.name, b.entity.code, b.latest_number, b.latest_kind, b.latest_status)
+                  for b in selectors.budget_list(tenant=books.org)]
+        assert [b.name for b in selectors.budget_list(tenant=books.org, fiscal_year=2026)] == ["Plan 2026"]
+    assert listed == [("UK 2027", "UK", 1, "original", "draft"), ("Plan 2026", "US", 2, "reforecast", "draft")]
+    assert selectors.version_current(tenant=books.org, budget=budget).number == 1
+    assert selectors.version_latest(tenant=books.org, budget=budget).number == 2
+    assert [v.number for v in selectors.version_list(tenant=books.org, budget=budget)] == [1, 2]
+
+
+def test_another_organisations_budget_and_version_answer_404(books, other_books, budget, draft):
+    assert selectors.version_get(tenant=books.org, pk=draft.pk) == draft
+    with pytest.raises(Http404):
+        selectors.version_get(tenant=other_books.org, pk=draft.pk)
+    with pytest.raises(Http404):
+        selectors.budget_get(tenant=other_books.org, pk=budget.pk)
+    assert selectors.version_lines(tenant=other_books.org, version=draft) == []
