@@ -32,6 +32,7 @@ import io
 import logging
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -738,31 +739,57 @@ def _write(*, tenant_id: int, actor, job_id: int, entries: list[GlEntry], period
     now = timezone.now()
     source = Source.IMPORT
     period_of = {e.date: periods[e.date.replace(day=1)] for e in entries}
-    writer.copy_entries(
-        (entry_id, tenant_id, e.entity_id, period_of[e.date], e.date, e.memo, e.ref, source, e.key, None, job_id,
-         actor_id, now)
-        for entry_id, e in zip(ids, entries, strict=True)
-    )
     total = sum(len(e.lines) for e in entries)
+    # The lines' COPY text is formatted in a second thread while the database inserts the entries
+    # (the thread is pure Python; psycopg releases the GIL while it waits for the server).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        blocks = pool.submit(_line_blocks, tenant_id, ids, entries, period_of)
+        writer.copy_entries(
+            (entry_id, tenant_id, e.entity_id, period_of[e.date], e.date, e.memo, e.ref, source, e.key, None,
+             job_id, actor_id, now)
+            for entry_id, e in zip(ids, entries, strict=True)
+        )
+        blocks = blocks.result()
 
-    def lines():
-        done, countdown = 0, PROGRESS_EVERY
-        for entry_id, e in zip(ids, entries, strict=True):
-            entity_id, period_id, d = e.entity_id, period_of[e.date], e.date
-            for n, (account_id, cc_id, amount, txn_amount, currency, rate, memo, _) in enumerate(e.lines, start=1):
-                yield (tenant_id, entry_id, n, entity_id, period_id, d, account_id, cc_id, amount, txn_amount,
-                       currency, rate, memo)
+    def sent():
+        done = 0
+        for block, count in blocks:
+            yield block
+            done += count
             if progress is not None:
-                done += len(e.lines)
-                countdown -= len(e.lines)
-                if countdown <= 0:
-                    countdown = PROGRESS_EVERY
-                    progress(done, total, "write")
+                progress(done, total, "write")
         if progress is not None:
             progress(total, total, "post")
 
-    writer.copy_lines(lines())
+    writer.copy_lines(writer.TextBlocks(sent()))
     return len(entries)
+
+
+def _line_blocks(tenant_id: int, ids: list[int], entries: list[GlEntry],
+                 period_of: dict[date, int]) -> list[tuple[bytes, int]]:
+    """The entries' lines in COPY text format (writer.LINE_COLUMNS), as (block, lines in it)."""
+    null, field = writer.NULL_TEXT, writer.text_field
+    memos: dict[str, str] = {}
+    blocks: list[tuple[bytes, int]] = []
+    rows: list[str] = []
+    append = rows.append
+    for entry_id, e in zip(ids, entries, strict=True):
+        head = f"{tenant_id}\t{entry_id}\t"
+        middle = f"\t{e.entity_id}\t{period_of[e.date]}\t{e.date.isoformat()}\t"
+        for n, (account_id, cc_id, amount, txn_amount, currency, rate, memo, _) in enumerate(e.lines, start=1):
+            text = memos.get(memo)
+            if text is None:
+                text = field(memo)
+                if len(memos) < 10_000:
+                    memos[memo] = text
+            append(f"{head}{n}{middle}{account_id}\t{null if cc_id is None else cc_id}\t{amount}\t{txn_amount}\t"
+                   f"{currency}\t{rate}\t{text}\n")
+        if len(rows) >= PROGRESS_EVERY:
+            blocks.append(("".join(rows).encode(), len(rows)))
+            rows.clear()
+    if rows:
+        blocks.append(("".join(rows).encode(), len(rows)))
+    return blocks
 
 
 def _finish(job: ImportJob, *, status: str, rows: int = 0, created: int = 0, skipped: int = 0,
