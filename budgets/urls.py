@@ -1,6 +1,7 @@
-from django.urls import path
+"""URLs under /o/<org_slug>/budgets/. Each views module owns its list of patterns; the budget
+list (name `index`) is the section's landing page."""
 
-from finops.shell import coming_soon
+from .views import budgets, grid, transfers, variance
 
 app_name = "budgets"
-urlpatterns = [path("", coming_soon, {"section": "budgets"}, name="index")]
+urlpatterns = [*budgets.urlpatterns, *grid.urlpatterns, *variance.urlpatterns, *transfers.urlpatterns]
