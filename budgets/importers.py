@@ -25,8 +25,7 @@ from datetime import date
 from django.db import transaction
 
 from finops.errors import DomainError
-from finops.imports import FileProblem, RowError
-from finops.ledger.importers import NUMBER_HINT, _csv_rows, _is_xlsx, _parse_amount, _xlsx_rows
+from finops.imports import NUMBER_HINT, FileProblem, RowError, csv_rows, is_xlsx, parse_amount, xlsx_rows
 from finops.ledger.models import Account, CostCenter, Entity, Period
 from finops.ledger.money import minor_units
 from finops.ledger.periods import fiscal_year_label
@@ -127,7 +126,7 @@ def _read(data: bytes, filename: str, budget: Budget | None) -> tuple[list[_Row]
     accounts = {code: (pk, kind, active) for pk, code, kind, active in
                 Account.objects.values_list("id", "code", "type", "active")}
     cost_centers = {code: (pk, active) for pk, code, active in CostCenter.objects.values_list("id", "code", "active")}
-    rows_in, _total = _xlsx_rows(data) if _is_xlsx(data, filename) else _csv_rows(data)
+    rows_in, _total = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
     first = next(rows_in, None)
     if first is None:
         raise FileProblem("The file is empty.")
@@ -191,7 +190,7 @@ def _read(data: bytes, filename: str, budget: Budget | None) -> tuple[list[_Row]
         if not amount_text:
             problems.append("amount is empty.")
         elif currency:
-            parsed = _parse_amount(amount_text, minor_units(currency))
+            parsed = parse_amount(amount_text, minor_units(currency))
             if parsed is None:
                 problems.append(f"amount “{amount_text}” has more decimals than {currency} allows "
                                 f"({minor_units(currency)}).")
@@ -199,7 +198,7 @@ def _read(data: bytes, filename: str, budget: Budget | None) -> tuple[list[_Row]
                 problems.append(f"amount “{amount_text}” {parsed}.")
             else:
                 amount = parsed
-        elif isinstance(_parse_amount(amount_text, 4), str):
+        elif isinstance(parse_amount(amount_text, 4), str):
             problems.append(f"amount “{amount_text}” {NUMBER_HINT}.")
         if problems:
             errors.append(RowError(line, " ".join(p[0].upper() + p[1:] for p in problems)))

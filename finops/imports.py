@@ -4,7 +4,19 @@ and writes nothing unless there are none."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+MAX_AMOUNT_DIGITS = 16  # numeric(20, 4): 16 digits before the point
+# 1234.56  -1234.56  1,234.56  (1,234.56); thousands separators only in groups of three.
+_NUMBER = re.compile(r"(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
+_PAREN_NUMBER = re.compile(r"\((\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\)")
+NUMBER_HINT = "is not a number like 1234.56, -1234.56, 1,234.56 or (1,234.56)"
 
 
 @dataclass(frozen=True)
@@ -36,3 +48,87 @@ def decode_text(data: bytes) -> str:
     if not text.strip():
         raise FileProblem("The file is empty.")
     return text
+
+
+# --- reading rows: CSV or XLSX, each row with its line number ---------------------------------
+
+def is_xlsx(data: bytes, filename: str) -> bool:
+    return data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))
+
+
+def csv_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
+    text = decode_text(data)
+    total = text.count("\n") + (not text.endswith("\n"))
+    del text  # read again as a stream: a StringIO copy of a large file would take 4 bytes a character
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""), strict=False)
+
+    def rows():
+        last = 0
+        try:
+            for row in reader:
+                yield last + 1, row
+                last = reader.line_num
+        except csv.Error as exc:
+            raise FileProblem(f"The CSV cannot be read after line {last}: {exc}.", last + 1) from None
+
+    return rows(), total
+
+
+def _xlsx_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        # A float cell shows at most 15 significant digits in a spreadsheet: read it as shown.
+        text = f"{value:.15g}"
+        return text if "e" not in text else repr(value)
+    return str(value)
+
+
+def xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
+    from openpyxl import load_workbook
+
+    try:
+        # data_only: a formula cell gives the value the spreadsheet shows, as the user sees it.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise FileProblem(f"The XLSX file cannot be read ({exc.__class__.__name__}): "
+                          "save it again from the spreadsheet, or as CSV UTF-8.") from None
+
+    def rows():
+        try:
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, [_xlsx_cell(v) for v in values]
+        finally:
+            workbook.close()
+
+    return rows(), sheet.max_row or 0
+
+
+# --- amounts -----------------------------------------------------------------------------------
+
+def parse_amount(text: str, places: int) -> Decimal | str:
+    """Decimal, or the reason it is not one (a str)."""
+    match = _NUMBER.fullmatch(text)
+    if match is not None:
+        negative, whole, fraction = match.groups()
+    else:
+        match = _PAREN_NUMBER.fullmatch(text)
+        if match is None:
+            return NUMBER_HINT
+        negative, (whole, fraction) = "-", match.groups()
+    whole = whole.replace(",", "")
+    if len(whole.lstrip("0")) > MAX_AMOUNT_DIGITS:
+        return f"is too large (at most {MAX_AMOUNT_DIGITS} digits before the decimal point)"
+    if fraction and len(fraction) > places and fraction[places:].strip("0"):
+        return None  # too many decimals: the caller names the currency
+    number = f"{negative or ''}{whole}.{fraction}" if fraction else f"{negative or ''}{whole}"
+    return Decimal(number)

@@ -25,17 +25,15 @@ transaction is invisible to the page that polls it until it commits.
 
 from __future__ import annotations
 
-import csv
 import gc
 import hashlib
-import io
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -45,7 +43,14 @@ from django.utils import timezone
 
 from finops.audit.services import audit_record
 from finops.errors import DomainError
-from finops.imports import FileProblem, RowError, decode_text
+from finops.imports import (
+    FileProblem,
+    RowError,
+    csv_rows,
+    is_xlsx,
+    parse_amount,
+    xlsx_rows,
+)
 from finops.tenancy.context import tenant_context
 
 from . import writer
@@ -57,7 +62,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (done, total, phase)
 PROGRESS_EVERY = 5000
-MAX_AMOUNT_DIGITS = 16  # numeric(20, 4): 16 digits before the point
 MAX_LINES_PER_ENTRY = 32767  # line_no is a smallint
 ONE = Decimal(1)
 _UNSEEN = object()
@@ -67,11 +71,7 @@ COLUMNS = ("date", "entry_ref", "entity", "account", "cost_center", "amount", "c
 REQUIRED = ("date", "entry_ref", "entity", "account")
 _KNOWN = {c.replace("_", ""): c for c in (*COLUMNS, "debit", "credit")}
 _HEADER_JUNK = re.compile(r"[\s_\-]+")
-# 1234.56  -1234.56  1,234.56  (1,234.56); thousands separators only in groups of three.
-_NUMBER = re.compile(r"(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
-_PAREN_NUMBER = re.compile(r"\((\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-NUMBER_HINT = "is not a number like 1234.56, -1234.56, 1,234.56 or (1,234.56)"
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -143,67 +143,6 @@ def gl_reference_load(*, tenant) -> GlReference:
 
 
 # --- reading the file -----------------------------------------------------------------------------
-
-def _is_xlsx(data: bytes, filename: str) -> bool:
-    return data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))
-
-
-def _csv_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
-    text = decode_text(data)
-    total = text.count("\n") + (not text.endswith("\n"))
-    del text  # read again as a stream: a StringIO copy of a large file would take 4 bytes a character
-    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""), strict=False)
-
-    def rows():
-        last = 0
-        try:
-            for row in reader:
-                yield last + 1, row
-                last = reader.line_num
-        except csv.Error as exc:
-            raise FileProblem(f"The CSV cannot be read after line {last}: {exc}.", last + 1) from None
-
-    return rows(), total
-
-
-def _xlsx_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        # A float cell shows at most 15 significant digits in a spreadsheet: read it as shown.
-        text = f"{value:.15g}"
-        return text if "e" not in text else repr(value)
-    return str(value)
-
-
-def _xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
-    from openpyxl import load_workbook
-
-    try:
-        # data_only: a formula cell gives the value the spreadsheet shows, as the user sees it.
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise FileProblem(f"The XLSX file cannot be read ({exc.__class__.__name__}): "
-                          "save it again from the spreadsheet, or as CSV UTF-8.") from None
-
-    def rows():
-        try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, [_xlsx_cell(v) for v in values]
-        finally:
-            workbook.close()
-
-    return rows(), sheet.max_row or 0
-
 
 def _header(row: list[str]) -> tuple[dict[str, int], int]:
     positions: dict[str, int] = {}
@@ -279,30 +218,11 @@ class GlParsed:
     rows: int
 
 
-def _parse_amount(text: str, places: int) -> Decimal | str:
-    """Decimal, or the reason it is not one (a str)."""
-    match = _NUMBER.fullmatch(text)
-    if match is not None:
-        negative, whole, fraction = match.groups()
-    else:
-        match = _PAREN_NUMBER.fullmatch(text)
-        if match is None:
-            return NUMBER_HINT
-        negative, (whole, fraction) = "-", match.groups()
-    whole = whole.replace(",", "")
-    if len(whole.lstrip("0")) > MAX_AMOUNT_DIGITS:
-        return f"is too large (at most {MAX_AMOUNT_DIGITS} digits before the decimal point)"
-    if fraction and len(fraction) > places and fraction[places:].strip("0"):
-        return None  # too many decimals: the caller names the currency
-    number = f"{negative or ''}{whole}.{fraction}" if fraction else f"{negative or ''}{whole}"
-    return Decimal(number)
-
-
 def gl_parse(data: bytes, filename: str, ref: GlReference, progress: Progress | None = None) -> GlParsed:
     """Check every row of the file; return the entries, or every problem with its line."""
     errors: list[RowError] = []
     try:
-        rows, total = _xlsx_rows(data) if _is_xlsx(data, filename) else _csv_rows(data)
+        rows, total = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
         first = next(rows, None)
         if first is None:
             raise FileProblem("The file is empty.")
@@ -566,7 +486,7 @@ def _cached_amount(text: str, places: int, cache_: dict) -> Decimal | str | None
     key = (text, places)
     value = cache_.get(key, False)
     if value is False:
-        value = _parse_amount(text, places)
+        value = parse_amount(text, places)
         if len(cache_) < 100_000:
             cache_[key] = value
     return value
@@ -891,3 +811,7 @@ def import_job_run(*, tenant, job_id: int) -> ImportJob | None:
                     "Try again; if it fails again, tell your administrator."))
     with tenant_context(tenant):
         return ImportJob.objects.defer("content").select_related("duplicate_of").get(pk=job_id)
+
+
+# Transitional names for code written against the old private readers; use finops.imports.
+_csv_rows, _xlsx_rows, _is_xlsx, _parse_amount = csv_rows, xlsx_rows, is_xlsx, parse_amount
