@@ -138,3 +138,61 @@ class BudgetLine(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.cost_center_id}/{self.period_id}: {self.amount}"
+
+
+class TransferStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TransferRequest(TenantModel):
+    """A request to move `amount` from one budget line to another of the same version (another
+    month, cost center or account of the same budget). Line amounts are never overwritten: an
+    approved transfer adds to its destination's and subtracts from its source's EFFECTIVE amount
+    (`transfers.effective_amounts`), so the original numbers stay visible beside the moves."""
+
+    version = models.ForeignKey(BudgetVersion, related_name="transfers", **_REF)
+    # Single-column FKs: BudgetLine has no (tenant_id, id) key; the service checks both lines
+    # belong to `version`, and row-level security hides other tenants' lines.
+    source = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="+", db_index=False)
+    destination = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Currency: the budget entity's functional currency, rounded to its minor unit. Always > 0.
+    amount = models.DecimalField(**AMOUNT_DIGITS)
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=TransferStatus.choices, default=TransferStatus.REQUESTED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    override = models.BooleanField(default=False)  # finance let it exceed the available amount
+    override_reason = models.TextField(blank=True)
+    proposal = models.PositiveIntegerField(null=True, blank=True)  # "ROI proposal #n" it came from
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=~models.Q(source=models.F("destination")), name="transfer_two_lines"),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="transfer_has_reason"),
+            models.CheckConstraint(condition=models.Q(override=False) | ~models.Q(override_reason=""),
+                                   name="transfer_override_has_reason"),
+            models.CheckConstraint(condition=~models.Q(status="rejected") | ~models.Q(decision_comment=""),
+                                   name="transfer_rejection_has_comment"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "version", "status"], name="transfer_version_idx"),
+            models.Index(fields=["tenant", "source", "status"], include=["amount"], name="transfer_source_idx"),
+            models.Index(fields=["tenant", "destination", "status"], include=["amount"],
+                         name="transfer_destination_idx"),
+            models.Index(fields=["tenant", "status", "-requested_at"], name="transfer_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk}: {self.amount} ({self.status})"

@@ -1,1 +1,261 @@
-urlpatterns: list = []
+"""The budget grid: one version as rows account × cost center and the 12 months of its fiscal
+year, edited like a spreadsheet. Reads come from one SQL pivot (`selectors.version_lines`);
+every write goes through `services.budget_lines_set` / `budget_line_spread`, which refuse a
+version that is not draft or rejected. A cell edit answers with the row and the column totals
+(out of band); a paste or a spread answers with the whole grid; a refusal answers 422 with the
+message where the user is looking, and nothing typed is lost."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from finops.errors import DomainError
+from finops.imports import NUMBER_HINT, parse_amount
+from finops.ledger.models import Account, CostCenter
+from finops.ledger.money import minor_units
+from finops.shell import org_view
+from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action, can
+
+from ..forms import BudgetUploadForm, RejectForm, RowPickForm, SpreadForm
+from ..selectors import GridRow, budget_periods, grid_month_totals, version_get, version_lines, version_list
+from ..services import Cell, budget_line_spread, budget_lines_set
+
+TEMPLATE = "budgets/version_grid.html"
+MAX_PASTE_CELLS = 12 * 2000
+
+
+def _key(account_id, cc_id) -> str:
+    return f"{account_id}-{cc_id or 0}"
+
+
+def grid_row_view(row: GridRow, *, errors: dict | None = None, typed: dict | None = None) -> dict:
+    """What the template needs for one row: its cells with any error and the text typed."""
+    errors, typed = errors or {}, typed or {}
+    cells = [{"n": n, "amount": amount, "error": errors.get(n), "typed": typed.get(n)}
+             for n, amount in enumerate(row.months, start=1)]
+    return {"row": row, "key": _key(row.account_id, row.cost_center_id), "cells": cells,
+            "picker": f"{row.account_id}:{row.cost_center_id or ''}"}
+
+
+def _empty_row(*, tenant, account_id: int, cc_id: int | None) -> GridRow | None:
+    """A row the version has no line for yet (just added, or every month cleared)."""
+    with tenant_context(tenant):
+        account = Account.objects.filter(pk=account_id).values_list("code", "name", "type").first()
+        cc = CostCenter.objects.filter(pk=cc_id).values_list("code", "name", "parent_id").first() if cc_id else None
+    if account is None or (cc_id and cc is None):
+        return None
+    return GridRow(account_id, *account, cc_id, *(cc or ("", "", None)), months=(None,) * 12, total=Decimal(0))
+
+
+def grid_context(request, version, rows: list[GridRow] | None = None) -> dict:
+    """The grid of `version`: rows grouped by cost center, the months, column totals, and
+    whether this user may edit it now."""
+    tenant = request.org
+    rows = version_lines(tenant=tenant, version=version) if rows is None else rows
+    month_totals, grand_total = grid_month_totals(rows)
+    groups: list[dict] = []
+    for row in rows:
+        if not groups or groups[-1]["cc_id"] != row.cost_center_id:
+            groups.append({"cc_id": row.cost_center_id, "code": row.cost_center_code, "name": row.cost_center_name,
+                           "rows": []})
+        groups[-1]["rows"].append(grid_row_view(row))
+    return {
+        "version": version, "budget": version.budget, "currency": str(version.budget.entity.functional_currency),
+        "periods": budget_periods(tenant=tenant, budget=version.budget), "groups": groups, "row_count": len(rows),
+        "month_totals": month_totals, "grand_total": grand_total,
+        "editable": version.is_editable and can(request.membership.role, Action.WRITE),
+    }
+
+
+def _grid_response(request, version, *, status: int = 200, message: str = "") -> HttpResponse:
+    if request.htmx:
+        context = {**grid_context(request, version), "grid_message": message}
+        return render(request, f"{TEMPLATE}#grid", context, status=status)
+    if message:
+        messages.success(request, message)
+    return redirect("budgets:version", org_slug=request.org.slug, pk=version.pk)
+
+
+def _problems_response(request, version, problems: list[str]) -> HttpResponse:
+    """422 with the problems, shown above the grid (htmx) or on the page; nothing was saved."""
+    if request.htmx:
+        response = render(request, f"{TEMPLATE}#problems", {"problems": problems}, status=422)
+        response["HX-Retarget"] = "#grid-messages"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    for problem in problems:
+        messages.error(request, problem)
+    return redirect("budgets:version", org_slug=request.org.slug, pk=version.pk)
+
+
+@org_view(Action.VIEW)
+def version(request, pk: int):
+    """The grid page. With `account` (and `cost_center`) in the query it adds that empty row:
+    as the row partial for htmx, else on the whole page."""
+    found = version_get(tenant=request.org, pk=pk)
+    picker = RowPickForm(request.GET if "account" in request.GET else None, tenant=request.org)
+    added = None
+    if picker.is_bound and picker.is_valid():
+        cc = picker.cleaned_data["cost_center"]
+        added = _empty_row(tenant=request.org, account_id=picker.cleaned_data["account"].pk,
+                           cc_id=cc.pk if cc else None)
+    context = grid_context(request, found)
+    if request.htmx and picker.is_bound and request.htmx.target == "grid-added":
+        if added is None:
+            return _problems_response(request, found, [e for errs in picker.errors.values() for e in errs])
+        return render(request, f"{TEMPLATE}#row", {**context, "r": grid_row_view(added)})
+    context.update({
+        "added": grid_row_view(added) if added else None, "picker": picker,
+        "spread_form": SpreadForm(), "upload_form": BudgetUploadForm(), "reject_form": RejectForm(),
+        "versions": version_list(tenant=request.org, budget=found.budget_id),
+    })
+    return render(request, TEMPLATE, context)
+
+
+def _int_or_none(text) -> int | None | str:
+    text = (text or "").strip()
+    if not text or text in ("0", "null", "None"):
+        return None
+    return int(text) if text.isdigit() else "bad"
+
+
+def _parse(text: str, currency: str) -> Decimal | None | str:
+    """The amount typed in a cell (1234.5, 1,234.50, (12.00), -12), None when empty, else why not."""
+    text = (text or "").replace("\u00a0", "").replace(" ", "").strip()
+    if not text:
+        return None
+    parsed = parse_amount(text, minor_units(currency))
+    if parsed is None:
+        return f"“{text}” has more decimals than {currency} allows ({minor_units(currency)})."
+    if isinstance(parsed, str):
+        return f"“{text}” {parsed if parsed != NUMBER_HINT else 'is not a number like 1,234.50'}."
+    return parsed
+
+
+def _row_response(request, version, account_id: int, cc_id: int | None, *, status=200, errors=None, typed=None):
+    rows = version_lines(tenant=request.org, version=version)
+    row = next((r for r in rows if r.account_id == account_id and r.cost_center_id == cc_id), None)
+    row = row or _empty_row(tenant=request.org, account_id=account_id, cc_id=cc_id)
+    context = grid_context(request, version, rows)
+    html = render_to_string(f"{TEMPLATE}#row", {**context, "r": grid_row_view(row, errors=errors, typed=typed)},
+                            request=request)
+    html += render_to_string(f"{TEMPLATE}#totals", {**context, "oob": True}, request=request)
+    return HttpResponse(html, status=status)
+
+
+@org_view(Action.WRITE)
+@require_POST
+def grid_cell(request, pk: int):
+    """Set one cell (account, cost_center, month, amount). Answers with the row and, out of
+    band, the column totals; a bad amount or a refusal shows in the cell, keeping what was typed."""
+    found = version_get(tenant=request.org, pk=pk)
+    account_id, cc_id = _int_or_none(request.POST.get("account")), _int_or_none(request.POST.get("cost_center"))
+    month = _int_or_none(request.POST.get("month"))
+    if not isinstance(account_id, int) or cc_id == "bad" or not isinstance(month, int) or not 1 <= month <= 12:
+        return _problems_response(request, found, ["That cell is not part of this grid."])
+    if _empty_row(tenant=request.org, account_id=account_id, cc_id=cc_id) is None:
+        return _problems_response(request, found, ["That cell is not part of this grid."])
+    text = request.POST.get("amount", "")
+    amount = _parse(text, str(found.budget.entity.functional_currency))
+    if isinstance(amount, str):
+        return _row_response(request, found, account_id, cc_id, status=422, errors={month: amount},
+                             typed={month: text})
+    period = budget_periods(tenant=request.org, budget=found.budget)[month - 1]
+    try:
+        budget_lines_set(tenant=request.org, actor=request.user, version=found,
+                         cells=[Cell(account_id, cc_id, period, amount)])
+    except DomainError as exc:  # e.g. the version is no longer editable: said above the grid
+        return _problems_response(request, found, [exc.message])
+    if not request.htmx:
+        return redirect("budgets:version", org_slug=request.org.slug, pk=found.pk)
+    return _row_response(request, found, account_id, cc_id)
+
+
+def _row_labels(*, tenant, keys) -> dict:
+    account_ids = {a for a, _ in keys}
+    cc_ids = {c for _, c in keys if c}
+    with tenant_context(tenant):
+        accounts = dict(Account.objects.filter(pk__in=account_ids).values_list("id", "code"))
+        ccs = dict(CostCenter.objects.filter(pk__in=cc_ids).values_list("id", "code"))
+    return {(a, c): f"{accounts[a]}{' / ' + ccs[c] if c else ''}" for a, c in keys
+            if a in accounts and (not c or c in ccs)}
+
+
+@org_view(Action.WRITE)
+@require_POST
+def grid_paste(request, pk: int):
+    """A rectangular block pasted at a cell: `cells` is JSON [[account, cost_center, month, text], …].
+    All or nothing: every bad cell is named by its row and month, and then nothing is saved."""
+    found = version_get(tenant=request.org, pk=pk)
+    try:
+        raw = json.loads(request.POST.get("cells", ""))
+        assert isinstance(raw, list) and 0 < len(raw) <= MAX_PASTE_CELLS
+        items = [(int(a), int(c) if c else None, int(m), str(t)) for a, c, m, t in raw]
+    except (ValueError, TypeError, AssertionError):
+        return _problems_response(request, found, ["Nothing to paste: copy a block of cells from a spreadsheet."])
+    currency = str(found.budget.entity.functional_currency)
+    periods = budget_periods(tenant=request.org, budget=found.budget)
+    labels = _row_labels(tenant=request.org, keys={(a, c) for a, c, _, _ in items})
+    problems, cells = [], []
+    for account_id, cc_id, month, text in items:
+        label = labels.get((account_id, cc_id))
+        if label is None:
+            problems.append("A pasted row is not part of this grid.")
+            continue
+        if not 1 <= month <= 12:
+            problems.append(f"Row {label}: the block is wider than the months to the right of the cursor.")
+            continue
+        amount = _parse(text, currency)
+        if isinstance(amount, str):
+            problems.append(f"Row {label}, {periods[month - 1].start:%b %Y}: {amount}")
+            continue
+        cells.append(Cell(account_id, cc_id, periods[month - 1], amount))
+    if problems:
+        return _problems_response(request, found, [*dict.fromkeys(problems), "Nothing was pasted."])
+    try:
+        result = budget_lines_set(tenant=request.org, actor=request.user, version=found, cells=cells)
+    except DomainError as exc:
+        return _problems_response(request, found, exc.errors or [exc.message])
+    return _grid_response(request, found, message=f"Pasted {len(cells)} cells: {result.created} new, "
+                                                  f"{result.updated} changed, {result.deleted} cleared.")
+
+
+@org_view(Action.WRITE)
+@require_POST
+def grid_spread(request, pk: int):
+    """One row's phasing tool: annual amount → months (even, % profile, last year's pattern),
+    last year's actuals ± %, or fill right."""
+    found = version_get(tenant=request.org, pk=pk)
+    form = SpreadForm(request.POST)
+    if not form.is_valid():
+        return _problems_response(request, found, [f"{form.fields[f].label if f in form.fields else 'Spread'}: {e}"
+                                                   for f, errs in form.errors.items() for e in errs])
+    data = form.cleaned_data
+    account_id, cc_id = data["row"]
+    annual = _parse(data["annual"], str(found.budget.entity.functional_currency)) if data["annual"] else None
+    if isinstance(annual, str):
+        return _problems_response(request, found, [f"Annual amount: {annual}"])
+    try:
+        result = budget_line_spread(tenant=request.org, actor=request.user, version=found, account=account_id,
+                                    cost_center=cc_id, method=data["method"], annual=annual, profile=data["profile"],
+                                    pct=data["pct"], start=data["start"])
+    except DomainError as exc:
+        return _problems_response(request, found, exc.errors or [exc.message])
+    return _grid_response(request, found, message=result.note or f"Spread: {result.changed} months changed.")
+
+
+urlpatterns = [
+    path("versions/<int:pk>/", version, name="version"),
+    path("versions/<int:pk>/cell/", grid_cell, name="grid_cell"),
+    path("versions/<int:pk>/paste/", grid_paste, name="grid_paste"),
+    path("versions/<int:pk>/spread/", grid_spread, name="grid_spread"),
+]

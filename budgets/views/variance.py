@@ -1,1 +1,141 @@
-urlpatterns: list = []
+"""Budget vs actual for one version: filters as a GET form (htmx swaps the table), every number a
+link to what is behind it (actual → the journal lines, budget → the grid row), CSV and XLSX
+exports of the same rows (`?format=csv|xlsx`). The numbers come from `budgets.reports`."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django import forms
+from django.shortcuts import render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from finops.errors import DomainError
+from finops.exports import export_response
+from finops.ledger.forms import MonthField
+from finops.ledger.models import AccountType, CostCenter
+from finops.shell import org_view
+from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+
+from ..reports import GROUP_BY_CHOICES, BudgetVsActual, VarianceRow, budget_vs_actual
+from ..selectors import version_get
+from ..services import fiscal_year_first_month
+from ..variance import Basis
+
+TEMPLATE = "budgets/variance_report.html"
+DEFAULT_GROUP_BY = ("account", "cost_center")
+EXPORT_HEADER = ["entity", "account", "account_name", "cost_center", "period", "account_type", "budget", "actual",
+                 "variance", "variance_pct", "favourable", "pacing", "projection"]
+
+
+class VarianceFilterForm(forms.Form):
+    month = MonthField(required=False, label="Month")
+    basis = forms.ChoiceField(choices=[(Basis.MONTH, "Month"), (Basis.QTD, "Quarter to date"),
+                                       (Basis.YTD, "Year to date"), (Basis.FULL_YEAR, "Full year")],
+                              required=False, initial=Basis.MONTH)
+    group_by = forms.MultipleChoiceField(
+        choices=[(g, g.replace("_", " ").capitalize()) for g in GROUP_BY_CHOICES], required=False,
+        widget=forms.CheckboxSelectMultiple, label="Group by", initial=list(DEFAULT_GROUP_BY))
+    cost_center = forms.ModelChoiceField(queryset=None, required=False, empty_label="All cost centers",
+                                         label="Cost center (and below)")
+    account_type = forms.ChoiceField(choices=[("", "Revenue and expense"), (AccountType.REVENUE, "Revenue"),
+                                              (AccountType.EXPENSE, "Expense")], required=False,
+                                     label="Account type")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        with tenant_context(tenant):
+            self.fields["cost_center"].queryset = CostCenter.objects.order_by("code")
+
+    def choices(self, *, default_month: date) -> dict:
+        """The valid part of what was asked, defaults for the rest (a bad field shows its error)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {"period": data.get("month") or default_month, "basis": data.get("basis") or Basis.MONTH,
+                "group_by": data.get("group_by") or DEFAULT_GROUP_BY, "cost_center": data.get("cost_center"),
+                "account_type": data.get("account_type") or None}
+
+
+def default_month(tenant, version, today: date | None = None) -> date:
+    """This month while the budget's year runs; its last month after, its first month before."""
+    first = fiscal_year_first_month(tenant=tenant, fiscal_year=version.budget.fiscal_year)
+    index = first.year * 12 + first.month - 1 + 11
+    last = date(index // 12, index % 12 + 1, 1)
+    month = (today or date.today()).replace(day=1)
+    return min(max(month, first), last)
+
+
+class Links:
+    """Drill-down addresses: an actual → the journal filtered to the same entity, account, cost
+    center and months; a budget → the version's grid at that row."""
+
+    def __init__(self, request, report: BudgetVsActual):
+        slug, version = request.org.slug, report.version
+        self.report = report
+        self.journal = reverse("ledger:journal", kwargs={"org_slug": slug})
+        try:
+            self.grid = reverse("budgets:version", kwargs={"org_slug": slug, "pk": version.pk})
+        except NoReverseMatch:  # the grid page is not mounted: the report itself is the version page
+            self.grid = ""
+
+    def actual(self, row: VarianceRow) -> str:
+        start = end = row.period_start
+        if start is None:
+            start, end = self.report.start, self.report.end
+        params = [("entity", self.report.version.budget.entity_id)]
+        if row.account_id:
+            params.append(("account", row.account_id))
+        if row.cost_center_id:
+            params.append(("cost_center", row.cost_center_id))
+        params += [("period_from", f"{start:%Y-%m}"), ("period_to", f"{end:%Y-%m}")]
+        return f"{self.journal}?{urlencode(params)}"
+
+    def budget(self, row: VarianceRow) -> str:
+        if not self.grid:
+            return ""
+        if row.account_id and row.cost_center_code is not None:
+            return f"{self.grid}#row-{row.account_id}-{row.cost_center_id or 0}"
+        return self.grid
+
+
+@org_view(Action.VIEW)
+@require_GET
+def variance(request, pk: int):
+    version = version_get(tenant=request.org, pk=pk)
+    form = VarianceFilterForm(request.GET or None, tenant=request.org)
+    choices = form.choices(default_month=default_month(request.org, version))
+    try:
+        report = budget_vs_actual(tenant=request.org, version=version, **choices)
+    except DomainError as exc:
+        form.add_error("month" if "fiscal year" in exc.message else None, exc.message)
+        choices["period"] = default_month(request.org, version)
+        report = budget_vs_actual(tenant=request.org, version=version, **choices)
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        name = f"budget-vs-actual-{version.budget.name}-v{version.number}-{report.basis}-{report.month:%Y-%m}"
+        return export_response(fmt, name, EXPORT_HEADER, export_rows(report))
+    links = Links(request, report)
+    lines = [{"row": r, "actual_url": links.actual(r), "budget_url": links.budget(r)} for r in report.rows]
+    totals = [{"row": r, "actual_url": links.actual(r), "budget_url": links.grid} for r in report.totals]
+    query = urlencode([(k, val) for k, vals in request.GET.lists() if k != "format" for val in vals if val])
+    context = {"version": version, "budget": version.budget, "form": form, "report": report, "lines": lines,
+               "totals": totals, "query": query, "grouped": set(report.group_by),
+               "label_columns": 1 + len([g for g in report.group_by if g != "account"])}
+    partial = request.htmx and request.htmx.target == "variance-table" and not request.htmx.history_restore_request
+    response = render(request, f"{TEMPLATE}#table" if partial else TEMPLATE, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def export_rows(report: BudgetVsActual):
+    for r in report.rows:
+        yield (r.entity_code or "", r.account_code or "", r.account_name or "", r.cost_center_code or "",
+               f"{r.period_start or report.month:%Y-%m}", r.account_type, r.budget, r.actual, r.variance,
+               r.variance_pct, "true" if r.favourable else "false", r.pacing, r.projection)
+
+
+urlpatterns = [path("versions/<int:pk>/variance/", variance, name="variance")]

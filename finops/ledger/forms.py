@@ -102,6 +102,9 @@ class JournalFilterForm(forms.Form):
     cost_center = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="All cost centers"
     )
+    # A range of months (inclusive), e.g. a budget-vs-actual year-to-date figure drilled down.
+    period_from = MonthField(required=False, label="From month")
+    period_to = MonthField(required=False, label="To month")
     source = forms.ChoiceField(choices=[("", "All sources"), *Source.choices], required=False)
     q = forms.CharField(required=False, max_length=100, label="Search",
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Memo, reference or JE-123"}))
@@ -122,6 +125,7 @@ class JournalFilterForm(forms.Form):
         return JournalFilters(
             period=data.get("period"), account=data.get("account"), cost_center=data.get("cost_center"),
             entity=data.get("entity"), source=data.get("source") or "", q=data.get("q") or "",
+            period_from=data.get("period_from"), period_to=data.get("period_to"),
         )
 
 

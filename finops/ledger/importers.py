@@ -811,7 +811,3 @@ def import_job_run(*, tenant, job_id: int) -> ImportJob | None:
                     "Try again; if it fails again, tell your administrator."))
     with tenant_context(tenant):
         return ImportJob.objects.defer("content").select_related("duplicate_of").get(pk=job_id)
-
-
-# Transitional names for code written against the old private readers; use finops.imports.
-_csv_rows, _xlsx_rows, _is_xlsx, _parse_amount = csv_rows, xlsx_rows, is_xlsx, parse_amount

@@ -8,6 +8,7 @@ stays put when new entries are posted meanwhile (a cursor names a line, not a po
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class JournalFilters:
     entity: Entity | None = None
     source: str = ""
     q: str = ""
+    period_from: date | None = None  # first day of the first month shown (inclusive)
+    period_to: date | None = None  # any day of the last month shown (inclusive)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,11 @@ def _filtered_lines(filters: JournalFilters) -> QuerySet[JournalLine]:
     if filters.period is not None:
         # The date range lets the (tenant, date, entry) index do the work; period_id pins it.
         qs = qs.filter(period=filters.period, date__gte=filters.period.start, date__lte=filters.period.end)
+    if filters.period_from is not None:  # periods are calendar months: a date range is a period range
+        qs = qs.filter(date__gte=filters.period_from.replace(day=1))
+    if filters.period_to is not None:
+        month_end = filters.period_to.replace(day=calendar.monthrange(filters.period_to.year, filters.period_to.month)[1])
+        qs = qs.filter(date__lte=month_end)
     if filters.account is not None:
         qs = qs.filter(account=filters.account)
     if filters.cost_center is not None:

@@ -17,11 +17,16 @@ import pytest
 from django.core import mail
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from budgets import services as budgets
+from budgets.models import BudgetLine
+from budgets.selectors import version_latest
+from budgets.transfers import transfer_request
 from finops.ledger import services as ledger
 from finops.ledger.importers import gl_import
 from finops.ledger.periods import period_for
 from finops.ledger.services import LineSpec
 from finops.tenancy import services as tenancy
+from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Invitation, Membership
 from finops.tenancy.permissions import Role
 from tests.conftest import make_books
@@ -36,6 +41,9 @@ class Planted:
     job: object
     membership: object
     invitation: object
+    budget: object
+    version: object
+    transfer: object
     canary: str
 
 
@@ -56,10 +64,22 @@ def plant(org, canary: str) -> Planted:
     assert result.created == 1, result.errors
     invitation, _ = tenancy.invitation_create(org=org, actor=None, email=f"{canary.lower()}@invitee.test",
                                               role=Role.VIEWER)
+    budget = budgets.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026,
+                                   name=f"{canary} plan")
+    version = version_latest(tenant=org, budget=budget)
+    march, april = budgets.budget_periods(tenant=org, budget=budget)[2:4]
+    budgets.budget_lines_set(tenant=org, actor=None, version=version, cells=[
+        (books.rent, books.ops, march, Decimal("5000.00")), (books.rent, books.ops, april, Decimal("5000.00"))])
+    budgets.version_submit(tenant=org, actor=None, version=version)
+    budgets.version_approve(tenant=org, actor=None, version=version)
+    with tenant_context(org):
+        source, destination = (BudgetLine.objects.get(version=version, period=p) for p in (march, april))
+    transfer = transfer_request(tenant=org, actor=None, version=version, source=source, destination=destination,
+                                amount=Decimal("100.00"), reason=f"{canary} reason")
     return Planted(
         org=org, books=books, entry=entry, period=period_for(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=Membership.objects.get(organization=org, user__email=f"viewer@{org.slug}.test"),
-        invitation=invitation, canary=canary,
+        invitation=invitation, budget=budget, version=version, transfer=transfer, canary=canary,
     )
 
 
@@ -68,6 +88,22 @@ FOREIGN_KWARGS = {
     "reporting:dashboard": lambda p: {},
     "reporting:reports": lambda p: {},
     "budgets:index": lambda p: {},
+    "budgets:budget_detail": lambda p: {"pk": p.budget.pk},
+    "budgets:version": lambda p: {"pk": p.version.pk},
+    "budgets:grid_cell": lambda p: {"pk": p.version.pk},
+    "budgets:grid_paste": lambda p: {"pk": p.version.pk},
+    "budgets:grid_spread": lambda p: {"pk": p.version.pk},
+    "budgets:version_diff": lambda p: {"pk": p.version.pk},
+    "budgets:version_template": lambda p: {"pk": p.version.pk},
+    "budgets:version_upload": lambda p: {"pk": p.version.pk},
+    "budgets:version_workflow": lambda p: {"pk": p.version.pk, "action": "lock"},
+    "budgets:variance": lambda p: {"pk": p.version.pk},
+    "budgets:transfers": lambda p: {},
+    "budgets:transfer_create": lambda p: {"version_pk": p.version.pk},
+    "budgets:transfer_proposal": lambda p: {"version_pk": p.version.pk},
+    "budgets:transfer_approve": lambda p: {"pk": p.transfer.pk},
+    "budgets:transfer_reject": lambda p: {"pk": p.transfer.pk},
+    "budgets:transfer_cancel": lambda p: {"pk": p.transfer.pk},
     "costs:index": lambda p: {},
     "revenue:index": lambda p: {},
     "planning:index": lambda p: {},
@@ -166,6 +202,10 @@ def test_the_own_slug_with_the_other_organisations_ids_never_answers_with_their_
                 failures.append((name, method, response.status_code))
     assert failures == []
     assert Invitation.objects.get(pk=theirs.invitation.pk).revoked_at is None
+    with tenant_context(theirs.org):
+        theirs.transfer.refresh_from_db()
+        theirs.version.refresh_from_db()
+    assert (theirs.transfer.status, theirs.version.status) == ("requested", "approved")
     assert Membership.objects.filter(pk=theirs.membership.pk, role=Role.VIEWER).exists()
 
 

@@ -1,0 +1,285 @@
+"""Budget vs actual: what a version planned next to what the ledger booked, in one SQL statement.
+
+Actuals come from the ledger's rollup (`ledger_periodbalance`, debit-positive, the budget
+entity's functional currency), turned into natural sign from the account's nature; the budget
+from the version's lines (already in natural sign). The two are aggregated to the same key
+(account × cost center × period) and FULL OUTER JOINed, so an account with actuals but no
+budget line shows a budget of 0 (unbudgeted spend, what a controller looks for first) and a
+budget line nothing was booked against shows an actual of 0. Only revenue and expense accounts
+are budgeted, so only they are reported.
+
+The statement reads the whole fiscal year once and splits it with FILTER clauses: the figures of
+the chosen window (month, quarter-to-date, year-to-date or full year, see
+`variance.period_window`), the budget already elapsed and of the running month for pacing, and
+the actual year-to-date and the budget still to come for the full-year projections. Per-type
+totals come from the same statement (GROUPING SETS), so nothing but the rows shown ever reaches
+Python (DESIGN §9). The arithmetic (variance, %, favourable, pacing, projections) is
+`budgets.variance`, shared with the command and the alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+
+from finops.errors import DomainError
+from finops.ledger.models import NORMAL_BALANCE_OF, AccountType, NormalBalance
+from finops.ledger.money import round_money
+from finops.tenancy.context import tenant_context
+
+from . import variance as v
+from .services import fiscal_year_first_month
+
+GROUP_BY_CHOICES = ("entity", "account", "cost_center", "period")
+REPORTED_TYPES = (AccountType.REVENUE.value, AccountType.EXPENSE.value)
+CREDIT_TYPES = [t.value for t, nature in NORMAL_BALANCE_OF.items() if nature == NormalBalance.CREDIT]
+ZERO = Decimal(0)
+
+# The version's budget per account × cost center × period. Budget lines are in natural sign.
+# When approved transfers exist, this is where each line's EFFECTIVE amount goes (line amount
+# plus transfers in minus transfers out); until then it is the line amount.
+_BUDGET_CTE = """
+    bud AS (
+        SELECT l.account_id, coalesce(l.cost_center_id, 0) AS cc_key, l.period_id, sum(l.amount) AS amount
+        FROM budgets_budgetline l
+        WHERE l.tenant_id = %(tenant)s AND l.version_id = %(version)s
+        GROUP BY l.account_id, coalesce(l.cost_center_id, 0), l.period_id
+    )"""
+
+# Actuals of the budget's entity in its fiscal year, from the rollup. The cost center key is
+# coalesced to 0 on both sides: a FULL JOIN needs a plain equality (no IS NOT DISTINCT FROM).
+_ACTUAL_CTE = """
+    fy AS (
+        SELECT p.id FROM ledger_period p WHERE p.tenant_id = %(tenant)s AND p.fiscal_year = %(fiscal_year)s
+    ),
+    act AS (
+        SELECT pb.account_id, coalesce(pb.cost_center_id, 0) AS cc_key, pb.period_id, sum(pb.amount) AS amount
+        FROM ledger_periodbalance pb
+        WHERE pb.tenant_id = %(tenant)s AND pb.entity_id = %(entity)s AND pb.period_id IN (SELECT id FROM fy)
+        GROUP BY pb.account_id, coalesce(pb.cost_center_id, 0), pb.period_id
+    )"""
+
+_SUBTREE_CTE = """
+    subtree AS (
+        SELECT c.id FROM ledger_costcenter c WHERE c.tenant_id = %(tenant)s AND c.id = %(cost_center)s
+        UNION
+        SELECT c.id FROM ledger_costcenter c JOIN subtree s ON c.parent_id = s.id WHERE c.tenant_id = %(tenant)s
+    )"""
+
+# Natural-sign actual of one joined row; the budget is natural already.
+_NATURAL = "CASE WHEN a.type = ANY(%(credit_types)s) THEN -coalesce(act.amount, 0) ELSE coalesce(act.amount, 0) END"
+_BUDGET = "coalesce(bud.amount, 0)"
+_IN_WINDOW = "p.start = ANY(%(window)s::date[])"
+
+# Grouping column → the (expression, alias) pairs it adds (entity is the budget's one entity).
+_GROUP_COLUMNS = {
+    "account": [("a.id", "account_id"), ("a.code", "account_code"), ("a.name", "account_name")],
+    "cost_center": [("cc.id", "cost_center_id"), ("cc.code", "cost_center_code"), ("cc.name", "cost_center_name")],
+    "period": [("p.id", "period_id"), ("p.start", "period_start")],
+}
+_ORDERED_BY = {"a.code", "cc.code", "p.start"}
+
+_MEASURES = f"""
+        coalesce(sum({_NATURAL}) FILTER (WHERE {_IN_WINDOW}), 0) AS actual,
+        coalesce(sum({_BUDGET}) FILTER (WHERE {_IN_WINDOW}), 0) AS budget,
+        count(bud.amount) FILTER (WHERE {_IN_WINDOW}) AS budget_lines,
+        coalesce(sum({_BUDGET}) FILTER (WHERE {_IN_WINDOW} AND p."end" < %(as_of)s), 0) AS budget_elapsed,
+        coalesce(sum({_BUDGET}) FILTER (WHERE {_IN_WINDOW} AND %(as_of)s BETWEEN p.start AND p."end"), 0)
+            AS budget_running,
+        coalesce(sum({_NATURAL}) FILTER (WHERE p.start <= %(month)s), 0) AS actual_ytd,
+        coalesce(sum({_BUDGET}) FILTER (WHERE p.start > %(month)s), 0) AS budget_after"""
+
+
+def _statement(*, group_by: tuple[str, ...], subtree: bool, account_type: bool, account: bool) -> str:
+    columns = [c for g in GROUP_BY_CHOICES if g in group_by for c in _GROUP_COLUMNS.get(g, [])]
+    expressions = [expr for expr, _ in columns]
+    # Per-type rows, plus per-type totals when there is more to group by than the type.
+    detail = ", ".join(["a.type", *expressions])
+    grouping = f"GROUPING SETS (({detail}), (a.type))" if columns else "a.type"
+    is_total = "GROUPING(" + ", ".join(expressions) + ") <> 0" if columns else "false"
+    where = ["a.type = ANY(%(reported_types)s)", "p.fiscal_year = %(fiscal_year)s"]
+    if "period" in group_by:
+        where.append(_IN_WINDOW)  # one row per month of the window, not of the whole year
+    if subtree:
+        where.append("coalesce(act.cc_key, bud.cc_key) IN (SELECT id FROM subtree)")
+    if account_type:
+        where.append("a.type = %(account_type)s")
+    if account:
+        where.append("a.id = %(account)s")
+    ctes = [_ACTUAL_CTE, _BUDGET_CTE, *([_SUBTREE_CTE] if subtree else [])]
+    select = ", ".join(["a.type", *(f"{expr} AS {alias}" for expr, alias in columns), f"{is_total} AS is_total"])
+    order = ["a.type DESC", "is_total", *(f"{e} NULLS FIRST" for e in expressions if e in _ORDERED_BY)]
+    return f"""
+    WITH RECURSIVE {','.join(ctes)}
+    SELECT {select},{_MEASURES}
+    FROM act FULL OUTER JOIN bud
+         ON bud.account_id = act.account_id AND bud.cc_key = act.cc_key AND bud.period_id = act.period_id
+    JOIN ledger_account a ON a.tenant_id = %(tenant)s AND a.id = coalesce(act.account_id, bud.account_id)
+    JOIN ledger_period p ON p.tenant_id = %(tenant)s AND p.id = coalesce(act.period_id, bud.period_id)
+    LEFT JOIN ledger_costcenter cc ON cc.tenant_id = %(tenant)s AND cc.id = nullif(coalesce(act.cc_key, bud.cc_key), 0)
+    WHERE {' AND '.join(where)}
+    GROUP BY {grouping}
+    HAVING coalesce(sum({_NATURAL}) FILTER (WHERE {_IN_WINDOW}), 0) <> 0
+        OR count(bud.amount) FILTER (WHERE {_IN_WINDOW}) > 0
+    ORDER BY {', '.join(order)}
+    """
+
+
+@dataclass(frozen=True)
+class VarianceRow:
+    """One line of the report (or a total), amounts in natural sign in `currency`, rounded to
+    its minor unit. Attributes not grouped by are None."""
+
+    account_type: str
+    currency: str
+    actual: Decimal
+    budget: Decimal
+    result: v.Variance  # variance, variance_pct, favourable
+    has_budget: bool  # False: actuals without any budget line (unbudgeted)
+    pacing: Decimal  # the budget that should be used by `as_of` at an even pace
+    projection: Decimal | None  # linear run rate of the full year (None when grouped by period)
+    latest_estimate: Decimal | None  # actual year-to-date + the budget of the months to come
+    entity_id: int | None = None
+    entity_code: str | None = None
+    account_id: int | None = None
+    account_code: str | None = None
+    account_name: str | None = None
+    cost_center_id: int | None = None  # None also for "no cost center": see `cost_center_code`
+    cost_center_code: str | None = None  # "" for lines without a cost center, None when not grouped
+    cost_center_name: str | None = None
+    period_id: int | None = None
+    period_start: date | None = None
+    is_total: bool = False
+    label: str = ""  # for totals: "Revenue", "Expense", "Net result"
+
+    @property
+    def variance(self) -> Decimal:
+        return self.result.variance
+
+    @property
+    def variance_pct(self) -> Decimal | None:
+        return self.result.variance_pct
+
+    @property
+    def favourable(self) -> bool:
+        return self.result.favourable
+
+
+@dataclass(frozen=True)
+class BudgetVsActual:
+    version: object
+    currency: str
+    month: date
+    basis: str
+    window: list[date]
+    group_by: tuple[str, ...]
+    as_of: date
+    rows: list[VarianceRow]
+    totals: list[VarianceRow] = field(default_factory=list)  # one per account type, then the net
+
+    @property
+    def start(self) -> date:
+        return self.window[0]
+
+    @property
+    def end(self) -> date:
+        return self.window[-1]
+
+
+def _group_by(value: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(value or ()))
+    unknown = [g for g in chosen if g not in GROUP_BY_CHOICES]
+    if unknown:
+        raise DomainError(f"Cannot group by {', '.join(unknown)}; choose among {', '.join(GROUP_BY_CHOICES)}.")
+    return tuple(g for g in GROUP_BY_CHOICES if g in chosen)
+
+
+def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONTH,
+                     group_by: Iterable[str] = ("account", "cost_center"), cost_center=None,
+                     account_type: str | None = None, account=None, as_of: date | None = None) -> BudgetVsActual:
+    """The version against the ledger for `period` (any day of the month) on `basis`, one row per
+    combination of `group_by`, filtered to a cost-center subtree (`cost_center` and everything
+    under it), an account type and/or an account. `as_of` (default today) drives pacing."""
+    group_by = _group_by(group_by)
+    if account_type and account_type not in REPORTED_TYPES:
+        raise DomainError(f"Budget vs actual covers revenue and expense accounts, not {account_type!r}.")
+    budget = version.budget
+    currency = budget.entity.functional_currency
+    fy_start = fiscal_year_first_month(tenant=tenant, fiscal_year=budget.fiscal_year)
+    month = period.replace(day=1)
+    window = v.period_window(fiscal_year_start=fy_start, month=month, basis=basis)
+    as_of = as_of or date.today()
+    months_elapsed = (month.year - fy_start.year) * 12 + month.month - fy_start.month + 1
+    params = {
+        "tenant": tenant.pk, "version": version.pk, "entity": budget.entity_id, "fiscal_year": budget.fiscal_year,
+        "window": window, "month": month, "as_of": as_of, "credit_types": CREDIT_TYPES,
+        "reported_types": list(REPORTED_TYPES), "account_type": account_type or None,
+        "cost_center": getattr(cost_center, "pk", cost_center), "account": getattr(account, "pk", account),
+    }
+    sql = _statement(group_by=group_by, subtree=cost_center is not None, account_type=bool(account_type),
+                     account=account is not None)
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        raw = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    running_start, running_end = v.month_bounds(as_of)
+
+    def make_row(r: dict, **labels) -> VarianceRow:
+        actual, planned = round_money(r["actual"], currency), round_money(r["budget"], currency)
+        pacing = round_money(r["budget_elapsed"], currency) + v.paced_budget(
+            budget_for_period=r["budget_running"], period_start=running_start, period_end=running_end,
+            as_of=as_of, currency=currency)
+        projection = estimate = None
+        if "period" not in group_by:
+            projection = v.run_rate_projection(actual_ytd=r["actual_ytd"], months_elapsed=months_elapsed,
+                                               currency=currency)
+            estimate = v.run_rate_projection(actual_ytd=r["actual_ytd"], months_elapsed=months_elapsed,
+                                             remaining_budget=r["budget_after"], method="budget", currency=currency)
+        return VarianceRow(
+            account_type=r["type"], currency=currency, actual=actual, budget=planned,
+            result=v.variance(account_type=r["type"], actual=actual, budget=planned, currency=currency),
+            has_budget=r["budget_lines"] > 0, pacing=pacing, projection=projection, latest_estimate=estimate,
+            **labels)
+
+    rows, by_type = [], {}
+    for r in raw:
+        if r["is_total"]:
+            by_type[r["type"]] = make_row(r, is_total=True, label=AccountType(r["type"]).label)
+            continue
+        labels = {key: r[key] for _, key in (c for g in group_by for c in _GROUP_COLUMNS.get(g, []))}
+        if "entity" in group_by:
+            labels.update(entity_id=budget.entity_id, entity_code=budget.entity.code)
+        if "cost_center" in group_by:
+            labels.update(cost_center_code=labels["cost_center_code"] or "",
+                          cost_center_name=labels["cost_center_name"] or "")
+        rows.append(make_row(r, **labels))
+        if not any(g != "entity" for g in group_by):  # rows per type are the totals themselves
+            by_type[r["type"]] = make_row(r, is_total=True, label=AccountType(r["type"]).label)
+    totals = [by_type[t] for t in REPORTED_TYPES if t in by_type]
+    if totals:
+        totals.append(_net(totals, currency=currency, as_of=as_of))
+    return BudgetVsActual(version=version, currency=currency, month=month, basis=str(v.Basis(basis)),
+                          window=window, group_by=group_by, as_of=as_of, rows=rows, totals=totals)
+
+
+def _net(totals: list[VarianceRow], *, currency: str, as_of: date) -> VarianceRow:
+    """Revenue − expense: the result, favourable when at or above its budget (credit-natured)."""
+    sign = {AccountType.REVENUE.value: 1, AccountType.EXPENSE.value: -1}
+
+    def net(attr):
+        values = [getattr(t, attr) for t in totals]
+        if any(x is None for x in values):
+            return None
+        return sum((sign[t.account_type] * getattr(t, attr) for t in totals), ZERO)
+
+    actual, planned = net("actual"), net("budget")
+    return VarianceRow(
+        account_type=AccountType.REVENUE.value, currency=currency, actual=actual, budget=planned,
+        result=v.variance(account_type=AccountType.REVENUE, actual=actual, budget=planned, currency=currency),
+        has_budget=any(t.has_budget for t in totals), pacing=net("pacing"), projection=net("projection"),
+        latest_estimate=net("latest_estimate"), is_total=True, label="Net result")

@@ -1,0 +1,166 @@
+"""Budget vs actual (`budgets.reports.budget_vs_actual`): exact numbers in natural sign, the
+unbudgeted account and the unspent budget line, month / QTD / YTD windows, pacing, projection."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from budgets import services
+from budgets.reports import budget_vs_actual
+from budgets.selectors import version_latest
+from finops.errors import DomainError
+from finops.ledger import services as ledger
+from finops.ledger.services import LineSpec
+from finops.tenancy.services import organization_update
+from tests.conftest import make_books
+
+
+def book(books, d, account, amount, *, cc=None, entity=None):
+    """`amount` debited to `account` (credit to cash): positive is an expense, negative revenue."""
+    ledger.journal_post(tenant=books.org, actor=None, entity=entity or books.usd, date=d, lines=[
+        LineSpec(account.pk, D(amount), cc.pk if cc else None), LineSpec(books.cash.pk, -D(amount))])
+
+
+@pytest.fixture
+def plan(books, draft, periods):
+    """FY2026 (January start). Revenue budget 1,000 a month Jan–Apr; rent in OPS 300 a month
+    Jan–Mar; rent in SALES 500 in March (nothing booked); software in SALES booked, never budgeted."""
+    jan, feb, mar, apr = periods[:4]
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
+        *[(books.revenue, None, p, D("1000")) for p in (jan, feb, mar, apr)],
+        *[(books.rent, books.ops, p, D("300")) for p in (jan, feb, mar)],
+        (books.rent, books.sales, mar, D("500")),
+    ])
+    for d, amount in ((date(2026, 1, 15), "-1200"), (date(2026, 2, 15), "-900"), (date(2026, 3, 15), "-1100")):
+        book(books, d, books.revenue, amount)
+    for d, amount in ((date(2026, 1, 5), "250"), (date(2026, 2, 5), "350"), (date(2026, 3, 5), "300")):
+        book(books, d, books.rent, amount, cc=books.ops)
+    book(books, date(2026, 3, 20), books.software, "80", cc=books.sales)
+    book(books, date(2026, 3, 20), books.software, "999", cc=books.sales, entity=books.gbp)  # another entity
+    return draft
+
+
+def table(report):
+    return [(r.account_code, r.cost_center_code, r.actual, r.budget, r.variance, r.variance_pct, r.favourable,
+             r.has_budget) for r in report.rows]
+
+
+def test_one_month_compares_revenue_and_expense_in_natural_sign_with_the_unbudgeted_account_at_zero(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
+                              as_of=date(2026, 3, 10))
+    assert report.window == [date(2026, 3, 1)] and report.currency == "USD"
+    assert table(report) == [
+        ("4000", "", D("1100.00"), D("1000.00"), D("100.00"), D("10.00"), True, True),  # revenue above: good
+        ("6100", "OPS", D("300.00"), D("300.00"), D("0.00"), D("0.00"), True, True),
+        ("6100", "SALES", D("0.00"), D("500.00"), D("-500.00"), D("-100.00"), True, True),  # budget, no actual
+        ("6200", "SALES", D("80.00"), D("0.00"), D("80.00"), None, False, False),  # unbudgeted spend
+    ]
+    revenue, expense, net = report.totals
+    assert (revenue.label, revenue.actual, revenue.budget, revenue.favourable) == ("Revenue", D("1100.00"),
+                                                                                   D("1000.00"), True)
+    assert (expense.label, expense.actual, expense.budget, expense.variance, expense.favourable) == (
+        "Expense", D("380.00"), D("800.00"), D("-420.00"), True)
+    assert (net.label, net.actual, net.budget, net.variance, net.variance_pct, net.favourable) == (
+        "Net result", D("720.00"), D("200.00"), D("520.00"), D("260.00"), True)
+
+
+def test_revenue_below_and_expense_above_budget_are_unfavourable(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 2, 1), basis="month")
+    assert table(report) == [
+        ("4000", "", D("900.00"), D("1000.00"), D("-100.00"), D("-10.00"), False, True),
+        ("6100", "OPS", D("350.00"), D("300.00"), D("50.00"), D("16.67"), False, True),
+    ]
+
+
+def test_year_to_date_sums_the_months_and_paces_and_projects_the_year(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="ytd",
+                              as_of=date(2026, 3, 10))
+    assert report.window == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert table(report)[:2] == [
+        ("4000", "", D("3200.00"), D("3000.00"), D("200.00"), D("6.67"), True, True),
+        ("6100", "OPS", D("900.00"), D("900.00"), D("0.00"), D("0.00"), True, True),
+    ]
+    revenue = report.rows[0]
+    # Jan and Feb elapsed (2,000) + March's 1,000 × 10 / 31 days.
+    assert revenue.pacing == D("2322.58")
+    assert revenue.projection == D("12800.00")  # 3,200 / 3 months × 12
+    assert revenue.latest_estimate == D("4200.00")  # 3,200 booked + April's 1,000 still to come
+
+
+def test_grouping_by_period_gives_a_row_per_month_of_the_window(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 2, 1), basis="ytd",
+                              group_by=["account", "period"], account_type="revenue")
+    assert [(r.account_code, r.period_start, r.actual, r.budget, r.projection) for r in report.rows] == [
+        ("4000", date(2026, 1, 1), D("1200.00"), D("1000.00"), None),
+        ("4000", date(2026, 2, 1), D("900.00"), D("1000.00"), None),
+    ]
+    assert [t.label for t in report.totals] == ["Revenue", "Net result"]
+
+
+def test_no_grouping_gives_one_row_per_account_type(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="full_year",
+                              group_by=["entity"])
+    assert [(r.entity_code, r.account_type, r.actual, r.budget) for r in report.rows] == [
+        ("US", "revenue", D("3200.00"), D("4000.00")), ("US", "expense", D("980.00"), D("1400.00"))]
+
+
+def test_a_cost_center_filter_takes_its_whole_subtree(books, plan):
+    ops = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), cost_center=books.ops)
+    assert [(r.account_code, r.cost_center_code) for r in ops.rows] == [
+        ("6100", "OPS"), ("6100", "SALES"), ("6200", "SALES")]  # SALES sits under OPS
+    sales = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), cost_center=books.sales,
+                             group_by=["cost_center"])
+    assert [(r.cost_center_code, r.actual, r.budget) for r in sales.rows] == [("SALES", D("80.00"), D("500.00"))]
+    by_account = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), account=books.rent)
+    assert [r.cost_center_code for r in by_account.rows] == ["OPS", "SALES"]
+
+
+def test_the_report_is_one_sql_statement(books, plan):
+    with CaptureQueriesContext(connection) as queries:
+        budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="ytd")
+    assert len([q for q in queries.captured_queries if "ledger_periodbalance" in q["sql"]]) == 1
+    assert len([q for q in queries.captured_queries if "budgets_budgetline" in q["sql"]]) == 1
+
+
+def test_quarter_to_date_follows_a_fiscal_year_starting_in_april(org, users):
+    org = organization_update(org=org, actor=None, name=org.name, fiscal_year_start=4, currency="USD")
+    books = make_books(org)
+    budget = services.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026, name="FY26")
+    periods = services.budget_periods(tenant=org, budget=budget)
+    assert (periods[0].start, periods[11].start) == (date(2025, 4, 1), date(2026, 3, 1))
+    version = version_latest(tenant=org, budget=budget)
+    services.budget_lines_set(tenant=org, actor=None, version=version, cells=[
+        (books.software, None, p, D("100")) for p in periods])
+    book(books, date(2025, 12, 10), books.software, "500")  # Q3 (Oct–Dec)
+    book(books, date(2026, 1, 10), books.software, "70")  # Q4 (Jan–Mar)
+    book(books, date(2026, 2, 10), books.software, "90")
+
+    def figures(basis):
+        r = budget_vs_actual(tenant=org, version=version, period=date(2026, 2, 1), basis=basis).rows[0]
+        return r.actual, r.budget, r.variance, r.favourable
+
+    assert figures("month") == (D("90.00"), D("100.00"), D("-10.00"), True)
+    assert figures("qtd") == (D("160.00"), D("200.00"), D("-40.00"), True)  # January and February
+    assert figures("ytd") == (D("660.00"), D("1100.00"), D("-440.00"), True)  # April 2025 to February
+    assert figures("full_year") == (D("660.00"), D("1200.00"), D("-540.00"), True)
+
+
+def test_bad_choices_are_refused_with_a_message(books, plan):
+    with pytest.raises(DomainError, match="not in the fiscal year"):
+        budget_vs_actual(tenant=books.org, version=plan, period=date(2027, 1, 1))
+    with pytest.raises(DomainError, match="Unknown basis"):
+        budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 1, 1), basis="decade")
+    with pytest.raises(DomainError, match="Cannot group by"):
+        budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 1, 1), group_by=["colour"])
+    with pytest.raises(DomainError, match="revenue and expense"):
+        budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 1, 1), account_type="asset")
+
+
+def test_another_organisations_report_reads_nothing_of_this_one(books, other_books, plan):
+    report = budget_vs_actual(tenant=other_books.org, version=plan, period=date(2026, 3, 1))
+    assert report.rows == [] and report.totals == []

@@ -1,0 +1,147 @@
+"""The budget-vs-actual page: filters, the htmx partial, drill-down links, exports, permissions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal as D
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from budgets import services
+from finops.ledger import services as ledger
+from finops.ledger.services import LineSpec
+
+
+def book(books, d, account, amount, *, cc=None):
+    ledger.journal_post(tenant=books.org, actor=None, entity=books.usd, date=d, lines=[
+        LineSpec(account.pk, D(amount), cc.pk if cc else None), LineSpec(books.cash.pk, -D(amount))])
+
+
+@pytest.fixture
+def plan(books, draft, periods):
+    jan, feb, mar = periods[:3]
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
+        (books.revenue, None, jan, D("1000")), (books.revenue, None, mar, D("1000")),
+        (books.rent, books.ops, mar, D("300"))])
+    book(books, date(2026, 1, 15), books.revenue, "-1200")
+    book(books, date(2026, 3, 15), books.revenue, "-1100")
+    book(books, date(2026, 3, 5), books.rent, "340", cc=books.ops)
+    book(books, date(2026, 3, 20), books.software, "80", cc=books.sales)
+    return draft
+
+
+def url(version, slug="acme", **params):
+    base = reverse("budgets:variance", kwargs={"org_slug": slug, "pk": version.pk})
+    return base + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+@pytest.fixture
+def viewer(client, users):
+    client.force_login(users["viewer"])
+    return client
+
+
+def test_the_page_shows_each_line_with_its_variance_coloured_by_nature(viewer, books, plan):
+    response = viewer.get(url(plan, month="2026-03", basis="month"))
+    assert response.status_code == 200
+    rows = [(r.account_code, r.cost_center_code, r.actual, r.budget, r.favourable)
+            for r in response.context["report"].rows]
+    assert rows == [("4000", "", D("1100.00"), D("1000.00"), True), ("6100", "OPS", D("340.00"), D("300.00"), False),
+                    ("6200", "SALES", D("80.00"), D("0.00"), False)]
+    html = response.content.decode()
+    assert '<td class="num good">100.00</td>' in html  # revenue above budget
+    assert '<td class="num bad">40.00</td>' in html  # rent above budget
+    assert "unbudgeted" in html
+    revenue, expense, net = response.context["report"].totals
+    assert (net.label, net.actual, net.budget, net.variance, net.favourable) == (
+        "Net result", D("680.00"), D("700.00"), D("-20.00"), False)  # 1,100 − 420 against 1,000 − 300
+    assert '<td class="num bad">(20.00)</td>' in html
+
+
+def test_year_to_date_adds_the_months_of_the_fiscal_year(viewer, books, plan):
+    response = viewer.get(url(plan, month="2026-03", basis="ytd"))
+    first = response.context["report"].rows[0]
+    assert (first.account_code, first.actual, first.budget, first.variance) == (
+        "4000", D("2300.00"), D("2000.00"), D("300.00"))
+
+
+def test_every_actual_links_to_the_journal_lines_behind_it(viewer, books, plan):
+    response = viewer.get(url(plan, month="2026-03", basis="ytd"))
+    rent = next(line for line in response.context["lines"] if line["row"].account_code == "6100")
+    link = urlsplit(rent["actual_url"])
+    assert link.path == reverse("ledger:journal", kwargs={"org_slug": "acme"})
+    assert parse_qs(link.query) == {"entity": [str(books.usd.pk)], "account": [str(books.rent.pk)],
+                                    "cost_center": [str(books.ops.pk)], "period_from": ["2026-01"],
+                                    "period_to": ["2026-03"]}
+    journal = viewer.get(rent["actual_url"])
+    assert [(line.account.code, line.amount) for line in journal.context["page"].lines] == [("6100", D("340.0000"))]
+    revenue = next(line for line in response.context["lines"] if line["row"].account_code == "4000")
+    journal = viewer.get(revenue["actual_url"])  # Jan and March, not another month
+    assert sorted(line.amount for line in journal.context["page"].lines) == [D("-1200.0000"), D("-1100.0000")]
+    assert rent["budget_url"].endswith(f"versions/{plan.pk}/#row-{books.rent.pk}-{books.ops.pk}")
+
+
+def test_the_htmx_request_gets_only_the_table(viewer, books, plan):
+    response = viewer.get(url(plan, month="2026-03", account_type="expense"), HTTP_HX_REQUEST="true",
+                          HTTP_HX_TARGET="variance-table")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="variance-table"') and "<form" not in html
+    assert "6100" in html and "6200" in html and "4000" not in html
+
+
+def test_a_month_outside_the_budget_year_is_reported_on_the_field_and_the_page_still_shows(viewer, books, plan):
+    response = viewer.get(url(plan, month="2031-05"))
+    assert response.status_code == 200
+    assert "is not in the fiscal year" in response.content.decode()
+    assert response.context["form"].data["month"] == "2031-05"  # what was typed stays
+    response = viewer.get(url(plan, month="May", basis="fortnight", group_by="colour"))
+    assert response.status_code == 200
+    assert "Enter a month as YYYY-MM." in response.content.decode()
+
+
+def test_csv_and_xlsx_exports_carry_the_rows_and_neutralise_a_formula_looking_name(viewer, books, plan):
+    evil = ledger.account_save(tenant=books.org, actor=None, code="6300", name="=HYPERLINK(\"http://x\")",
+                               type="expense")
+    book(books, date(2026, 3, 9), evil, "5")
+    response = viewer.get(url(plan, month="2026-03", format="csv"))
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:11] == ["entity", "account", "account_name", "cost_center", "period", "account_type", "budget",
+                            "actual", "variance", "variance_pct", "favourable"]
+    assert rows[2][:11] == ["", "6100", "Rent", "OPS", "2026-03", "expense", "300.00", "340.00", "40.00", "13.33",
+                            "false"]
+    assert rows[-1][1:3] == ["6300", "'=HYPERLINK(\"http://x\")"]
+    response = viewer.get(url(plan, month="2026-03", format="xlsx"))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[-1][2] == "'=HYPERLINK(\"http://x\")" and values[-1][7] == 5
+
+
+def test_the_page_runs_a_fixed_number_of_queries_however_many_lines_it_shows(viewer, books, plan,
+                                                                           django_assert_max_num_queries):
+    viewer.get(url(plan))  # warm the session and caches
+    with django_assert_max_num_queries(17):
+        small = viewer.get(url(plan, month="2026-03"))
+    for i in range(12):
+        code = f"7{i:03d}"
+        account = ledger.account_save(tenant=books.org, actor=None, code=code, name=f"Travel {i}", type="expense")
+        book(books, date(2026, 3, 2), account, str(i + 1), cc=books.sales)
+    with django_assert_max_num_queries(17):
+        big = viewer.get(url(plan, month="2026-03"))
+    assert len(big.context["lines"]) == len(small.context["lines"]) + 12
+
+
+def test_a_foreign_version_is_not_found_and_members_of_every_role_may_read(client, users, books, other_books, plan):
+    for role in ("viewer", "director", "finance", "admin"):
+        client.force_login(users[role])
+        assert client.get(url(plan)).status_code == 200
+    assert client.get(url(plan, slug="globex")).status_code == 404  # not a member there
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(email="viewer@globex.test"))
+    assert client.get(url(plan, slug="globex")).status_code == 404  # another organisation's version
