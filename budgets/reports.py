@@ -32,21 +32,19 @@ from finops.ledger.money import round_money
 from finops.tenancy.context import tenant_context
 
 from . import variance as v
-from .services import fiscal_year_first_month
+from .services import EFFECTIVE_LINES_SQL, fiscal_year_first_month
 
 GROUP_BY_CHOICES = ("entity", "account", "cost_center", "period")
 REPORTED_TYPES = (AccountType.REVENUE.value, AccountType.EXPENSE.value)
 CREDIT_TYPES = [t.value for t, nature in NORMAL_BALANCE_OF.items() if nature == NormalBalance.CREDIT]
 ZERO = Decimal(0)
 
-# The version's budget per account × cost center × period. Budget lines are in natural sign.
-# When approved transfers exist, this is where each line's EFFECTIVE amount goes (line amount
-# plus transfers in minus transfers out); until then it is the line amount.
-_BUDGET_CTE = """
+# The version's budget per account × cost center × period, in natural sign, at each line's
+# EFFECTIVE amount (as budgeted plus approved transfers in minus out).
+_BUDGET_CTE = f"""
     bud AS (
         SELECT l.account_id, coalesce(l.cost_center_id, 0) AS cc_key, l.period_id, sum(l.amount) AS amount
-        FROM budgets_budgetline l
-        WHERE l.tenant_id = %(tenant)s AND l.version_id = %(version)s
+        FROM ({EFFECTIVE_LINES_SQL}) l
         GROUP BY l.account_id, coalesce(l.cost_center_id, 0), l.period_id
     )"""
 

@@ -114,7 +114,26 @@ def version_lines(*, tenant, version) -> list[GridRow]:
         return [GridRow(*row[:8], months=tuple(row[8:20]), total=row[20]) for row in cursor.fetchall()]
 
 
-def grid_month_totals(rows: list[GridRow]) -> tuple[list[Decimal], Decimal]:
-    """Column totals of a grid (12 months) and the grand total; empty months count as 0."""
-    months = [sum((r.months[i] or Decimal(0) for r in rows), Decimal(0)) for i in range(12)]
-    return months, sum(months, Decimal(0))
+@dataclass(frozen=True)
+class GridTotal:
+    label: str
+    rows: int
+    months: list[Decimal]  # 12; empty months count as 0
+    total: Decimal
+
+
+def grid_totals(rows: list[GridRow]) -> list[GridTotal]:
+    """Column totals per account type, revenue first, then expenses, and, when both are budgeted,
+    the net result (revenue − expenses). Amounts are in natural sign, so a revenue line and an
+    expense line are never simply added together."""
+    totals: list[GridTotal] = []
+    for kind, label in (("revenue", "Total revenue"), ("expense", "Total expenses")):
+        of_kind = [r for r in rows if r.account_type == kind]
+        if of_kind:
+            months = [sum((r.months[i] or Decimal(0) for r in of_kind), Decimal(0)) for i in range(12)]
+            totals.append(GridTotal(label, len(of_kind), months, sum(months, Decimal(0))))
+    if len(totals) == 2:
+        revenue, expenses = totals
+        months = [a - b for a, b in zip(revenue.months, expenses.months, strict=True)]
+        totals.append(GridTotal("Net result", len(rows), months, revenue.total - expenses.total))
+    return totals

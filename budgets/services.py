@@ -425,16 +425,36 @@ def version_lock(*, tenant, actor, version) -> BudgetVersion:
                        fields={"locked_at": timezone.now()})
 
 
-COPY_LINES = """
+# A line's EFFECTIVE amount: as budgeted, plus approved transfers in, minus approved transfers
+# out (the stored amount stays the original, so the history is visible). The one definition that
+# revisions and budget vs actual read; parameters %(tenant)s and %(version)s.
+EFFECTIVE_LINES_SQL = """
+    SELECT l.id, l.tenant_id, l.account_id, l.cost_center_id, l.period_id, l.amount AS original,
+           l.amount + coalesce(m.delta, 0) AS amount
+    FROM budgets_budgetline l
+    LEFT JOIN (
+        SELECT line_id, sum(delta) AS delta FROM (
+            SELECT destination_id AS line_id, amount AS delta FROM budgets_transferrequest
+            WHERE tenant_id = %(tenant)s AND version_id = %(version)s AND status = 'approved'
+            UNION ALL
+            SELECT source_id, -amount FROM budgets_transferrequest
+            WHERE tenant_id = %(tenant)s AND version_id = %(version)s AND status = 'approved'
+        ) moves GROUP BY line_id
+    ) m ON m.line_id = l.id
+    WHERE l.tenant_id = %(tenant)s AND l.version_id = %(version)s
+"""
+
+# A revision starts from what the parent is in force with: its effective amounts.
+COPY_LINES = f"""
     INSERT INTO budgets_budgetline (tenant_id, version_id, account_id, cost_center_id, period_id, amount)
-    SELECT tenant_id, %s, account_id, cost_center_id, period_id, amount
-    FROM budgets_budgetline WHERE tenant_id = %s AND version_id = %s
+    SELECT e.tenant_id, %(new)s, e.account_id, e.cost_center_id, e.period_id, e.amount
+    FROM ({EFFECTIVE_LINES_SQL}) e
 """
 
 
 def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) -> BudgetVersion:
     """A new draft (revision or reforecast) copying every line of an approved or locked version,
-    which becomes its parent. One open version per budget at a time: a draft, submitted or
+    at its effective amount (approved transfers included), which becomes its parent. One open version per budget at a time: a draft, submitted or
     rejected version must be approved (or its lines moved) before the next revision starts."""
     if kind not in (VersionKind.REVISION, VersionKind.REFORECAST):
         raise DomainError("A new version is a revision or a reforecast.")
@@ -454,7 +474,7 @@ def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) 
         new = BudgetVersion.objects.create(tenant_id=tenant.pk, budget=budget, kind=kind, number=number,
                                            parent=parent, created_by=_user(actor))
         with connection.cursor() as cursor:
-            cursor.execute(COPY_LINES, [new.pk, tenant.pk, parent.pk])
+            cursor.execute(COPY_LINES, {"new": new.pk, "tenant": tenant.pk, "version": parent.pk})
             copied = cursor.rowcount
         audit_record(tenant=tenant, actor=actor, action="budget.version_revise", obj=new,
                      object_repr=f"{budget.name} v{number}",

@@ -26,7 +26,7 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action, can
 
 from ..forms import BudgetUploadForm, RejectForm, RowPickForm, SpreadForm
-from ..selectors import GridRow, budget_periods, grid_month_totals, version_get, version_lines, version_list
+from ..selectors import GridRow, budget_periods, grid_totals, version_get, version_lines, version_list
 from ..services import Cell, budget_line_spread, budget_lines_set
 
 TEMPLATE = "budgets/version_grid.html"
@@ -61,7 +61,6 @@ def grid_context(request, version, rows: list[GridRow] | None = None) -> dict:
     whether this user may edit it now."""
     tenant = request.org
     rows = version_lines(tenant=tenant, version=version) if rows is None else rows
-    month_totals, grand_total = grid_month_totals(rows)
     groups: list[dict] = []
     for row in rows:
         if not groups or groups[-1]["cc_id"] != row.cost_center_id:
@@ -71,7 +70,7 @@ def grid_context(request, version, rows: list[GridRow] | None = None) -> dict:
     return {
         "version": version, "budget": version.budget, "currency": str(version.budget.entity.functional_currency),
         "periods": budget_periods(tenant=tenant, budget=version.budget), "groups": groups, "row_count": len(rows),
-        "month_totals": month_totals, "grand_total": grand_total,
+        "totals": grid_totals(rows),
         "editable": version.is_editable and can(request.membership.role, Action.WRITE),
     }
 

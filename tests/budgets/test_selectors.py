@@ -33,9 +33,13 @@ def test_the_grid_pivots_cells_into_rows_of_twelve_months_and_a_total(books, dra
     ]
     assert (rows[0].account_name, rows[0].account_type, rows[3].cost_center_parent_id) == (
         "Subscription revenue", "revenue", books.ops.pk)
-    months, total = selectors.grid_month_totals(rows)
-    assert months[:2] == [D("1300.0000"), D("287.6600")] and months[11] == D("2500.5000")
-    assert total == D("4088.1600")
+    revenue, expenses, net = selectors.grid_totals(rows)
+    assert (revenue.label, revenue.rows, revenue.months[0], revenue.months[11], revenue.total) == (
+        "Total revenue", 1, D("1000.0000"), D("2500.5000"), D("3500.5000"))
+    assert (expenses.label, expenses.rows, expenses.months[:2], expenses.total) == (
+        "Total expenses", 3, [D("300.0000"), D("287.6600")], D("587.6600"))
+    assert (net.label, net.months[:2], net.months[11], net.total) == (
+        "Net result", [D("700.0000"), D("-287.6600")], D("2500.5000"), D("2912.8400"))
 
 
 def test_the_budget_list_shows_each_budgets_latest_version(books, users, budget, draft, periods):
