@@ -196,3 +196,174 @@ class TransferRequest(TenantModel):
 
     def __str__(self) -> str:
         return f"Transfer #{self.pk}: {self.amount} ({self.status})"
+
+
+# --- Variance alerts ---------------------------------------------------------------------------
+# A rule watches one budget (its version in force, else its latest) and records an `Alert` the
+# first time a line crosses one of its thresholds in a period; each alert is e-mailed once per
+# recipient through the `AlertDelivery` outbox (see `budgets.alerts`). References to budgets,
+# accounts, cost centers, entities and periods are composite (tenant_id, id) keys (migration
+# 0003); the alert tables point at each other with ordinary keys, written only by the services.
+
+
+class AlertScope(models.TextChoices):
+    ORGANIZATION = "organization", "Whole budget"
+    COST_CENTER = "cost_center", "Cost-center subtree"
+    ACCOUNT_TYPE = "account_type", "Account type"
+    ACCOUNT = "account", "Account"
+
+
+class AlertBasis(models.TextChoices):
+    MONTH = "month", "Month"
+    YTD = "ytd", "Year to date"
+    PROJECTED = "projected", "Projected full year"
+
+
+class AlertDeliveryMode(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediately"
+    DIGEST = "digest", "Daily digest"
+
+
+class AlertRule(TenantModel):
+    name = models.CharField(max_length=200)
+    budget = models.ForeignKey(Budget, related_name="+", **_REF)
+    scope = models.CharField(max_length=12, choices=AlertScope.choices, default=AlertScope.ORGANIZATION)
+    cost_center = models.ForeignKey(CostCenter, null=True, blank=True, related_name="+", **_REF)
+    account_type = models.CharField(max_length=10, blank=True)  # revenue / expense, for that scope
+    account = models.ForeignKey(Account, null=True, blank=True, related_name="+", **_REF)
+    basis = models.CharField(max_length=10, choices=AlertBasis.choices, default=AlertBasis.MONTH)
+    recipient_roles = models.JSONField(default=list, blank=True)  # e.g. ["finance", "admin"]
+    notify_cost_center_owners = models.BooleanField(default=False)
+    extra_recipients = models.TextField(blank=True)  # e-mail addresses, comma or line separated
+    delivery = models.CharField(max_length=10, choices=AlertDeliveryMode.choices, default=AlertDeliveryMode.IMMEDIATE)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="alertrule_name_unique"),
+            models.CheckConstraint(condition=~models.Q(scope="cost_center") | models.Q(cost_center__isnull=False),
+                                   name="alertrule_cost_center_scope"),
+            models.CheckConstraint(condition=~models.Q(scope="account_type") | ~models.Q(account_type=""),
+                                   name="alertrule_account_type_scope"),
+            models.CheckConstraint(condition=~models.Q(scope="account") | models.Q(account__isnull=False),
+                                   name="alertrule_account_scope"),
+        ]
+        indexes = [models.Index(fields=["tenant", "active"], name="alertrule_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ThresholdKind(models.TextChoices):
+    CONSUMED_PCT = "consumed_pct", "Budget consumed"
+    VARIANCE = "variance", "Variance"
+
+
+class AlertThreshold(TenantModel):
+    """consumed_pct: fires when actual / budget × 100 ≥ `pct` (expense lines). variance: fires
+    when |variance %| ≥ `pct` AND |variance| ≥ `amount` (either direction)."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="thresholds")
+    kind = models.CharField(max_length=12, choices=ThresholdKind.choices)
+    pct = models.DecimalField(max_digits=7, decimal_places=2)
+    amount = models.DecimalField(max_digits=20, decimal_places=4, default=0)  # variance only
+
+    class Meta:
+        ordering = ["rule_id", "kind", "pct"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pct__gte=0) & models.Q(amount__gte=0),
+                                   name="alertthreshold_positive"),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == ThresholdKind.CONSUMED_PCT:
+            return f"{self.pct.normalize():f} % of budget consumed"
+        return f"variance beyond ±{self.pct.normalize():f} % and ±{self.amount.normalize():f}"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SNOOZED = "snoozed", "Snoozed"
+
+
+class Alert(TenantModel):
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    threshold = models.ForeignKey(AlertThreshold, on_delete=models.CASCADE, related_name="alerts")
+    entity = models.ForeignKey(Entity, related_name="+", **_REF)
+    account = models.ForeignKey(Account, related_name="+", **_REF)
+    cost_center = models.ForeignKey(CostCenter, null=True, blank=True, related_name="+", **_REF)
+    period = models.ForeignKey(Period, related_name="+", **_REF)
+    # Observed when recorded, natural sign, the budget entity's functional currency.
+    actual = models.DecimalField(**AMOUNT_DIGITS)
+    budget = models.DecimalField(**AMOUNT_DIGITS)
+    variance = models.DecimalField(**AMOUNT_DIGITS)
+    pct = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)  # consumed or variance %
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "rule", "threshold", "account", "cost_center", "period"],
+                                    name="alert_line_unique", nulls_distinct=False),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="alert_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Alert #{self.pk} ({self.status})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+
+
+class AlertDelivery(TenantModel):
+    """The outbox: one row per alert × recipient, sent after the alert's transaction commits."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.EmailField()
+    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    due_at = models.DateTimeField()  # now for immediate delivery, the next digest for a digest
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField(max_length=200, blank=True)  # shared by the deliveries of one e-mail
+    sending_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "alert", "recipient"], name="alertdelivery_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "due_at"], name="alertdelivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.status}"
+
+
+class AlertPreference(TenantModel):
+    """How one address wants variance alerts: immediately, in a daily digest, or not at all.
+    Keyed by address (with the user when it is a member's) so extra addresses can unsubscribe."""
+
+    class Mode(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediately"
+        DIGEST = "digest", "Daily digest"
+        OFF = "off", "Off"
+
+    email = models.EmailField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="+")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IMMEDIATE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "email"], name="alertpreference_email_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.mode}"

@@ -153,6 +153,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": 300.0},
+    "variance-alerts-hourly": {"task": "budgets.tasks.variance_alerts_evaluate_all", "schedule": 3600.0},
+    "variance-alerts-digest": {"task": "budgets.tasks.alert_digests_send", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

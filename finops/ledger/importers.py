@@ -647,6 +647,7 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
                 audit_record(tenant=tenant, actor=actor, action="journal.import", obj=job,
                              after={"filename": job.filename, "sha256": sha256, "rows": parsed.rows,
                                     "entries_created": created, "entries_skipped": skipped})
+                transaction.on_commit(lambda: __import__("budgets.tasks", fromlist=["_"]).variance_alerts_after_import(tenant_id))  # noqa: E501  variance alerts see the new actuals
         return result
 
 

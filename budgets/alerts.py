@@ -1,0 +1,371 @@
+"""Variance alerts: evaluate rules against budget vs actual, record each breach once, e-mail it.
+
+Evaluation (`alerts_evaluate`)
+    For each active rule: the budget's version in force (newest approved or locked), else its
+    latest; the lines of `budgets.reports.budget_vs_actual` for the month of `as_of` on the
+    rule's basis (month, year to date, or projected full year = the linear run rate of the year
+    against the full-year budget), filtered by the rule's scope. Thresholds:
+      consumed_pct  actual / budget × 100 ≥ pct, on expense lines only (consuming a budget is a
+                    spending notion; revenue is watched with variance thresholds).
+      variance      |variance %| ≥ pct AND |variance| ≥ amount, in either direction. An
+                    unbudgeted line (budget 0, no percentage) counts as beyond any percentage,
+                    so it fires on the amount alone.
+    New alerts go in with INSERT … ON CONFLICT DO NOTHING on (tenant, rule, threshold, account,
+    cost center, period) — so evaluating again, or two workers at once, records nothing new — and
+    with them, in the same transaction, one outbox row (`AlertDelivery`) per recipient.
+
+Sending (`alert_deliveries_send`), after the evaluation has committed. Delivery is AT LEAST
+ONCE: due deliveries are claimed (row locks taken with SKIP LOCKED, status "sending", a shared
+Message-ID per recipient) and committed; then the e-mail goes; then they are marked "sent". A
+crash between the claim and the mark leaves them "sending": after `SENDING_TIMEOUT` they are
+sent again, with the SAME Message-ID, so a mail server or client can drop the duplicate. The
+alternative (mark sent, then send) loses alerts on a crash; a repeated alert is the lesser harm.
+A send that fails with an exception puts its deliveries back to "pending" at once.
+
+Recipients: members with one of the rule's roles, the owner of the line's cost center (or of
+its nearest ancestor with one) when the rule says so, and the rule's extra addresses. Each
+address's `AlertPreference` decides: immediately, the next daily digest, or nothing. A digest
+rule sends everyone the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from finops.errors import DomainError
+from finops.ledger.models import AccountType, CostCenter, Period
+from finops.tenancy.context import tenant_context
+from finops.tenancy.models import Membership, Organization
+
+from . import variance as v
+from .models import (
+    AlertBasis,
+    AlertDelivery,
+    AlertDeliveryMode,
+    AlertPreference,
+    AlertRule,
+    AlertScope,
+    DeliveryStatus,
+    ThresholdKind,
+)
+from .reports import budget_vs_actual
+from .selectors import version_current, version_latest
+
+SENDING_TIMEOUT = timedelta(minutes=15)
+DIGEST_HOUR_UTC = 7  # the daily digest goes out at 07:00 UTC
+UNSUBSCRIBE_SALT = "budgets.alerts.unsubscribe"
+_BASIS = {AlertBasis.MONTH: v.Basis.MONTH, AlertBasis.YTD: v.Basis.YTD, AlertBasis.PROJECTED: v.Basis.FULL_YEAR}
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One line beyond one threshold (recorded or, in a dry run, that would be)."""
+
+    rule: AlertRule
+    threshold: object
+    account_id: int
+    account_code: str
+    account_name: str
+    cost_center_id: int | None
+    cost_center_code: str
+    entity_id: int
+    period: Period
+    currency: str
+    actual: Decimal
+    budget: Decimal
+    variance: Decimal
+    pct: Decimal | None
+
+
+@dataclass
+class Evaluation:
+    breaches: list[Breach] = field(default_factory=list)  # every line beyond a threshold now
+    alerts_created: int = 0  # of which newly recorded
+    deliveries_created: int = 0
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+def _observed(rule, row) -> v.Variance:
+    if rule.basis == AlertBasis.PROJECTED:
+        projected = row.projection if row.projection is not None else Decimal(0)
+        return v.variance(account_type=row.account_type, actual=projected, budget=row.budget, currency=row.currency)
+    return row.result
+
+
+def threshold_breached(threshold, *, account_type: str, result: v.Variance) -> Decimal | None | bool:
+    """False when `result` is within the threshold; else the percentage it is beyond (None for an
+    unbudgeted line, which has none)."""
+    if threshold.kind == ThresholdKind.CONSUMED_PCT:
+        if account_type != AccountType.EXPENSE or result.consumed_pct is None:
+            return False
+        return result.consumed_pct if result.consumed_pct >= threshold.pct else False
+    if result.variance == 0 or abs(result.variance) < threshold.amount:
+        return False
+    if result.variance_pct is not None and abs(result.variance_pct) < threshold.pct:
+        return False
+    return result.variance_pct
+
+
+def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
+    budget = rule.budget
+    version = version_current(tenant=tenant, budget=budget) or version_latest(tenant=tenant, budget=budget)
+    thresholds = list(rule.thresholds.all())
+    if version is None or not thresholds:
+        return []
+    period = Period.objects.filter(start=as_of.replace(day=1), fiscal_year=budget.fiscal_year).first()
+    if period is None:  # as_of is outside the budget's fiscal year: nothing to watch
+        return []
+    scope = {}
+    if rule.scope == AlertScope.COST_CENTER:
+        scope["cost_center"] = rule.cost_center_id
+    elif rule.scope == AlertScope.ACCOUNT_TYPE:
+        scope["account_type"] = rule.account_type
+    elif rule.scope == AlertScope.ACCOUNT:
+        scope["account"] = rule.account_id
+    try:
+        report = budget_vs_actual(tenant=tenant, version=version, period=as_of, basis=_BASIS[rule.basis],
+                                  group_by=("account", "cost_center"), as_of=as_of, **scope)
+    except DomainError:
+        return []
+    breaches = []
+    for row in report.rows:
+        result = _observed(rule, row)
+        for threshold in thresholds:
+            pct = threshold_breached(threshold, account_type=row.account_type, result=result)
+            if pct is False:
+                continue
+            breaches.append(Breach(
+                rule=rule, threshold=threshold, account_id=row.account_id, account_code=row.account_code,
+                account_name=row.account_name, cost_center_id=row.cost_center_id,
+                cost_center_code=row.cost_center_code or "", entity_id=budget.entity_id, period=period,
+                currency=report.currency, actual=result.actual, budget=result.budget, variance=result.variance,
+                pct=pct))
+    return breaches
+
+
+_INSERT_ALERT = """
+    INSERT INTO budgets_alert (tenant_id, rule_id, threshold_id, entity_id, account_id, cost_center_id, period_id,
+                               actual, budget, variance, pct, created_at, status)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), 'open')
+    ON CONFLICT ON CONSTRAINT alert_line_unique DO NOTHING
+    RETURNING id
+"""
+
+
+def _split_addresses(text: str) -> list[str]:
+    found = []
+    for part in re.split(r"[\s,;]+", text or ""):
+        try:
+            validate_email(part)
+        except ValidationError:
+            continue
+        found.append(part.lower())
+    return found
+
+
+def rule_recipients_parse(text: str) -> tuple[list[str], list[str]]:
+    """(valid addresses, rejected words) of an extra-recipients field, for the rule editor."""
+    parts = [p for p in re.split(r"[\s,;]+", text or "") if p]
+    valid = _split_addresses(text)
+    return valid, [p for p in parts if p.lower() not in valid]
+
+
+def _cost_center_owner_emails(tenant_id: int) -> dict[int, str | None]:
+    """Cost center → the e-mail of its owner, or of its nearest ancestor's with one."""
+    centers = {c.pk: c for c in CostCenter.objects.select_related("owner")}
+    owners: dict[int, str | None] = {}
+    for pk in centers:
+        node, seen = centers.get(pk), set()
+        while node is not None and node.owner_id is None and node.pk not in seen:
+            seen.add(node.pk)
+            node = centers.get(node.parent_id)
+        owners[pk] = node.owner.email.lower() if node is not None and node.owner_id else None
+    return owners
+
+
+def _recipients(rule, *, role_emails: dict[str, list[str]], owners, cost_center_id) -> list[str]:
+    found = [e for role in rule.recipient_roles or [] for e in role_emails.get(role, [])]
+    if rule.notify_cost_center_owners and cost_center_id and owners.get(cost_center_id):
+        found.append(owners[cost_center_id])
+    found += _split_addresses(rule.extra_recipients)
+    return list(dict.fromkeys(found))
+
+
+def next_digest_at(now: datetime) -> datetime:
+    today = datetime.combine(now.astimezone(UTC).date(), time(DIGEST_HOUR_UTC), tzinfo=UTC)
+    return today if now <= today else today + timedelta(days=1)
+
+
+def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, now: datetime | None = None
+                    ) -> Evaluation:
+    """Evaluate `rule` (or every active rule) for the month of `as_of`; record new alerts and
+    their deliveries in one transaction. With `dry_run`, record nothing."""
+    now = now or timezone.now()
+    result = Evaluation()
+    with tenant_context(tenant) as tenant_id:
+        rules = AlertRule.objects.select_related("budget__entity").prefetch_related("thresholds")
+        rules = rules.filter(pk=getattr(rule, "pk", rule)) if rule is not None else rules.filter(active=True)
+        for r in rules:
+            result.breaches += _rule_breaches(tenant=tenant, rule=r, as_of=as_of)
+        if dry_run or not result.breaches:
+            return result
+        role_emails = defaultdict(list)
+        for role, email in (Membership.objects.filter(organization_id=tenant_id)
+                            .values_list("role", "user__email").order_by("user__email")):
+            role_emails[role].append(email.lower())
+        owners = _cost_center_owner_emails(tenant_id)
+        prefs = dict(AlertPreference.objects.values_list("email", "mode"))
+        digest_at = next_digest_at(now)
+        deliveries = []
+        with connection.cursor() as cursor:
+            for b in result.breaches:
+                cursor.execute(_INSERT_ALERT, [tenant_id, b.rule.pk, b.threshold.pk, b.entity_id, b.account_id,
+                                               b.cost_center_id, b.period.pk, b.actual, b.budget, b.variance, b.pct])
+                row = cursor.fetchone()
+                if row is None:  # recorded before
+                    continue
+                result.alerts_created += 1
+                for email in _recipients(b.rule, role_emails=role_emails, owners=owners,
+                                         cost_center_id=b.cost_center_id):
+                    mode = prefs.get(email, AlertPreference.Mode.IMMEDIATE)
+                    if mode == AlertPreference.Mode.OFF:
+                        continue
+                    digest = mode == AlertPreference.Mode.DIGEST or b.rule.delivery == AlertDeliveryMode.DIGEST
+                    deliveries.append(AlertDelivery(tenant_id=tenant_id, alert_id=row[0], recipient=email,
+                                                    due_at=digest_at if digest else now))
+        AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        result.deliveries_created = len(deliveries)
+    return result
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def unsubscribe_token(*, tenant_id: int, email: str) -> str:
+    return signing.dumps({"t": tenant_id, "e": email.lower()}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str) -> tuple[int, str] | None:
+    """(tenant id, address) of a valid token; None for a tampered or malformed one."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        return int(data["t"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def alert_preference_set(*, tenant, email: str, mode: str) -> AlertPreference:
+    if mode not in AlertPreference.Mode.values:
+        raise DomainError(f"Unknown alert preference {mode!r}; choose immediate, digest or off.")
+    from django.contrib.auth import get_user_model
+
+    email = email.lower()
+    with tenant_context(tenant) as tenant_id:
+        user = get_user_model().objects.filter(email__iexact=email).first()
+        pref, _ = AlertPreference.objects.update_or_create(
+            tenant_id=tenant_id, email=email, defaults={"mode": mode, "user": user})
+    return pref
+
+
+def _message_id(tenant_id: int, delivery_ids: list[int]) -> str:
+    digest = hashlib.sha256(",".join(map(str, sorted(delivery_ids))).encode()).hexdigest()[:16]
+    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "finops"
+    return f"<variance-alert.{tenant_id}.{min(delivery_ids)}.{digest}@{domain}>"
+
+
+def _claim(*, tenant_id: int, now: datetime) -> list[str]:
+    """Claim due deliveries (and those stuck "sending" past the timeout), one Message-ID per
+    recipient; committed before anything is sent. Returns the Message-IDs to send."""
+    with tenant_context(tenant_id):
+        stale = now - SENDING_TIMEOUT
+        due = list(AlertDelivery.objects.select_for_update(skip_locked=True)
+                   .filter(status=DeliveryStatus.PENDING, due_at__lte=now).order_by("id"))
+        stuck = list(AlertDelivery.objects.select_for_update(skip_locked=True)
+                     .filter(status=DeliveryStatus.SENDING, sending_at__lt=stale).order_by("id"))
+        by_recipient = defaultdict(list)
+        for d in due:
+            by_recipient[d.recipient].append(d)
+        for group in by_recipient.values():
+            mid = _message_id(tenant_id, [d.pk for d in group])
+            for d in group:
+                d.message_id = mid
+        for d in [*due, *stuck]:
+            d.status, d.sending_at, d.attempts = DeliveryStatus.SENDING, now, d.attempts + 1
+        AlertDelivery.objects.bulk_update([*due, *stuck], ["status", "sending_at", "attempts", "message_id"])
+        return list(dict.fromkeys(d.message_id for d in [*due, *stuck]))
+
+
+def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id: str) -> EmailMultiAlternatives:
+    recipient = deliveries[0].recipient
+    alerts = [d.alert for d in deliveries]
+    alerts.sort(key=lambda a: (a.rule.name, a.account.code, a.cost_center.code if a.cost_center else "", a.pk))
+    first = alerts[0]
+    version = (version_current(tenant=tenant, budget=first.rule.budget)
+               or version_latest(tenant=tenant, budget=first.rule.budget))
+    variance_url = ""
+    if version is not None:
+        variance_url = settings.SITE_URL + reverse("budgets:variance", kwargs={"org_slug": tenant.slug,
+                                                                               "pk": version.pk})
+        variance_url += f"?period={first.period.start:%Y-%m}"
+    unsubscribe_url = settings.SITE_URL + reverse(
+        "alerts_unsubscribe", kwargs={"token": unsubscribe_token(tenant_id=tenant.pk, email=recipient)})
+    currency = first.rule.budget.entity.functional_currency
+    rows = [{"alert": a, "rule": a.rule.name, "account": f"{a.account.code} {a.account.name}",
+             "cost_center": a.cost_center.code if a.cost_center else "—", "threshold": str(a.threshold),
+             "currency": currency} for a in alerts]
+    context = {"org": tenant, "rows": rows, "period": first.period.start, "variance_url": variance_url,
+               "unsubscribe_url": unsubscribe_url, "count": len(rows)}
+    n = len(rows)
+    subject = (f"[{tenant.name}] {n} budget alert{'s' if n != 1 else ''}: {first.rule.name}, "
+               f"{first.period.start:%B %Y}")
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string("emails/variance_alert.txt", context), to=[recipient],
+        headers={"Message-ID": message_id, "List-Unsubscribe": f"<{unsubscribe_url}>",
+                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+    message.attach_alternative(render_to_string("emails/variance_alert.html", context), "text/html")
+    return message
+
+
+def alert_deliveries_send(*, tenant, now: datetime | None = None) -> int:
+    """Send the due deliveries of `tenant`, one e-mail per recipient; returns e-mails sent.
+    Must run outside any transaction (the claim commits before sending)."""
+    now = now or timezone.now()
+    tenant = tenant if isinstance(tenant, Organization) else Organization.objects.get(pk=tenant)
+    sent = 0
+    for message_id in _claim(tenant_id=tenant.pk, now=now):
+        with tenant_context(tenant):
+            deliveries = list(AlertDelivery.objects.filter(message_id=message_id, status=DeliveryStatus.SENDING)
+                              .select_related("alert__rule__budget__entity", "alert__account",
+                                              "alert__cost_center", "alert__period", "alert__threshold"))
+            if not deliveries:
+                continue
+            email = _email(tenant=tenant, deliveries=deliveries, message_id=message_id)
+        try:
+            email.send()
+        except Exception as exc:  # noqa: BLE001  the server refused or was unreachable: due again at once
+            with tenant_context(tenant):
+                AlertDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+                    status=DeliveryStatus.PENDING, last_error=str(exc)[:1000])
+            continue
+        with tenant_context(tenant):
+            AlertDelivery.objects.filter(pk__in=[d.pk for d in deliveries], status=DeliveryStatus.SENDING).update(
+                status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+        sent += 1
+    return sent

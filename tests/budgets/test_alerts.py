@@ -1,0 +1,194 @@
+"""Variance alerts (`budgets.alerts`): exact thresholds, each breach recorded and e-mailed once,
+at-least-once sending that survives a crash without duplicating alerts, the unsubscribe link,
+the e-mail itself and the `evaluate_variance` command."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal as D
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from budgets import alerts
+from budgets.alerts import alert_deliveries_send, alerts_evaluate, unsubscribe_token
+from budgets.models import Alert, AlertDelivery, AlertPreference, AlertRule, AlertThreshold, DeliveryStatus
+from budgets.services import budget_lines_set
+from finops.ledger import services as ledger
+from finops.ledger.services import LineSpec
+
+MARCH = date(2026, 3, 31)
+
+
+def book(books, d, account, amount, *, cc=None):
+    ledger.journal_post(tenant=books.org, actor=None, entity=books.usd, date=d, lines=[
+        LineSpec(account.pk, D(amount), cc.pk if cc else None), LineSpec(books.cash.pk, -D(amount))])
+
+
+@pytest.fixture
+def plan(books, draft, periods):
+    """March 2026: rent/OPS 850 of 1,000 (85 %); software/SALES 260 of 200 (130 %, +60);
+    revenue 700 of 1,000 (−300, −30 %)."""
+    mar = periods[2]
+    budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
+        (books.rent, books.ops, mar, D("1000")), (books.software, books.sales, mar, D("200")),
+        (books.revenue, None, mar, D("1000"))])
+    book(books, date(2026, 3, 5), books.rent, "850", cc=books.ops)
+    book(books, date(2026, 3, 6), books.software, "260", cc=books.sales)
+    book(books, date(2026, 3, 7), books.revenue, "-700")
+    return draft
+
+
+def make_rule(books, budget, name, thresholds, **fields):
+    with books_tenant(books):
+        rule = AlertRule.objects.create(tenant=books.org, name=name, budget=budget,
+                                        recipient_roles=fields.pop("roles", ["finance"]), **fields)
+        for kind, pct, amount in thresholds:
+            AlertThreshold.objects.create(tenant=books.org, rule=rule, kind=kind, pct=D(pct), amount=D(amount))
+    return rule
+
+
+def books_tenant(books):
+    from finops.tenancy.context import tenant_context
+
+    return tenant_context(books.org)
+
+
+def recorded(books):
+    with books_tenant(books):
+        return sorted((a.account.code, a.cost_center.code if a.cost_center else "", str(a.threshold), a.actual,
+                       a.budget, a.variance, a.pct)
+                      for a in Alert.objects.select_related("account", "cost_center", "threshold"))
+
+
+CONSUMED = [("consumed_pct", "80", "0"), ("consumed_pct", "100", "0"), ("consumed_pct", "120", "0")]
+
+
+def test_consumed_thresholds_fire_on_expense_lines_at_80_100_and_120_percent_exactly(books, budget, plan):
+    make_rule(books, budget, "Spend", CONSUMED)
+    result = alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert result.alerts_created == 4
+    assert recorded(books) == [
+        ("6100", "OPS", "80 % of budget consumed", D("850"), D("1000"), D("-150"), D("85.00")),
+        ("6200", "SALES", "100 % of budget consumed", D("260"), D("200"), D("60"), D("130.00")),
+        ("6200", "SALES", "120 % of budget consumed", D("260"), D("200"), D("60"), D("130.00")),
+        ("6200", "SALES", "80 % of budget consumed", D("260"), D("200"), D("60"), D("130.00")),
+    ]
+
+
+def test_variance_threshold_needs_both_the_percentage_and_the_amount_inclusive_at_the_boundary(books, budget, plan):
+    # Revenue −300 / −30 % fires at exactly 30 % and 300; software +60 / +30 % is under 300.
+    make_rule(books, budget, "Variance", [("variance", "30", "300")])
+    make_rule(books, budget, "Too strict", [("variance", "30.01", "0"), ("variance", "0", "300.01")])
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert recorded(books) == [
+        ("4000", "", "variance beyond ±30 % and ±300", D("700"), D("1000"), D("-300"), D("-30.00")),
+    ]
+
+
+def test_unbudgeted_spend_fires_a_variance_threshold_on_its_amount(books, budget, plan, periods):
+    book(books, date(2026, 3, 8), books.software, "500", cc=books.ops)  # no budget line for software/OPS
+    make_rule(books, budget, "Unbudgeted", [("variance", "50", "400")])
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert recorded(books) == [("6200", "OPS", "variance beyond ±50 % and ±400", D("500"), D("0"), D("500"), None)]
+
+
+def test_a_cost_center_scope_watches_the_subtree_only(books, budget, plan):
+    make_rule(books, budget, "Sales", CONSUMED, scope="cost_center", cost_center=books.sales)
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert [r[:3] for r in recorded(books)] == [("6200", "SALES", f"{p} % of budget consumed") for p in (100, 120, 80)]
+
+
+def test_evaluating_twice_records_and_sends_each_alert_once(books, budget, plan):
+    make_rule(books, budget, "Spend", CONSUMED, extra_recipients="CFO@example.com, not-an-address")
+    first = alerts_evaluate(tenant=books.org, as_of=MARCH)
+    second = alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert (first.alerts_created, first.deliveries_created) == (4, 8)  # finance@acme.test + cfo@example.com
+    assert (len(second.breaches), second.alerts_created, second.deliveries_created) == (4, 0, 0)
+    assert alert_deliveries_send(tenant=books.org) == 2
+    assert alert_deliveries_send(tenant=books.org) == 0
+    assert sorted(m.to[0] for m in mail.outbox) == ["cfo@example.com", "finance@acme.test"]
+    with books_tenant(books):
+        assert Alert.objects.count() == 4
+        assert set(AlertDelivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
+
+
+def test_a_send_that_crashed_after_the_claim_is_retried_once_after_the_timeout_with_the_same_message_id(
+        books, budget, plan):
+    make_rule(books, budget, "Spend", CONSUMED)
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    now = timezone.now()
+    claimed = alerts._claim(tenant_id=books.org.pk, now=now)  # the worker dies before sending
+    assert len(claimed) == 1 and mail.outbox == []
+    assert alert_deliveries_send(tenant=books.org, now=now + timedelta(minutes=5)) == 0  # still in flight
+    assert alert_deliveries_send(tenant=books.org, now=now + timedelta(minutes=16)) == 1
+    assert alert_deliveries_send(tenant=books.org, now=now + timedelta(minutes=40)) == 0
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert len(mail.outbox) == 1 and mail.outbox[0].extra_headers["Message-ID"] == claimed[0]
+    with books_tenant(books):
+        assert Alert.objects.count() == 4
+        assert set(AlertDelivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 2)}
+
+
+def test_the_email_has_the_exact_subject_a_table_row_the_variance_link_and_an_unsubscribe_link(
+        books, budget, plan, settings):
+    settings.SITE_URL = "https://finops.example"
+    make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    alert_deliveries_send(tenant=books.org)
+    (message,) = mail.outbox
+    assert message.subject == "[Acme] 1 budget alert: Spend, March 2026"
+    assert message.to == ["finance@acme.test"]
+    html = message.alternatives[0][0]
+    assert ('<td>Spend</td><td>6200 Software</td><td>SALES</td><td style="text-align:right;">260.00</td>'
+            '<td style="text-align:right;">200.00</td><td style="text-align:right;"><span class="num pos">60.00'
+            '</span> (130.00 %)</td><td>120 % of budget consumed</td>') in html
+    assert "- Spend · 6200 Software · SALES: actual" in message.body
+    assert f"https://finops.example/o/acme/budgets/versions/{plan.pk}/variance/?period=2026-03" in message.body
+    assert "https://finops.example/alerts/unsubscribe/" in message.body
+    assert message.extra_headers["List-Unsubscribe"].startswith("<https://finops.example/alerts/unsubscribe/")
+
+
+def test_the_unsubscribe_link_turns_alerts_off_and_a_tampered_token_is_refused(client, books, budget, plan):
+    token = unsubscribe_token(tenant_id=books.org.pk, email="finance@acme.test")
+    page = client.get(f"/alerts/unsubscribe/{token}/")
+    assert page.status_code == 200 and b"finance@acme.test" in page.content
+    with books_tenant(books):
+        assert not AlertPreference.objects.exists()  # GET changes nothing
+    assert client.post(f"/alerts/unsubscribe/{token}/").status_code == 200
+    with books_tenant(books):
+        assert list(AlertPreference.objects.values_list("email", "mode", "user__email")) == [
+            ("finance@acme.test", "off", "finance@acme.test")]
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client.post(f"/alerts/unsubscribe/{tampered}/").status_code == 400
+    make_rule(books, budget, "Spend", CONSUMED)
+    result = alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert (result.alerts_created, result.deliveries_created) == (4, 0)  # recorded, not e-mailed
+
+
+def test_a_digest_preference_delays_the_delivery_to_the_next_digest_hour(books, budget, plan):
+    alerts.alert_preference_set(tenant=books.org, email="finance@acme.test", mode="digest")
+    make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])
+    now = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
+    alerts_evaluate(tenant=books.org, as_of=MARCH, now=now)
+    assert alert_deliveries_send(tenant=books.org, now=now) == 0
+    assert alert_deliveries_send(tenant=books.org, now=now.replace(day=1, month=4, hour=7)) == 1
+
+
+def test_the_command_prints_breaches_and_a_dry_run_records_nothing(books, budget, plan):
+    make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])
+    out = StringIO()
+    call_command("evaluate_variance", "--org", "acme", "--as-of", "2026-03-31", "--dry-run", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "Spend: 6200 SALES 2026-03 actual 260.00 budget 200.00 variance 60.00 (130.00 %) — 120 % of budget consumed",
+        "Dry run: 1 breach(es); nothing recorded.",
+    ]
+    with books_tenant(books):
+        assert (Alert.objects.count(), AlertDelivery.objects.count()) == (0, 0)
+    assert mail.outbox == []
+    out = StringIO()
+    call_command("evaluate_variance", "--org", "acme", "--as-of", "2026-03-31", stdout=out)
+    assert out.getvalue().splitlines()[-1] == "1 new alert(s), 1 delivery(ies), 1 e-mail(s) sent."
