@@ -3,16 +3,11 @@ over SMTP to a local server. Needs committed data, hence `transaction=True`."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message as MessageHandler
 
 from budgets import services
 from budgets.models import Alert, AlertDelivery, AlertRule, AlertThreshold
@@ -22,60 +17,21 @@ from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 from tests.conftest import make_books, make_org
-from tests.ledger.test_import_worker import ROOT, child_env
+from tests.ledger.test_import_worker import child_env
+from tests.local_servers import celery_worker, smtp_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-class Inbox(MessageHandler):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
-
-
 @pytest.fixture
-def smtp():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mail_worker(tmp_path, smtp):
-    port, inbox = smtp
-    env = child_env()
-    env["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
-    env["SITE_URL"] = "http://finops.test"
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "finops", "worker", "-P", "solo", "--purge",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while " ready." not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.2)
-        yield inbox, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def mail_worker(tmp_path):
+    """A real Celery worker whose e-mail goes over SMTP to a local server."""
+    with smtp_server() as (port, inbox):
+        env = child_env()
+        env["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+        env["SITE_URL"] = "http://finops.test"
+        with celery_worker(tmp_path / "worker.log", env) as log:
+            yield inbox, log
 
 
 def test_a_real_worker_evaluates_the_rules_and_sends_the_alert_over_smtp(mail_worker):
@@ -95,10 +51,7 @@ def test_a_real_worker_evaluates_the_rules_and_sends_the_alert_over_smtp(mail_wo
 
     variance_alerts_evaluate.delay(org.pk, "2026-03-31")
 
-    deadline = time.monotonic() + 60
-    while not inbox.messages and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert len(inbox.messages) == 1, log.read_text(errors="replace")[-3000:]
+    assert len(inbox.wait(1, timeout=60)) == 1, log.read_text(errors="replace")[-3000:]
     message = inbox.messages[0]
     assert message["To"] == "director@acme.test"
     assert "Rent watch" in message["Subject"]

@@ -19,6 +19,7 @@ from django.db import connection
 from finops.ledger.importers import import_job_create, import_progress_get
 from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, PeriodBalance
 from finops.tenancy.context import tenant_context
+from tests.local_servers import celery_worker
 
 ROOT = Path(settings.BASE_DIR)
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,28 +39,9 @@ def child_env() -> dict[str, str]:
 
 @pytest.fixture
 def worker(tmp_path):
-    """A real `celery worker -P solo`, started and stopped by this test (by its pid)."""
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "finops", "worker", "-P", "solo", "--purge",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while " ready." not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.2)
+    """A real `celery worker -P solo`, started and stopped by this test."""
+    with celery_worker(tmp_path / "worker.log", child_env()) as log:
         yield log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wait_for(job: ImportJob, org, timeout: float = 60) -> ImportJob:

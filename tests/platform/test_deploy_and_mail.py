@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message as MessageHandler
 from django.core.mail import get_connection
 
 from finops.tenancy import services as tenancy
+from tests.local_servers import smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,35 +35,16 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
 
 
-class Inbox(MessageHandler):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
-
-
 @pytest.fixture
-def smtp_server():
-    import socket
-
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield controller, inbox
-    finally:
-        controller.stop()
+def smtp():
+    with smtp_server() as (port, inbox):
+        yield port, inbox
 
 
-def test_an_invitation_is_delivered_over_real_smtp(org, users, smtp_server, settings, django_capture_on_commit_callbacks):
-    controller, inbox = smtp_server
+def test_an_invitation_is_delivered_over_real_smtp(org, users, smtp, settings, django_capture_on_commit_callbacks):
+    port, inbox = smtp
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     assert get_connection().__class__.__name__ == "EmailBackend"
