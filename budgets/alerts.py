@@ -369,3 +369,91 @@ def alert_deliveries_send(*, tenant, now: datetime | None = None) -> int:
                 status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
         sent += 1
     return sent
+
+
+# --- the inbox: acknowledge, snooze, list -------------------------------------------------------
+
+SNOOZE_DAYS = 7
+
+
+def alert_list(*, tenant, status: str = "", now: datetime | None = None):
+    """The organisation's alerts, newest first. `status` open / acknowledged / snoozed filters; a
+    snooze that has run out counts as open again."""
+    from django.db.models import Q
+
+    from .models import Alert, AlertStatus
+
+    now = now or timezone.now()
+    alerts = Alert.objects.select_related("rule__budget__entity", "threshold", "account", "cost_center", "period")
+    expired = Q(status=AlertStatus.SNOOZED, snoozed_until__lte=now)
+    if status == AlertStatus.OPEN:
+        alerts = alerts.filter(Q(status=AlertStatus.OPEN) | expired)
+    elif status == AlertStatus.SNOOZED:
+        alerts = alerts.filter(status=AlertStatus.SNOOZED, snoozed_until__gt=now)
+    elif status == AlertStatus.ACKNOWLEDGED:
+        alerts = alerts.filter(status=AlertStatus.ACKNOWLEDGED)
+    return alerts.order_by("-created_at", "-id")
+
+
+def alert_is_open(alert, *, now: datetime | None = None) -> bool:
+    from .models import AlertStatus
+
+    now = now or timezone.now()
+    return alert.status == AlertStatus.OPEN or (
+        alert.status == AlertStatus.SNOOZED and alert.snoozed_until is not None and alert.snoozed_until <= now)
+
+
+def _lock_open_alert(alert, verb: str, now: datetime):
+    from .models import Alert
+
+    found = Alert.objects.select_for_update(of=("self",)).filter(pk=getattr(alert, "pk", alert)).first()
+    if found is None:
+        raise DomainError("This alert does not exist.")
+    if not alert_is_open(found, now=now):
+        state = found.get_status_display().lower()
+        if found.snoozed_until and found.status == "snoozed":
+            state += f" until {found.snoozed_until:%Y-%m-%d %H:%M} UTC"
+        raise DomainError(f"Alert #{found.pk} is {state}; only an open alert can be {verb}.")
+    return found
+
+
+def _alert_set(*, tenant, actor, alert, status: str, snoozed_until, action: str, verb: str, now: datetime):
+    from finops.audit.services import audit_record
+
+    with tenant_context(tenant):
+        locked = _lock_open_alert(alert, verb, now)
+        before = {"status": locked.status,
+                  "snoozed_until": locked.snoozed_until.isoformat() if locked.snoozed_until else None}
+        locked.status, locked.snoozed_until = status, snoozed_until
+        locked.save(update_fields=["status", "snoozed_until"])
+        audit_record(tenant=tenant, actor=actor, action=action, obj=locked, before=before,
+                     after={"status": status, "snoozed_until": snoozed_until.isoformat() if snoozed_until else None})
+    return locked
+
+
+def alert_acknowledge(*, tenant, actor, alert, now: datetime | None = None):
+    """Someone has seen the alert and owns it: it leaves the open list for good."""
+    from .models import AlertStatus
+
+    now = now or timezone.now()
+    return _alert_set(tenant=tenant, actor=actor, alert=alert, status=AlertStatus.ACKNOWLEDGED, snoozed_until=None,
+                      action="budget.alert_acknowledge", verb="acknowledged", now=now)
+
+
+def alert_snooze(*, tenant, actor, alert, days: int = SNOOZE_DAYS, now: datetime | None = None):
+    """Put the alert aside for `days`; after that it counts as open again."""
+    from .models import AlertStatus
+
+    if not 1 <= days <= 90:
+        raise DomainError("Snooze an alert for 1 to 90 days.")
+    now = now or timezone.now()
+    return _alert_set(tenant=tenant, actor=actor, alert=alert, status=AlertStatus.SNOOZED,
+                      snoozed_until=now + timedelta(days=days), action="budget.alert_snooze", verb="snoozed",
+                      now=now)
+
+
+def alert_preference_get(*, tenant, email: str) -> str:
+    """The delivery mode of `email` in `tenant` (immediately when never chosen)."""
+    with tenant_context(tenant):
+        mode = AlertPreference.objects.filter(email=email.lower()).values_list("mode", flat=True).first()
+    return mode or AlertPreference.Mode.IMMEDIATE

@@ -18,7 +18,8 @@ from django.core import mail
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from budgets import services as budgets
-from budgets.models import BudgetLine
+from budgets.alerts import alerts_evaluate
+from budgets.models import Alert, AlertRule, AlertThreshold, BudgetLine
 from budgets.selectors import version_latest
 from budgets.transfers import transfer_request
 from finops.ledger import services as ledger
@@ -44,6 +45,7 @@ class Planted:
     budget: object
     version: object
     transfer: object
+    alert: object
     canary: str
 
 
@@ -76,10 +78,16 @@ def plant(org, canary: str) -> Planted:
         source, destination = (BudgetLine.objects.get(version=version, period=p) for p in (march, april))
     transfer = transfer_request(tenant=org, actor=None, version=version, source=source, destination=destination,
                                 amount=Decimal("100.00"), reason=f"{canary} reason")
+    with tenant_context(org):  # no rule service yet: the rule editor is still to come
+        rule = AlertRule.objects.create(tenant=org, name=f"{canary} rule", budget=budget, recipient_roles=["finance"])
+        AlertThreshold.objects.create(tenant=org, rule=rule, kind="consumed_pct", pct=Decimal("20"), amount=0)
+    assert alerts_evaluate(tenant=org, as_of=date(2026, 3, 31)).alerts_created == 1
+    with tenant_context(org):
+        alert = Alert.objects.get(rule=rule)
     return Planted(
         org=org, books=books, entry=entry, period=period_for(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=Membership.objects.get(organization=org, user__email=f"viewer@{org.slug}.test"),
-        invitation=invitation, budget=budget, version=version, transfer=transfer, canary=canary,
+        invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, canary=canary,
     )
 
 
@@ -99,6 +107,10 @@ FOREIGN_KWARGS = {
     "budgets:version_workflow": lambda p: {"pk": p.version.pk, "action": "lock"},
     "budgets:variance": lambda p: {"pk": p.version.pk},
     "budgets:transfers": lambda p: {},
+    "budgets:alert_inbox": lambda p: {},
+    "budgets:alert_acknowledge": lambda p: {"pk": p.alert.pk},
+    "budgets:alert_snooze": lambda p: {"pk": p.alert.pk},
+    "budgets:alert_preferences": lambda p: {},
     "budgets:transfer_create": lambda p: {"version_pk": p.version.pk},
     "budgets:transfer_proposal": lambda p: {"version_pk": p.version.pk},
     "budgets:transfer_approve": lambda p: {"pk": p.transfer.pk},
@@ -205,7 +217,8 @@ def test_the_own_slug_with_the_other_organisations_ids_never_answers_with_their_
     with tenant_context(theirs.org):
         theirs.transfer.refresh_from_db()
         theirs.version.refresh_from_db()
-    assert (theirs.transfer.status, theirs.version.status) == ("requested", "approved")
+        theirs.alert.refresh_from_db()
+    assert (theirs.transfer.status, theirs.version.status, theirs.alert.status) == ("requested", "approved", "open")
     assert Membership.objects.filter(pk=theirs.membership.pk, role=Role.VIEWER).exists()
 
 

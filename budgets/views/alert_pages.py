@@ -1,0 +1,98 @@
+"""Variance-alert pages: the organisation's alert inbox (everyone reads; directors and up
+acknowledge or snooze) and the signed-in user's own delivery preference for this organisation."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from finops.errors import DomainError
+from finops.shell import org_view
+from finops.tenancy.permissions import Action, can
+
+from ..alerts import (
+    SNOOZE_DAYS,
+    alert_acknowledge,
+    alert_is_open,
+    alert_list,
+    alert_preference_get,
+    alert_preference_set,
+    alert_snooze,
+)
+from ..models import Alert, AlertPreference
+
+FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
+
+
+@org_view(Action.VIEW)
+def alert_inbox(request):
+    status = request.GET.get("status", "open")
+    status = status if status in dict(FILTERS) else "open"
+    alerts = list(alert_list(tenant=request.org, status="" if status == "all" else status)[:500])
+    for alert in alerts:
+        alert.is_open = alert_is_open(alert)
+    context = {"alerts": alerts, "status": status, "filters": FILTERS, "snooze_days": SNOOZE_DAYS,
+               "may_act": can(request.membership.role, Action.REQUEST)}
+    partial = request.htmx and request.htmx.target == "alert-table" and not request.htmx.history_restore_request
+    return render(request, "budgets/alert_inbox.html#table" if partial else "budgets/alert_inbox.html", context)
+
+
+def _change(request, pk: int, service, verb: str):
+    alert = get_object_or_404(Alert.objects, pk=pk)
+    try:
+        service(tenant=request.org, actor=request.user, alert=alert)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Alert #{alert.pk} {verb}.")
+    response = redirect("budgets:alert_inbox", org_slug=request.org.slug)
+    back = request.POST.get("status", "")
+    if back in dict(FILTERS):
+        response["Location"] += f"?status={back}"
+    return response
+
+
+@org_view(Action.VIEW, post=Action.REQUEST)
+@require_POST
+def alert_acknowledge_view(request, pk: int):
+    return _change(request, pk, alert_acknowledge, "acknowledged")
+
+
+@org_view(Action.VIEW, post=Action.REQUEST)
+@require_POST
+def alert_snooze_view(request, pk: int):
+    return _change(request, pk, alert_snooze, f"snoozed for {SNOOZE_DAYS} days")
+
+
+class PreferenceForm(forms.Form):
+    mode = forms.ChoiceField(choices=AlertPreference.Mode.choices, widget=forms.RadioSelect,
+                             label="Send me variance alerts",
+                             error_messages={"required": "Choose immediately, daily digest or off.",
+                                             "invalid_choice": "Choose immediately, daily digest or off."})
+
+
+@org_view(Action.VIEW)
+def alert_preferences(request):
+    email = request.user.email
+    form = PreferenceForm(request.POST or None,
+                          initial={"mode": alert_preference_get(tenant=request.org, email=email)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            pref = alert_preference_set(tenant=request.org, email=email, mode=form.cleaned_data["mode"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Variance alerts for {email}: {pref.get_mode_display().lower()}.")
+            return redirect("budgets:alert_preferences", org_slug=request.org.slug)
+    return render(request, "budgets/alert_preferences.html", {"form": form, "email": email})
+
+
+urlpatterns = [
+    path("alerts/", alert_inbox, name="alert_inbox"),
+    path("alerts/<int:pk>/acknowledge/", alert_acknowledge_view, name="alert_acknowledge"),
+    path("alerts/<int:pk>/snooze/", alert_snooze_view, name="alert_snooze"),
+    path("alerts/preferences/", alert_preferences, name="alert_preferences"),
+]

@@ -1,0 +1,149 @@
+"""Variance-alert pages: the inbox lists alerts with their figures, directors and up acknowledge
+or snooze them (viewers may not), another organisation's alert is a 404, and each user keeps
+their own delivery preference."""
+# ruff: noqa: F811  (fixtures imported from test_alerts are redefined as arguments)
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from budgets.alerts import alerts_evaluate
+from budgets.models import Alert, AlertPreference
+from finops.audit.models import AuditEvent
+from finops.tenancy.context import tenant_context
+
+from .test_alerts import MARCH, make_rule, plan  # noqa: F401  (fixtures)
+
+
+def url(name, **kwargs):
+    return reverse(f"budgets:{name}", kwargs={"org_slug": "acme", **kwargs})
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+@pytest.fixture
+def alert(books, budget, plan):
+    """One alert: software / SALES consumed 130 % (260 of 200) in March 2026."""
+    make_rule(books, budget, "Overspend", [("consumed_pct", "120", "0")])
+    assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 1
+    with tenant_context(books.org):
+        return Alert.objects.get()
+
+
+def status_of(books, alert):
+    with tenant_context(books.org):
+        alert.refresh_from_db()
+    return alert.status
+
+
+def test_the_inbox_lists_an_open_alert_with_its_rule_line_period_and_figures(client, users, alert):
+    client.force_login(users["viewer"])
+    page = client.get(url("alert_inbox"))
+    assert page.status_code == 200
+    text = text_of(page.content.decode())
+    assert (f"{alert.pk} Overspend Plan 2026 6200 Software / SALES 2026-03 120 % of budget consumed "
+            "260.00 200.00 60.00 130.0 % Open") in text
+    assert url("alert_acknowledge", pk=alert.pk) not in page.content.decode()  # a viewer reads only
+    client.force_login(users["director"])
+    assert url("alert_acknowledge", pk=alert.pk) in client.get(url("alert_inbox")).content.decode()
+
+
+def test_a_director_acknowledges_an_alert_and_it_leaves_the_open_list(client, users, books, alert):
+    client.force_login(users["director"])
+    response = client.post(url("alert_acknowledge", pk=alert.pk), {"status": "open"})
+    assert response.status_code == 302 and response["Location"] == url("alert_inbox") + "?status=open"
+    assert status_of(books, alert) == "acknowledged"
+    assert alert.snoozed_until is None
+    with tenant_context(books.org):
+        event = AuditEvent.objects.get(action="budget.alert_acknowledge")
+    assert (event.actor, event.object_id, event.before["status"], event.after["status"]) == (
+        users["director"], str(alert.pk), "open", "acknowledged")
+    assert "No open alerts." in text_of(client.get(url("alert_inbox")).content.decode())
+    listed = text_of(client.get(url("alert_inbox") + "?status=acknowledged").content.decode())
+    assert "6200 Software / SALES" in listed and "Acknowledged" in listed
+
+
+def test_finance_snoozes_an_alert_for_exactly_seven_days(client, users, books, alert):
+    client.force_login(users["finance"])
+    before = timezone.now()
+    assert client.post(url("alert_snooze", pk=alert.pk)).status_code == 302
+    after = timezone.now()
+    assert status_of(books, alert) == "snoozed"
+    assert before + timedelta(days=7) <= alert.snoozed_until <= after + timedelta(days=7)
+    assert "No open alerts." in text_of(client.get(url("alert_inbox")).content.decode())
+    assert f"until {alert.snoozed_until:%Y-%m-%d}" in text_of(
+        client.get(url("alert_inbox") + "?status=snoozed").content.decode())
+
+
+def test_an_alert_already_acknowledged_cannot_be_snoozed_and_says_why(client, users, books, alert):
+    client.force_login(users["admin"])
+    client.post(url("alert_acknowledge", pk=alert.pk))
+    response = client.post(url("alert_snooze", pk=alert.pk), follow=True)
+    assert response.status_code == 200
+    assert (f"Alert #{alert.pk} is acknowledged; only an open alert can be snoozed."
+            in text_of(response.content.decode()))
+    assert status_of(books, alert) == "acknowledged"
+
+
+def test_a_viewer_gets_403_when_acknowledging_or_snoozing(client, users, books, alert):
+    client.force_login(users["viewer"])
+    assert client.post(url("alert_acknowledge", pk=alert.pk)).status_code == 403
+    assert client.post(url("alert_snooze", pk=alert.pk)).status_code == 403
+    assert status_of(books, alert) == "open"
+
+
+@pytest.fixture
+def foreign_alert(other_books):
+    """An open alert of Globex (rent / OPS, 90 % consumed in March 2026)."""
+    from django.contrib.auth import get_user_model
+
+    from budgets import services
+
+    finance = get_user_model().objects.get(email="finance@globex.test")
+    budget = services.budget_create(tenant=other_books.org, actor=finance, entity=other_books.usd,
+                                    fiscal_year=2026, name="Globex plan")
+    march = services.budget_periods(tenant=other_books.org, budget=budget)[2]
+    rule = make_rule(other_books, budget, "Globex spend", [("consumed_pct", "80", "0")])
+    with tenant_context(other_books.org):
+        return Alert.objects.create(tenant=other_books.org, rule=rule, threshold=rule.thresholds.get(),
+                                    entity=other_books.usd, account=other_books.rent, cost_center=other_books.ops,
+                                    period=march, actual=D("900"), budget=D("1000"), variance=D("-100"),
+                                    pct=D("90.00"))
+
+
+@pytest.mark.parametrize("name", ["alert_acknowledge", "alert_snooze"])
+def test_another_organisations_alert_id_answers_404_and_stays_open(client, users, other_books, alert,
+                                                                   foreign_alert, name):
+    client.force_login(users["admin"])
+    assert client.post(url(name, pk=foreign_alert.pk)).status_code == 404
+    assert status_of(other_books, foreign_alert) == "open"
+    assert "Globex spend" not in client.get(url("alert_inbox") + "?status=all").content.decode()
+
+
+def test_a_user_saves_their_own_alert_delivery_preference(client, users, books):
+    client.force_login(users["viewer"])
+    page = client.get(url("alert_preferences")).content.decode()
+    assert re.search(r'value="immediate"[^>]*checked', page)
+    response = client.post(url("alert_preferences"), {"mode": "digest"})
+    assert response.status_code == 302 and response["Location"] == url("alert_preferences")
+    with tenant_context(books.org):
+        [pref] = AlertPreference.objects.all()
+    assert (pref.email, pref.user, pref.mode) == ("viewer@acme.test", users["viewer"], "digest")
+    assert re.search(r'value="digest"[^>]*checked', client.get(url("alert_preferences")).content.decode())
+
+
+def test_an_unknown_preference_is_refused_with_a_message_and_nothing_saved(client, users, books):
+    client.force_login(users["director"])
+    response = client.post(url("alert_preferences"), {"mode": "hourly"})
+    assert response.status_code == 200
+    assert "Choose immediately, daily digest or off." in response.content.decode()
+    with tenant_context(books.org):
+        assert AlertPreference.objects.count() == 0
