@@ -132,3 +132,39 @@ def parse_amount(text: str, places: int) -> Decimal | str:
         return None  # too many decimals: the caller names the currency
     number = f"{negative or ''}{whole}.{fraction}" if fraction else f"{negative or ''}{whole}"
     return Decimal(number)
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CommandInputs:
+    tenant: object  # Organization
+    actor: object | None  # a member of it, or None for "the operator"
+    filename: str
+    data: bytes
+
+
+def command_inputs(*, org: str, file: str, user: str = "") -> CommandInputs:
+    """What every import command resolves first: the organisation by slug, the acting member by
+    e-mail (optional), and the file's bytes — or a CommandError saying which one is wrong."""
+    from pathlib import Path
+
+    from django.contrib.auth import get_user_model
+    from django.core.management.base import CommandError
+
+    from finops.tenancy.models import Organization
+
+    tenant = Organization.objects.filter(slug=org).first()
+    if tenant is None:
+        raise CommandError(f"No organisation with slug {org!r}.")
+    actor = None
+    if user:
+        actor = get_user_model().objects.filter(email__iexact=user, memberships__organization=tenant).first()
+        if actor is None:
+            raise CommandError(f"{user} is not a member of {tenant.name}.")
+    path = Path(file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"Cannot read {file}: {exc.strerror or exc}.") from None
+    return CommandInputs(tenant, actor, path.name, data)

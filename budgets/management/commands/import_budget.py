@@ -8,13 +8,10 @@ with its line number and the exit code is 1; on success one summary line is prin
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from budgets.importers import budget_import
-from finops.tenancy.models import Organization
+from finops.imports import command_inputs
 
 
 class Command(BaseCommand):
@@ -27,22 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--user", default="", help="e-mail of the user recorded as the importer (optional)")
 
     def handle(self, *args, file: str, org: str, budget: str, user: str, **options):
-        tenant = Organization.objects.filter(slug=org).first()
-        if tenant is None:
-            raise CommandError(f"No organisation with slug {org!r}.")
-        actor = None
-        if user:
-            actor = get_user_model().objects.filter(email__iexact=user, memberships__organization=tenant).first()
-            if actor is None:
-                raise CommandError(f"{user} is not a member of {tenant.name}.")
-        path = Path(file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
-        result = budget_import(tenant=tenant, actor=actor, data=data, filename=path.name, budget_name=budget)
+        inputs = command_inputs(org=org, file=file, user=user)
+        tenant, actor, data = inputs.tenant, inputs.actor, inputs.data
+        result = budget_import(tenant=tenant, actor=actor, data=data, filename=inputs.filename, budget_name=budget)
         if not result.ok:
             for error in result.errors:
                 self.stderr.write(str(error))
-            raise CommandError(f"{path.name}: {result.summary()}")
-        self.stdout.write(f"{path.name}: {result.summary()}")
+            raise CommandError(f"{inputs.filename}: {result.summary()}")
+        self.stdout.write(f"{inputs.filename}: {result.summary()}")

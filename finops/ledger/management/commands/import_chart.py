@@ -6,12 +6,10 @@ each problem goes to stderr with its line number, and the command exits with sta
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
+from finops.imports import command_inputs
 from finops.ledger.chart_import import chart_import
-from finops.tenancy.models import Organization
 
 
 class Command(BaseCommand):
@@ -22,14 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, metavar="SLUG", help="the organisation's slug")
 
     def handle(self, *args, file: str, org: str, **options):
-        tenant = Organization.objects.filter(slug=org).first()
-        if tenant is None:
-            raise CommandError(f"No organisation with slug {org!r}.")
-        try:
-            data = Path(file).read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}.") from exc
-        result = chart_import(tenant=tenant, actor=None, data=data)
+        inputs = command_inputs(org=org, file=file)
+        tenant = inputs.tenant
+        result = chart_import(tenant=tenant, actor=None, data=inputs.data)
         if result.errors:
             for error in result.errors:
                 self.stderr.write(str(error))
