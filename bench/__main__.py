@@ -1,4 +1,5 @@
-"""`python -m bench [--lines N] [--runs N] [--tenant bench-<n>]` (what `make bench` runs).
+"""`python -m bench [--only ledger|budgets] [--lines N] [--bva-lines N] [--runs N] [--tenant bench-<n>]
+[--bva-tenant bench-<n>]` (what `make bench` runs; with no arguments, everything).
 
 Uses DATABASE_URL / REDIS_URL like the application (`make bench` starts embedded servers when
 they are unset). Prints a table of medians and ratios; the exit status is 0 whatever the figures.
@@ -30,9 +31,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--cost-centers", type=int, default=60)
     parser.add_argument("--tenant", metavar="SLUG", help="re-time the queries on an existing bench tenant (no import)")
+    parser.add_argument("--only", choices=("ledger", "budgets"),
+                        help="only the ledger figures (GL import, dashboard, journal) or only the budget ones")
+    parser.add_argument("--bva-lines", type=int, default=5_000_000,
+                        help="journal lines of the budget-vs-actual tenant (default 5,000,000)")
+    parser.add_argument("--bva-tenant", metavar="SLUG",
+                        help="the budget-vs-actual tenant to time (default: the last one built with --bva-lines "
+                             "lines, else a new one)")
+    parser.add_argument("--raw-runs", type=int, default=3,
+                        help="timed runs of the limit read from raw journal lines (default 3)")
+    parser.add_argument("--page-runs", type=int, default=3,
+                        help="timed runs of the unpaged whole-tenant report page (default 3)")
     args = parser.parse_args(argv)
-    if args.lines < 2 or args.runs < 1 or args.copy_runs < 1:
-        parser.error("--lines must be at least 2, --runs and --copy-runs at least 1")
+    if args.lines < 2 or args.runs < 1 or args.copy_runs < 1 or args.raw_runs < 1 or args.page_runs < 1:
+        parser.error("--lines must be at least 2, --runs, --copy-runs, --raw-runs and --page-runs at least 1")
+    if args.bva_lines < 20:
+        parser.error("--bva-lines must be at least 20")
 
     _settings_environment()
     from finops.embedded import ensure_environment
@@ -47,7 +61,6 @@ def main(argv: list[str]) -> int:
     from django.utils import timezone
 
     import bench
-    from finops.tenancy.models import Organization
     from finops.tenancy.services import user_get_or_create
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
@@ -56,6 +69,58 @@ def main(argv: list[str]) -> int:
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     warnings.filterwarnings("ignore", message="No directory at")
     call_command("migrate", verbosity=0)
+    figures, checks, tenants = [], [], []
+    client = Client()
+    client.force_login(user_get_or_create(email=bench.BENCH_EMAIL))
+    if args.only != "budgets":
+        result = ledger_figures(args, client)
+        if result is None:
+            return 0
+        org, found, check = result
+        figures += found
+        checks.append(check)
+        tenants.append(org.slug)
+    if args.only != "ledger":
+        from bench import budgets as budget_bench
+
+        if args.bva_tenant:
+            bva = budget_bench.tenant_find(slug=args.bva_tenant)
+            if bva is None:
+                parser.error(f"{args.bva_tenant} is not a complete budget bench tenant")
+        else:
+            bva = budget_bench.tenant_find(lines=args.bva_lines)
+            if bva is not None:
+                bench.log(f"reusing {bva.org.slug} ({bva.lines:,} lines, built earlier; --bva-tenant picks another)")
+            else:
+                bench.log(f"building a budget-vs-actual tenant with {args.bva_lines:,} journal lines ...")
+                bva = budget_bench.tenant_build(lines=args.bva_lines, today=timezone.localdate())
+        budget_bench.analyze()
+        bench.log(f"budget figures, median of {args.runs} runs ...")
+        found, notes = budget_bench.figures(bva, runs=args.runs, raw_runs=args.raw_runs, page_runs=args.page_runs,
+                                       client=client)
+        figures += found
+        checks += notes
+        tenants.append(bva.org.slug)
+
+    print()
+    print(f"finops bench · tenant {', '.join(tenants)} · {bench.machine()} · {timezone.localdate():%Y-%m-%d}")
+    print("ratio: limit ÷ service for the import (higher is better), service ÷ limit for queries (lower is better)")
+    print()
+    print(bench.table(figures))
+    print()
+    for line in checks:
+        print(line)
+    return 0
+
+
+def ledger_figures(args, client):
+    """The GL import (unless `--tenant`), the dashboard and the journal: (org, figures, check), or None
+    when the import failed."""
+    from django.utils import timezone
+
+    import bench
+    from finops.tenancy.models import Organization
+
     figures = []
     if args.tenant:
         org = Organization.objects.get(slug=args.tenant)
@@ -72,27 +137,17 @@ def main(argv: list[str]) -> int:
             print(f"The import did not go through: {result.summary()}", file=sys.stderr)
             for error in result.errors[:20]:
                 print(f"  {error}", file=sys.stderr)
-            return 0
+            return None
         bench.log(f"imported in {service_time:.1f} s: {result.summary()}")
         bench.log(f"raw COPY of the same rows × {args.copy_runs} ...")
         limit_time, rows = bench.time_copy_limit(org, runs=args.copy_runs)
         figures.append(bench.Figure(f"GL import, {rows:,} lines (gl_import vs COPY)", service_time, limit_time,
                                     "≥ 0.5", rows=rows))
     bench.analyze()
-    client = Client()
-    client.force_login(user_get_or_create(email=bench.BENCH_EMAIL))
     bench.log(f"queries, median of {args.runs} runs ...")
     dashboard, page, check = bench.dashboard_figures(org, runs=args.runs, client=client)
     figures += [dashboard, page, *bench.journal_figures(org, runs=args.runs, client=client)]
-
-    print()
-    print(f"finops bench · tenant {org.slug} · {bench.machine()} · {timezone.localdate():%Y-%m-%d}")
-    print("ratio: limit ÷ service for the import (higher is better), service ÷ limit for queries (lower is better)")
-    print()
-    print(bench.table(figures))
-    print()
-    print(check)
-    return 0
+    return org, figures, check
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Evaluation (`alerts_evaluate`)
     against the full-year budget), filtered by the rule's scope. Thresholds:
       consumed_pct  actual / budget × 100 ≥ pct, on expense lines only (consuming a budget is a
                     spending notion; revenue is watched with variance thresholds).
-      variance      |variance %| ≥ pct AND |variance| ≥ amount, in either direction. An
+      variance      |variance %| ≥ pct AND |variance| ≥ amount, in either direction (or only
+                    when unfavourable, if the rule says `unfavourable_only`). An
                     unbudgeted line (budget 0, no percentage) counts as beyond any percentage,
                     so it fires on the amount alone.
     New alerts go in with INSERT … ON CONFLICT DO NOTHING on (tenant, rule, threshold, account,
@@ -36,6 +37,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -65,6 +67,7 @@ from .models import (
 )
 from .reports import budget_vs_actual
 from .selectors import version_current, version_latest
+from .services import fiscal_year_first_month
 
 SENDING_TIMEOUT = timedelta(minutes=15)
 DIGEST_HOUR_UTC = 7  # the daily digest goes out at 07:00 UTC
@@ -109,13 +112,17 @@ def _observed(rule, row) -> v.Variance:
     return row.result
 
 
-def threshold_breached(threshold, *, account_type: str, result: v.Variance) -> Decimal | None | bool:
+def threshold_breached(threshold, *, account_type: str, result: v.Variance,
+                       unfavourable_only: bool = False) -> Decimal | None | bool:
     """False when `result` is within the threshold; else the percentage it is beyond (None for an
-    unbudgeted line, which has none)."""
+    unbudgeted line, which has none). `unfavourable_only`: a variance threshold ignores lines
+    doing better than plan (revenue above, expense below budget)."""
     if threshold.kind == ThresholdKind.CONSUMED_PCT:
         if account_type != AccountType.EXPENSE or result.consumed_pct is None:
             return False
         return result.consumed_pct if result.consumed_pct >= threshold.pct else False
+    if unfavourable_only and result.favourable:
+        return False
     if result.variance == 0 or abs(result.variance) < threshold.amount:
         return False
     if result.variance_pct is not None and abs(result.variance_pct) < threshold.pct:
@@ -126,7 +133,7 @@ def threshold_breached(threshold, *, account_type: str, result: v.Variance) -> D
 def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
     budget = rule.budget
     version = version_current(tenant=tenant, budget=budget) or version_latest(tenant=tenant, budget=budget)
-    thresholds = list(rule.thresholds.all())
+    thresholds = [t for t in rule.thresholds.all() if t.retired_at is None]  # retired: history only
     if version is None or not thresholds:
         return []
     period = Period.objects.filter(start=as_of.replace(day=1), fiscal_year=budget.fiscal_year).first()
@@ -148,7 +155,8 @@ def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
     for row in report.rows:
         result = _observed(rule, row)
         for threshold in thresholds:
-            pct = threshold_breached(threshold, account_type=row.account_type, result=result)
+            pct = threshold_breached(threshold, account_type=row.account_type, result=result,
+                                     unfavourable_only=rule.unfavourable_only)
             if pct is False:
                 continue
             breaches.append(Breach(
@@ -312,6 +320,19 @@ def _claim(*, tenant_id: int, now: datetime) -> list[str]:
         return list(dict.fromkeys(d.message_id for d in [*due, *stuck]))
 
 
+def alert_journal_path(tenant: Organization, alert) -> str:
+    """The journal lines behind an alert's actual: its entity, account, cost center and the
+    months of the rule's basis (the month, or the fiscal year to that month)."""
+    end = alert.period.start
+    start = end if alert.rule.basis == AlertBasis.MONTH else fiscal_year_first_month(
+        tenant=tenant, fiscal_year=alert.rule.budget.fiscal_year)
+    params = {"entity": alert.entity_id, "account": alert.account_id}
+    if alert.cost_center_id:
+        params["cost_center"] = alert.cost_center_id
+    params |= {"period_from": f"{start:%Y-%m}", "period_to": f"{end:%Y-%m}"}
+    return reverse("ledger:journal", kwargs={"org_slug": tenant.slug}) + "?" + urlencode(params)
+
+
 def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id: str) -> EmailMultiAlternatives:
     recipient = deliveries[0].recipient
     alerts = [d.alert for d in deliveries]
@@ -320,20 +341,29 @@ def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id:
     version = (version_current(tenant=tenant, budget=first.rule.budget)
                or version_latest(tenant=tenant, budget=first.rule.budget))
     variance_url = ""
-    if version is not None:
+    if version is not None and len({a.rule.budget_id for a in alerts}) == 1:
         variance_url = settings.SITE_URL + reverse("budgets:variance", kwargs={"org_slug": tenant.slug,
                                                                                "pk": version.pk})
-        variance_url += f"?period={first.period.start:%Y-%m}"
+        variance_url += "?" + urlencode({"month": f"{first.period.start:%Y-%m}",
+                                         "basis": _BASIS[first.rule.basis].value})
     unsubscribe_url = settings.SITE_URL + reverse(
         "alerts_unsubscribe", kwargs={"token": unsubscribe_token(tenant_id=tenant.pk, email=recipient)})
-    currency = first.rule.budget.entity.functional_currency
     rows = [{"alert": a, "rule": a.rule.name, "account": f"{a.account.code} {a.account.name}",
              "cost_center": a.cost_center.code if a.cost_center else "—", "threshold": str(a.threshold),
-             "currency": currency} for a in alerts]
+             "currency": a.rule.budget.entity.functional_currency,
+             "variance_pct": v.variance(account_type=a.account.type, actual=a.actual, budget=a.budget,
+                                        currency=a.rule.budget.entity.functional_currency).variance_pct,
+             "consumed_pct": a.pct if a.threshold.kind == ThresholdKind.CONSUMED_PCT else None,
+             "journal_url": settings.SITE_URL + alert_journal_path(tenant, a)} for a in alerts]
+    currencies = sorted({row["currency"] for row in rows})  # one recipient's alerts may span entities
     context = {"org": tenant, "rows": rows, "period": first.period.start, "variance_url": variance_url,
+               "currency": currencies[0] if len(currencies) == 1 else "",
                "unsubscribe_url": unsubscribe_url, "count": len(rows)}
     n = len(rows)
-    subject = (f"[{tenant.name}] {n} budget alert{'s' if n != 1 else ''}: {first.rule.name}, "
+    rules = list(dict.fromkeys(a.rule.name for a in alerts))
+    named = rules[0] if len(rules) == 1 else (" and ".join(rules) if len(rules) == 2
+                                              else f"{rules[0]} and {len(rules) - 1} other rules")
+    subject = (f"[{tenant.name}] {n} budget alert{'s' if n != 1 else ''}: {named}, "
                f"{first.period.start:%B %Y}")
     message = EmailMultiAlternatives(
         subject=subject, body=render_to_string("emails/variance_alert.txt", context), to=[recipient],

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from django import forms
@@ -106,3 +107,118 @@ class BudgetUploadForm(forms.Form):
 class RejectForm(forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why is it rejected?",
                               help_text="Required: the author works from this comment.")
+
+
+# --- variance-alert rules -----------------------------------------------------------------------
+# The forms parse what was typed; the rules (scope coherent, a threshold at least, valid
+# addresses, unique name…) are the service's (`alert_rules`), whose messages the view puts next
+# to the fields they name.
+
+MAX_RULE_THRESHOLDS = 20
+
+
+class AlertRuleForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False, label="Name")
+    budget = forms.ModelChoiceField(queryset=None, required=False, label="Budget", empty_label="Choose a budget…",
+                                    help_text="Its version in force (approved or locked), else its newest.")
+    scope = forms.ChoiceField(label="Watch", required=False)
+    cost_center = forms.ModelChoiceField(queryset=None, required=False, label="Cost center",
+                                         empty_label="Choose a cost center…",
+                                         help_text="The cost center and every cost center under it.")
+    account_type = forms.ChoiceField(required=False, label="Account type",
+                                     choices=[("", "Choose…"), ("expense", "Expense"), ("revenue", "Revenue")])
+    account = forms.ModelChoiceField(queryset=None, required=False, label="Account", empty_label="Choose an account…")
+    basis = forms.ChoiceField(label="Compare", required=False)
+    recipient_roles = forms.MultipleChoiceField(required=False, label="Members with the role",
+                                                widget=forms.CheckboxSelectMultiple)
+    notify_cost_center_owners = forms.BooleanField(required=False, label="The owner of the line's cost center",
+                                                   help_text="Or of its nearest parent with an owner.")
+    extra_recipients = forms.CharField(required=False, label="Other addresses",
+                                       widget=forms.Textarea(attrs={"rows": 3, "placeholder": "cfo@example.com"}),
+                                       help_text="One per line, or separated by commas.")
+    delivery = forms.ChoiceField(label="Send", required=False, widget=forms.RadioSelect)
+    unfavourable_only = forms.BooleanField(
+        required=False, label="Only variances worse than plan",
+        help_text="Variance thresholds then ignore revenue above and expense below budget.")
+
+    def __init__(self, *args, tenant, **kwargs):
+        from finops.ledger.selectors import cost_center_tree
+        from finops.tenancy.permissions import Role
+
+        from .models import AlertBasis, AlertDeliveryMode, AlertScope, Budget
+
+        super().__init__(*args, **kwargs)
+        self.fields["budget"].queryset = Budget.objects.filter(tenant_id=tenant.pk).select_related("entity").order_by(
+            "-fiscal_year", "name")
+        self.fields["scope"].choices = AlertScope.choices
+        self.fields["basis"].choices = AlertBasis.choices
+        self.fields["delivery"].choices = AlertDeliveryMode.choices
+        self.fields["recipient_roles"].choices = Role.choices
+        tree = [n for n in cost_center_tree(tenant=tenant) if n.obj.active]
+        depth = {n.obj.pk: n.depth for n in tree}
+        cc = self.fields["cost_center"]
+        cc.queryset = CostCenter.objects.filter(tenant_id=tenant.pk, active=True)
+        # Depth-first with an indent per level, so the select shows the tree.
+        cc.choices = [("", cc.empty_label)] + [
+            (n.obj.pk, "\u00a0\u00a0\u00a0\u00a0" * depth[n.obj.pk] + f"{n.obj.code} · {n.obj.name}") for n in tree]
+        self.fields["account"].queryset = Account.objects.filter(
+            tenant_id=tenant.pk, active=True, type__in=BUDGET_ACCOUNT_TYPES).order_by("code")
+        self.fields["account"].label_from_instance = lambda a: f"{a.code} · {a.name}"
+        if not self.is_bound:
+            self.initial.setdefault("scope", AlertScope.ORGANIZATION)
+            self.initial.setdefault("basis", AlertBasis.MONTH)
+            self.initial.setdefault("delivery", AlertDeliveryMode.IMMEDIATE)
+            self.initial.setdefault("recipient_roles", [Role.FINANCE])
+
+
+class _TypedNumberField(forms.DecimalField):
+    """A number as people type it ("2,500", " 80 "); its range and decimals are the service's
+    to judge, so the message says what the number is for."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "size": kwargs.pop("size")}), **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = re.sub(r"[,\s\u00a0]", "", value)
+        return super().to_python(value)
+
+
+class ThresholdForm(forms.Form):
+    kind = forms.ChoiceField(required=False, label="Kind", choices=[
+        ("consumed_pct", "Budget consumed ≥ %"), ("variance", "Variance beyond ± % and/or ± amount")])
+    pct = _TypedNumberField(label="%", size=7)
+    amount = _TypedNumberField(label="Amount", size=10)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        number = (self.prefix or "").rsplit("-", 1)[-1]
+        row = int(number) + 1 if number.isdigit() else ""
+        for field_ in self.fields.values():
+            field_.widget.attrs["aria-label"] = f"Threshold {row} {field_.label}"
+
+    def is_blank(self) -> bool:
+        """No percentage and no amount typed: an unused row (the kind alone does not count)."""
+        return not (self.data.get(self.add_prefix("pct"), "").strip()
+                    or self.data.get(self.add_prefix("amount"), "").strip())
+
+
+class BaseThresholdFormSet(forms.BaseFormSet):
+    """Blank rows are ignored; rows never count as "initial", so a page re-rendered with what was
+    typed posts back the same way as a fresh one."""
+
+    def initial_form_count(self):
+        return 0 if not self.is_bound else super().initial_form_count()
+
+    def filled_forms(self) -> list[ThresholdForm]:
+        return [f for f in self.forms if not f.is_blank()]
+
+
+def threshold_formset(*, data=None, initial=None, extra: int = 2):
+    """The thresholds of a rule: bound to `data`, or `initial` rows plus `extra` blank ones."""
+    rows = min(len(initial or []) + extra, MAX_RULE_THRESHOLDS)
+    formset_class = forms.formset_factory(ThresholdForm, formset=BaseThresholdFormSet, extra=rows,
+                                          max_num=MAX_RULE_THRESHOLDS, validate_max=True,
+                                          absolute_max=MAX_RULE_THRESHOLDS)
+    return formset_class(data=data, initial=initial, prefix="thresholds")

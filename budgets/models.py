@@ -171,6 +171,8 @@ class TransferRequest(TenantModel):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True)
+    # What the source line had available (effective − actual − pending outgoing) when requested.
+    available_at_request = models.DecimalField(**AMOUNT_DIGITS)
     override = models.BooleanField(default=False)  # finance let it exceed the available amount
     override_reason = models.TextField(blank=True)
     proposal = models.PositiveIntegerField(null=True, blank=True)  # "ROI proposal #n" it came from
@@ -236,6 +238,9 @@ class AlertRule(TenantModel):
     notify_cost_center_owners = models.BooleanField(default=False)
     extra_recipients = models.TextField(blank=True)  # e-mail addresses, comma or line separated
     delivery = models.CharField(max_length=10, choices=AlertDeliveryMode.choices, default=AlertDeliveryMode.IMMEDIATE)
+    # Variance thresholds: watch both directions (a line far above plan may be a misposting), or
+    # only lines doing worse than plan (revenue below, expense above budget).
+    unfavourable_only = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -269,6 +274,9 @@ class AlertThreshold(TenantModel):
     kind = models.CharField(max_length=12, choices=ThresholdKind.choices)
     pct = models.DecimalField(max_digits=7, decimal_places=2)
     amount = models.DecimalField(max_digits=20, decimal_places=4, default=0)  # variance only
+    # Set when an edit removed a threshold that had alerts: deleting it would delete them (ON
+    # DELETE CASCADE), so it stays, unevaluated, with its history (`budgets.alert_rules`).
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["rule_id", "kind", "pct"]
@@ -280,7 +288,9 @@ class AlertThreshold(TenantModel):
     def __str__(self) -> str:
         if self.kind == ThresholdKind.CONSUMED_PCT:
             return f"{self.pct.normalize():f} % of budget consumed"
-        return f"variance beyond ±{self.pct.normalize():f} % and ±{self.amount.normalize():f}"
+        # A variance threshold may give the percentage, the amount or both (0: not given).
+        parts = [f"±{self.pct.normalize():f} %" if self.pct else "", f"±{self.amount.normalize():f}" if self.amount else ""]
+        return "variance beyond " + " and ".join(p for p in parts if p)
 
 
 class AlertStatus(models.TextChoices):

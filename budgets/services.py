@@ -35,6 +35,8 @@ from finops.ledger.models import (
 from finops.ledger.money import minor_units
 from finops.ledger.periods import periods_ensure
 from finops.tenancy.context import tenant_context
+from finops.tenancy.models import Membership
+from finops.tenancy.permissions import Role
 
 from . import phasing
 from .models import (
@@ -284,6 +286,36 @@ def _cells_write(*, tenant, actor, version: BudgetVersion, cells: Sequence[Cell]
     return result
 
 
+def _cells_write_checked(*, tenant, version: BudgetVersion,
+                         cells: Sequence[tuple[int, int | None, int, Decimal]]) -> LinesResult:
+    """The trusted write for callers that have already checked every cell the way `_check_cells`
+    does (the budget importer): (account id, cost center id or None, period id, amount) tuples of
+    the tenant's active revenue/expense accounts and cost centers, periods of the version's fiscal
+    year, each cell once, amounts Decimal within the currency's decimals. No checks and no audit
+    here — the caller writes its own audit row — so a file's cells are validated once. The version
+    must be locked (`_lock_version`) and editable (`_require_editable`) in the caller's transaction.
+    Cells whose amount is already the one given are not written (a re-import touches no row)."""
+    existing = {(a, c, p): amount for a, c, p, amount in BudgetLine.objects.filter(version=version)
+                .values_list("account_id", "cost_center_id", "period_id", "amount")}
+    result = LinesResult()
+    upserts = []
+    for cell in cells:
+        old = existing.get(cell[:3])
+        if old is None:
+            result.created += 1
+        elif old == cell[3]:
+            result.unchanged += 1
+            continue
+        else:
+            result.updated += 1
+        upserts.append(cell)
+    if upserts:
+        with connection.cursor() as cursor:
+            cursor.execute(UPSERT, [tenant.pk, version.pk, [c[0] for c in upserts], [c[1] for c in upserts],
+                                    [c[2] for c in upserts], [c[3] for c in upserts]])
+    return result
+
+
 def budget_lines_set(*, tenant, actor, version, cells: Iterable[Cell | tuple]) -> LinesResult:
     """Set cells of a draft or rejected version: (account, cost_center, period, amount) each,
     amount None removing the cell. All or nothing: one bad cell and nothing is saved."""
@@ -374,8 +406,11 @@ def budget_line_spread(*, tenant, actor, version, account, cost_center, method: 
 
 # --- the version's life -------------------------------------------------------------------------
 
+APPROVER_ROLES = (Role.FINANCE, Role.ADMIN)
+
+
 def _transition(*, tenant, actor, version, allowed: set, to: str, action: str, verb: str,
-                fields: dict | None = None, audit_after: dict | None = None) -> BudgetVersion:
+                fields: dict | None = None, audit_after: dict | None = None, guard=None) -> BudgetVersion:
     with tenant_context(tenant):
         locked = _lock_version(version)
         if locked.status not in allowed:
@@ -383,6 +418,8 @@ def _transition(*, tenant, actor, version, allowed: set, to: str, action: str, v
             article = "an" if states[0] in "aeiou" else "a"
             raise DomainError(f"Only {article} {states} version can be {verb}; {locked.budget.name} v{locked.number} "
                               f"is {locked.status}.")
+        if guard is not None:
+            guard(locked)
         before = {"status": locked.status}
         locked.status = to
         for name, value in (fields or {}).items():
@@ -403,10 +440,28 @@ def version_submit(*, tenant, actor, version) -> BudgetVersion:
                            fields={"submitted_by": _user(actor), "submitted_at": timezone.now()})
 
 
+def _second_pair_of_eyes(tenant, actor):
+    """Segregation of duties: whoever submitted a version does not approve it, as long as the
+    organisation has another member who may approve (finance or admin). A one-person finance
+    team can still approve its own budget; the audit log shows who did both."""
+    def guard(version: BudgetVersion) -> None:
+        user = _user(actor)
+        if user is None or version.submitted_by_id != user.pk:
+            return
+        others = (Membership.objects.filter(organization_id=_pk(tenant), role__in=APPROVER_ROLES)
+                  .exclude(user_id=user.pk).exists())
+        if others:
+            raise DomainError(f"You submitted {version.budget.name} v{version.number}: another finance or admin "
+                              "member approves it (segregation of duties).")
+    return guard
+
+
 def version_approve(*, tenant, actor, version) -> BudgetVersion:
-    """Approve a submitted version (who may approve — finance or admin — is the view's check)."""
+    """Approve a submitted version (who may approve — finance or admin — is the view's check;
+    that it is not its submitter is checked here)."""
     return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.SUBMITTED},
                        to=VersionStatus.APPROVED, action="budget.version_approve", verb="approved",
+                       guard=_second_pair_of_eyes(tenant, actor),
                        fields={"approved_by": _user(actor), "approved_at": timezone.now(), "rejection_comment": ""})
 
 

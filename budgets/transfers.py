@@ -20,15 +20,17 @@ first's pending request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from finops.audit.services import audit_record
 from finops.errors import DomainError
+from finops.ledger.models import CostCenter
 from finops.ledger.money import minor_units
 from finops.tenancy.context import tenant_context
 
@@ -137,16 +139,60 @@ def effective_amounts(*, tenant, version) -> dict[int, EffectiveAmount]:
             for f in line_funds(tenant=tenant, version=version)}
 
 
-def transfer_list(*, tenant, status: str | None = None, version=None):
-    """Transfer requests, newest first, with their lines and people. Evaluate inside `tenant_context`."""
+@dataclass(frozen=True)
+class TransferFilters:
+    """What the transfer list is narrowed to; empty fields do not narrow. Ids, not objects."""
+
+    status: str = ""
+    version: int | None = None
+    cost_center: int | None = None  # the source's or the destination's, or one below it in the tree
+    requested_by: int | None = None  # a user id
+    requested_from: date | None = None  # inclusive, in the display time zone
+    requested_to: date | None = None  # inclusive
+
+
+def _subtree(cost_center_id: int) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in CostCenter.objects.values_list("id", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    found, todo = set(), [cost_center_id]
+    while todo:
+        pk = todo.pop()
+        if pk not in found:
+            found.add(pk)
+            todo += children.get(pk, [])
+    return found
+
+
+def transfer_list(*, tenant, filters: TransferFilters | None = None, status: str | None = None, version=None):
+    """Transfer requests, newest first, with their lines and people. One query however many
+    rows. Evaluate inside `tenant_context`."""
+    filters = filters or TransferFilters(status=status or "", version=_pk(version))
     qs = TransferRequest.objects.select_related(
         "version__budget__entity", "source__account", "source__cost_center", "source__period",
         "destination__account", "destination__cost_center", "destination__period", "requested_by", "decided_by")
-    if status:
-        qs = qs.filter(status=status)
-    if version is not None:
-        qs = qs.filter(version_id=_pk(version))
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.version is not None:
+        qs = qs.filter(version_id=filters.version)
+    if filters.cost_center is not None:
+        subtree = _subtree(filters.cost_center)
+        qs = qs.filter(Q(source__cost_center_id__in=subtree) | Q(destination__cost_center_id__in=subtree))
+    if filters.requested_by is not None:
+        qs = qs.filter(requested_by_id=filters.requested_by)
+    if filters.requested_from is not None:
+        qs = qs.filter(requested_at__date__gte=filters.requested_from)
+    if filters.requested_to is not None:
+        qs = qs.filter(requested_at__date__lte=filters.requested_to)
     return qs.order_by("-requested_at", "-id")
+
+
+def transfer_status_counts(*, tenant, filters: TransferFilters) -> dict[str, int]:
+    """{status: number of requests} under every filter but the status one (each status, 0 included)."""
+    with tenant_context(tenant):
+        qs = transfer_list(tenant=tenant, filters=replace(filters, status=""))
+        found = dict(qs.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {value: found.get(value, 0) for value in TransferStatus.values}
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -253,7 +299,8 @@ def transfer_request(*, tenant, actor, version, source, destination, amount, rea
         override = amount > funds.available
         transfer = TransferRequest.objects.create(
             tenant_id=tenant.pk, version=found, source=line, destination=target, amount=amount, reason=reason,
-            requested_by=_user(actor), override=override, override_reason=override_reason if override else "",
+            requested_by=_user(actor), available_at_request=funds.available, override=override,
+            override_reason=override_reason if override else "",
             proposal=proposal)
         after = {"status": transfer.status, "amount": _plain(amount, currency), "source": funds.label,
                  "destination": target_funds.label, "reason": reason, "available": _plain(funds.available, currency)}

@@ -13,6 +13,11 @@ month), so the same seed gives the same data, and an entry's idempotency key
 (`demo:<entity>:<YYYY-MM>:<what>`) makes a second run add nothing. Entries are written in bulk
 with the ledger's COPY writer, never row by row.
 
+At the end of each organisation, every callable named in `settings.DEMO_SEEDERS` (dotted paths)
+is called as `seeder(org, *, users, today, seed)` in the same transaction, so a domain app adds
+its own demo data (budgets, …) without the ledger importing it. A seeder must be idempotent and
+deterministic like the rest, and returns what it added in words ("" for nothing).
+
 `scale_lines()` adds N synthetic lines to an organisation (millions are fine: rows stream from
 generators into COPY in chunks of whole entries, one transaction per chunk), and
 `wide_org_create()` makes an organisation with a wide chart (e.g. 300 accounts × 60 cost
@@ -29,9 +34,11 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from finops.ledger import services as ledger
 from finops.ledger import writer
@@ -228,6 +235,7 @@ class SeedResult:
     created: bool
     entries: int = 0
     lines: int = 0
+    extras: list[str] = field(default_factory=list)  # what the DEMO_SEEDERS added, in words
 
 
 @dataclass
@@ -685,6 +693,11 @@ def _demo_org_seed(*, spec: OrgSpec, seed: int, today: date, months: int) -> See
         if entity.code != parent.code:
             drafts.extend(_ic_parent_side(book))
     result.entries, result.lines = drafts_write(org=org, drafts=drafts, actor=users[Role.FINANCE])
+    # Domain apps add their own demo data (budgets, …) without the ledger importing them.
+    for path in settings.DEMO_SEEDERS:
+        added = import_string(path)(org, users=users, today=today, seed=seed)
+        if added:
+            result.extras.append(str(added))
     return result
 
 

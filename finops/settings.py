@@ -232,6 +232,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 INVITATION_MAX_AGE_DAYS = int(os.environ.get("INVITATION_MAX_AGE_DAYS", "7"))
 
+# Called by `seed_demo` for each demo organisation, after its books: `seeder(org, *, users, today, seed)`.
+DEMO_SEEDERS = ["budgets.demo.demo_budgets_seed"]
+
 
 # --- i18n, static ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,10 +1,13 @@
-"""The dashboard (one view serving the page and, for htmx, only its body) and the Reporting
-section's placeholder."""
+"""The dashboard (one view serving the page and, for htmx, only its body), its budget panel,
+and the Reporting section's placeholder."""
 
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
 
+from budgets.summary import budgets_at_a_glance
 from finops.shell import org_view
 from finops.tenancy.permissions import Action
 
@@ -20,6 +23,17 @@ def dashboard(request):
                "chart": dash.chart_data()}
     partial = request.htmx and not request.htmx.history_restore_request
     return render(request, "reporting/dashboard.html#body" if partial else "reporting/dashboard.html", context)
+
+
+@org_view(Action.VIEW)
+@require_GET
+def budget_glance(request):
+    """The dashboard's budget panel, loaded after the page (htmx) so a large budget never holds
+    the dashboard up; same filters as the dashboard."""
+    selection = DashboardFilterForm(request.GET).selection()
+    month = selection["month"] or timezone.localdate().replace(day=1)
+    glance = budgets_at_a_glance(tenant=request.org, month=month, entity_id=selection["entity_id"])
+    return render(request, "reporting/_budget_glance.html", {"glance": glance, "month": month})
 
 
 @org_view(Action.VIEW)

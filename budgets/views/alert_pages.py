@@ -17,6 +17,7 @@ from ..alerts import (
     SNOOZE_DAYS,
     alert_acknowledge,
     alert_is_open,
+    alert_journal_path,
     alert_list,
     alert_preference_get,
     alert_preference_set,
@@ -34,6 +35,7 @@ def alert_inbox(request):
     alerts = list(alert_list(tenant=request.org, status="" if status == "all" else status)[:500])
     for alert in alerts:
         alert.is_open = alert_is_open(alert)
+        alert.journal_url = alert_journal_path(request.org, alert)
     context = {"alerts": alerts, "status": status, "filters": FILTERS, "snooze_days": SNOOZE_DAYS,
                "may_act": can(request.membership.role, Action.REQUEST)}
     partial = request.htmx and request.htmx.target == "alert-table" and not request.htmx.history_restore_request

@@ -1,33 +1,93 @@
-"""Reallocation pages: the transfer requests (everyone reads), the request form with the
-version's lines (original, transfers, effective, actual, available; directors and finance),
-approve / reject (finance), cancel (the requester) and the ROI proposal page."""
+"""Reallocation pages: the transfer requests (everyone reads: filtered, counted per status, paged
+50 at a time, exported to CSV / XLSX), the request form with the version's lines (original,
+transfers, effective, actual, available; directors and finance), approve / reject (finance),
+cancel (the requester) and the ROI proposal page."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.views.decorators.http import require_POST
+from django.utils.cache import patch_vary_headers
+from django.utils.timezone import localtime
+from django.views.decorators.http import require_GET, require_POST
 
 from finops.errors import DomainError
+from finops.exports import export_response
+from finops.ledger.forms import DateInput
 from finops.ledger.models import Account, AccountType, CostCenter, Period
+from finops.ledger.money import minor_units
 from finops.shell import org_view
 from finops.tenancy.permissions import Action, can
 
-from ..models import TransferRequest, TransferStatus
+from ..models import FINAL_STATUSES, BudgetVersion, TransferRequest, TransferStatus
 from ..proposals import proposal_accept, proposal_build
 from ..selectors import version_get
 from ..transfers import (
+    TransferFilters,
     line_funds,
     transfer_approve,
     transfer_cancel,
     transfer_list,
     transfer_reject,
     transfer_request,
+    transfer_status_counts,
 )
+
+PAGE_SIZE = 50
+FILTER_FIELDS = ("status", "version", "cost_center", "requested_by", "requested_from", "requested_to")
+STATUS_WORDS = {TransferStatus.REQUESTED: "pending", TransferStatus.APPROVED: "approved",
+                TransferStatus.REJECTED: "rejected", TransferStatus.CANCELLED: "cancelled"}
+EXPORT_HEADER = ["id", "budget", "version", "status", "requested_at", "requested_by", "from_account",
+                 "from_cost_center", "from_month", "to_account", "to_cost_center", "to_month", "amount", "currency",
+                 "available_at_request", "override", "override_reason", "reason", "decided_by", "decided_at",
+                 "decision_comment"]
+
+
+class TransferFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "All statuses"), *TransferStatus.choices], required=False)
+    version = forms.ModelChoiceField(queryset=None, required=False, empty_label="All budgets", label="Budget")
+    cost_center = forms.ModelChoiceField(queryset=None, required=False, empty_label="All cost centers",
+                                         label="Cost center (and below)")
+    requested_by = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone", label="Requested by")
+    requested_from = forms.DateField(required=False, widget=DateInput(), label="Requested from")
+    requested_to = forms.DateField(required=False, widget=DateInput(), label="to")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Transfers move money in versions in force: only approved and locked ones can have any.
+        self.fields["version"].queryset = (BudgetVersion.objects.select_related("budget")
+                                           .filter(status__in=FINAL_STATUSES).order_by("budget__name", "number"))
+        self.fields["version"].label_from_instance = lambda v: f"{v.budget.name} v{v.number}"
+        self.fields["cost_center"].queryset = CostCenter.objects.order_by("code")
+        self.fields["cost_center"].label_from_instance = lambda c: f"{c.code} · {c.name}"
+        self.fields["requested_by"].queryset = (get_user_model().objects
+                                                .filter(memberships__organization=tenant).order_by("email"))
+        self.fields["requested_by"].label_from_instance = lambda u: u.email
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("requested_from"), data.get("requested_to")
+        if start and end and start > end:
+            self.add_error("requested_to", "The end date is before the start date.")
+        return data
+
+    def filters(self) -> TransferFilters:
+        """The valid part of what was asked (a bad field shows its error and does not narrow)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        pk = lambda name: data[name].pk if data.get(name) else None  # noqa: E731
+        return TransferFilters(status=data.get("status") or "", version=pk("version"),
+                               cost_center=pk("cost_center"), requested_by=pk("requested_by"),
+                               requested_from=data.get("requested_from"), requested_to=data.get("requested_to"))
 
 
 class TransferForm(forms.Form):
@@ -52,21 +112,74 @@ class TransferForm(forms.Form):
             del self.fields["override_reason"]
 
 
+def _filter_query(params, *, keep: tuple[str, ...] = FILTER_FIELDS) -> str:
+    """The filters in force as a query string (empty ones and anything unknown dropped)."""
+    return urlencode([(k, v) for k, v in params.items() if v and k in keep])
+
+
 def _back_to_list(request, anchor: str = ""):
+    """The list again, with the filters and page the decision was made from (`back`)."""
     response = redirect("budgets:transfers", org_slug=request.org.slug)
-    response["Location"] += anchor
+    query = _filter_query(QueryDict(request.POST.get("back", "")), keep=(*FILTER_FIELDS, "page"))
+    response["Location"] += (f"?{query}" if query else "") + anchor
     return response
 
 
 @org_view(Action.VIEW)
+@require_GET
 def transfers(request):
-    status = request.GET.get("status", "")
-    status = status if status in TransferStatus.values else ""
-    context = {"transfers": transfer_list(tenant=request.org, status=status or None)[:200],
-               "status": status, "statuses": TransferStatus.choices,
+    form = TransferFilterForm(request.GET or None, tenant=request.org)
+    filters = form.filters()
+    page = Paginator(transfer_list(tenant=request.org, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = transfer_status_counts(tenant=request.org, filters=filters)
+    query = _filter_query(request.GET)
+    chips = [{"status": "", "label": "all", "count": sum(counts.values()),
+              "query": _filter_query(request.GET, keep=FILTER_FIELDS[1:])}]
+    chips += [{"status": value, "label": STATUS_WORDS[value], "count": counts[value],
+               "query": urlencode([("status", value)]) + ("&" + chips[0]["query"] if chips[0]["query"] else "")}
+              for value in TransferStatus.values]
+    context = {"form": form, "page": page, "transfers": page.object_list, "status": filters.status, "chips": chips,
+               "query": query, "back": urlencode([*QueryDict(query).items(), ("page", page.number)]),
                "may_decide": can(request.membership.role, Action.WRITE)}
-    template = "budgets/transfer_list.html#table" if request.htmx else "budgets/transfer_list.html"
-    return render(request, template, context)
+    partial = request.htmx and request.htmx.target == "transfer-table" and not request.htmx.history_restore_request
+    response = render(request, "budgets/transfer_list.html#table" if partial else "budgets/transfer_list.html",
+                      context)
+    if partial:  # the address bar shows the filters in force (and the page), not every empty field
+        shown = _filter_query(request.GET, keep=(*FILTER_FIELDS, "page"))
+        response["HX-Push-Url"] = f"{request.path}?{shown}" if shown else request.path
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _when(moment):
+    """A timestamp as people read it in a spreadsheet: local time, to the second, no offset."""
+    return localtime(moment).replace(microsecond=0, tzinfo=None) if moment else None
+
+
+def _export_rows(transfers):
+    for t in transfers.iterator(chunk_size=2000):
+        source, destination, version = t.source, t.destination, t.version
+        currency = str(version.budget.entity.functional_currency)
+        cents = Decimal(1).scaleb(-minor_units(currency))
+        yield (t.pk, version.budget.name, version.number, t.status, _when(t.requested_at),
+               t.requested_by.email if t.requested_by else "",
+               source.account.code, source.cost_center.code if source.cost_center else "", f"{source.period.start:%Y-%m}",
+               destination.account.code, destination.cost_center.code if destination.cost_center else "",
+               f"{destination.period.start:%Y-%m}", t.amount.quantize(cents), currency,
+               t.available_at_request.quantize(cents),
+               "true" if t.override else "false", t.override_reason, t.reason,
+               t.decided_by.email if t.decided_by else "", _when(t.decided_at),
+               t.decision_comment)
+
+
+@org_view(Action.VIEW)
+@require_GET
+def transfers_export(request):
+    """Every transfer request under the list's filters (all pages), newest first."""
+    filters = TransferFilterForm(request.GET or None, tenant=request.org).filters()
+    name = f"transfers-{request.org.slug}-{date.today():%Y%m%d}"
+    return export_response(request.GET.get("format", "csv"), name, EXPORT_HEADER,
+                           _export_rows(transfer_list(tenant=request.org, filters=filters)))
 
 
 @org_view(Action.REQUEST)
@@ -166,6 +279,7 @@ def transfer_proposal(request, version_pk: int):
 
 urlpatterns = [
     path("transfers/", transfers, name="transfers"),
+    path("transfers/export/", transfers_export, name="transfers_export"),
     path("versions/<int:version_pk>/transfers/new/", transfer_create, name="transfer_create"),
     path("versions/<int:version_pk>/proposal/", transfer_proposal, name="transfer_proposal"),
     path("transfers/<int:pk>/approve/", transfer_approve_view, name="transfer_approve"),

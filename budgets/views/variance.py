@@ -8,6 +8,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.cache import patch_vary_headers
@@ -27,6 +28,7 @@ from ..services import fiscal_year_first_month
 from ..variance import Basis
 
 TEMPLATE = "budgets/variance_report.html"
+PAGE_SIZE = 500  # lines per page; the totals and the exports always cover every line
 DEFAULT_GROUP_BY = ("account", "cost_center")
 EXPORT_HEADER = ["entity", "account", "account_name", "cost_center", "period", "account_type", "budget", "actual",
                  "variance", "variance_pct", "favourable", "pacing", "projection"]
@@ -119,10 +121,13 @@ def variance(request, pk: int):
         name = f"budget-vs-actual-{version.budget.name}-v{version.number}-{report.basis}-{report.month:%Y-%m}"
         return export_response(fmt, name, EXPORT_HEADER, export_rows(report))
     links = Links(request, report)
-    lines = [{"row": r, "actual_url": links.actual(r), "budget_url": links.budget(r)} for r in report.rows]
+    page = Paginator(report.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    lines = [{"row": r, "actual_url": links.actual(r), "budget_url": links.budget(r)} for r in page.object_list]
     totals = [{"row": r, "actual_url": links.actual(r), "budget_url": links.grid} for r in report.totals]
-    query = urlencode([(k, val) for k, vals in request.GET.lists() if k != "format" for val in vals if val])
+    query = urlencode([(k, val) for k, vals in request.GET.lists() if k not in ("format", "page")
+                       for val in vals if val])
     context = {"version": version, "budget": version.budget, "form": form, "report": report, "lines": lines,
+               "page": page,
                "totals": totals, "query": query, "grouped": set(report.group_by),
                "label_columns": 1 + len([g for g in report.group_by if g != "account"])}
     partial = request.htmx and request.htmx.target == "variance-table" and not request.htmx.history_restore_request

@@ -109,8 +109,18 @@ class JournalFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search",
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Memo, reference or JE-123"}))
 
-    def __init__(self, *args, tenant, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, tenant, **kwargs):
+        # One way to choose months on the page (From / To); an address with `period=<id>` (older
+        # links) is shown as that month in both.
+        if data is not None and data.get("period") and not (data.get("period_from") or data.get("period_to")):
+            with tenant_context(tenant):
+                start = Period.objects.filter(pk=data["period"]).values_list("start", flat=True).first() \
+                    if str(data["period"]).isdigit() else None
+            if start is not None:
+                data = data.copy()
+                data["period_from"] = data["period_to"] = f"{start:%Y-%m}"
+                data.pop("period")
+        super().__init__(data, *args, **kwargs)
         with tenant_context(tenant):
             self.fields["period"].queryset = Period.objects.order_by("-start")
             self.fields["period"].label_from_instance = lambda p: f"{p.label} · FY{p.fiscal_year} P{p.number}"

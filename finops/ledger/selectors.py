@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.fields.tuple_lookups import (
     Tuple,
     TupleGreaterThanOrEqual,
@@ -25,7 +25,20 @@ from django.db.models.fields.tuple_lookups import (
 
 from finops.tenancy.context import tenant_context
 
-from .models import Account, CostCenter, Entity, FxRate, JournalEntry, JournalLine, Period
+from .models import (
+    NORMAL_BALANCE_OF,
+    Account,
+    AccountType,
+    CostCenter,
+    Entity,
+    FxRate,
+    JournalEntry,
+    JournalLine,
+    NormalBalance,
+    Period,
+    PeriodBalance,
+)
+from .money import quantum
 
 JOURNAL_PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 100_000
@@ -139,6 +152,58 @@ def journal_lines(*, tenant, filters: JournalFilters, cursor: Cursor | None = No
         newer = Cursor.of(lines[0], older=False) if len(rows) > limit else None
         older = Cursor.of(lines[-1], older=True) if lines else None
         return JournalPage(lines, older=older, newer=newer)
+
+
+@dataclass(frozen=True)
+class JournalTotal:
+    """What the filtered lines add up to, in one functional currency: the figure a person
+    reconciles a drilled-down number with."""
+
+    currency: str
+    lines: int
+    net: Decimal  # debit positive
+    natural: Decimal | None  # in the filtered account's natural sign (None without an account filter)
+
+
+def journal_totals(*, tenant, filters: JournalFilters) -> list[JournalTotal]:
+    """Count and net of the lines the filters select, per functional currency; [] when nothing
+    narrows the journal (the whole ledger's net is zero and not worth a scan). Filters the
+    rollup can answer (entity, account, cost center, months) are read from the period balances,
+    so even a year of a large ledger costs a few hundred rows; a text or source filter sums the
+    lines themselves."""
+    if not any((filters.period, filters.account, filters.cost_center, filters.entity, filters.source,
+                filters.q.strip(), filters.period_from, filters.period_to)):
+        return []
+    with tenant_context(tenant):
+        if filters.source or filters.q.strip():
+            rows = (_filtered_lines(filters).values("entity__functional_currency")
+                    .annotate(n=Count("id"), net=Sum("amount")).order_by("entity__functional_currency"))
+            found = [(r["entity__functional_currency"], r["n"], r["net"]) for r in rows]
+        else:
+            qs = PeriodBalance.objects.all()
+            if filters.period is not None:
+                qs = qs.filter(period=filters.period)
+            if filters.period_from is not None:
+                qs = qs.filter(period__start__gte=filters.period_from.replace(day=1))
+            if filters.period_to is not None:
+                qs = qs.filter(period__start__lte=filters.period_to.replace(day=1))
+            for name in ("account", "cost_center", "entity"):
+                if (value := getattr(filters, name)) is not None:
+                    qs = qs.filter(**{name: value})
+            currencies = dict(Entity.objects.values_list("pk", "functional_currency"))
+            totals: dict[str, list] = {}
+            for entity_id, n, net in qs.values_list("entity_id").annotate(n=Sum("line_count"), net=Sum("amount")):
+                total = totals.setdefault(currencies[entity_id], [0, Decimal(0)])
+                total[0] += n
+                total[1] += net
+            found = [(currency, n, net) for currency, (n, net) in sorted(totals.items()) if n]
+    credit_natured = filters.account is not None and NORMAL_BALANCE_OF[AccountType(filters.account.type)] == NormalBalance.CREDIT
+    result = []
+    for currency, n, net in found:
+        net = net.quantize(quantum(currency))  # sums of amounts already in minor units: exact
+        result.append(JournalTotal(currency, n, net,
+                                   (-net if credit_natured else net) if filters.account is not None else None))
+    return result
 
 
 EXPORT_HEADER = [

@@ -34,6 +34,7 @@ from .models import (
 )
 from .money import is_valid_currency, round_money
 from .periods import period_for, periods_lock_open
+from .signals import actuals_changed_on_commit
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def journal_post(
     rates: RateBook | None = None,
 ) -> PostResult:
     """Post one balanced entry. Posting again with the same idempotency key returns the entry
-    already posted and changes nothing."""
+    already posted and changes nothing. A new entry sends `actuals_changed` once it commits."""
     with tenant_context(tenant):
         if idempotency_key:
             existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
@@ -179,6 +180,7 @@ def journal_post(
                 after={"date": str(date), "entity": entity.code, "memo": memo,
                        "lines": [[spec.account_id, spec.cost_center_id, str(t.amount)] for spec, t in zip(lines, translated, strict=True)]},
             )
+        actuals_changed_on_commit(tenant.pk)  # journal_reverse posts through here: reversals too
         return PostResult(entry, created=True, lines=translated)
 
 

@@ -1,6 +1,8 @@
-// The budget grid: save a cell on change (htmx.ajax: the row comes back, the totals out of band),
-// move with the keyboard like a spreadsheet, paste a tab-separated block at the focused cell in one
-// request, collapse a cost center's rows. No inline script (strict CSP).
+// The budget grid: save a cell on change (htmx.ajax: the row comes back, the column totals and the
+// subtotal rows of its cost centers out of band), move with the keyboard like a spreadsheet (over
+// the visible rows only), paste a tab-separated block at the focused cell in one request, and
+// collapse / expand cost-center subtrees, remembered per version in localStorage. No inline script
+// (strict CSP).
 (() => {
   const grid = () => document.getElementById("grid");
   const queues = new Map(); // row id → the promise of its last save: one row saves in order
@@ -31,6 +33,9 @@
     const values = {
       account: row.dataset.account, cost_center: row.dataset.costCenter || "",
       month: input.dataset.month, amount: input.value,
+      // The subtotal rows this page shows: the server sends fresh ones for these only (a row just
+      // added in a cost center the grid had no line for has no header to update yet).
+      groups: Array.from(grid().querySelectorAll("tr.group-head")).map((h) => h.id.slice(4)).join(","),
     };
     const previous = queues.get(rowId) || Promise.resolve();
     const next = previous.then(() => htmx.ajax("POST", grid().dataset.cellUrl,
@@ -130,14 +135,96 @@
       { target: "#grid", swap: "outerHTML", values: { cells: JSON.stringify(cells) }, source: document.body });
   });
 
-  // Collapse a cost center's rows.
+  // Collapse / expand cost-center subtrees. A group's tbody carries its key (`data-cc`, 0 for no
+  // cost center) and its ancestors' keys; the collapsed keys are kept per version in localStorage.
+  const storeKey = () => grid()?.dataset.collapseKey;
+
+  function collapsedSet() {
+    try { return new Set(JSON.parse(localStorage.getItem(storeKey()) || "[]").map(String)); } catch { return new Set(); }
+  }
+
+  function storeCollapsed(set) {
+    try { localStorage.setItem(storeKey(), JSON.stringify([...set])); } catch { /* private mode: state not kept */ }
+  }
+
+  const groupsOf = () => Array.from(grid()?.querySelectorAll("tbody.cc-group[data-cc]") || []);
+
+  function applyFold() {
+    if (!grid()) return;
+    const collapsed = collapsedSet();
+    groupsOf().forEach((body) => {
+      const ancestors = (body.dataset.ancestors || "").split(" ").filter(Boolean);
+      const hiddenByAncestor = ancestors.some((a) => collapsed.has(a));
+      const open = !collapsed.has(body.dataset.cc);
+      const head = body.querySelector("tr.group-head");
+      if (head) {
+        head.hidden = hiddenByAncestor;
+        const toggle = head.querySelector(".toggle");
+        toggle.setAttribute("aria-expanded", String(open));
+        toggle.firstElementChild.textContent = open ? "▾" : "▸";
+        head.classList.toggle("collapsed", !open);
+      }
+      body.querySelectorAll("tr.grid-row").forEach((r) => { r.hidden = hiddenByAncestor || !open; });
+    });
+  }
+
+  function fold(cc, open) {
+    const collapsed = collapsedSet();
+    if (open) collapsed.delete(cc); else collapsed.add(cc);
+    storeCollapsed(collapsed);
+    applyFold();
+  }
+
+  applyFold();
+  document.addEventListener("htmx:afterSwap", applyFold);
+  document.addEventListener("htmx:oobAfterSwap", applyFold);
+
   document.addEventListener("click", (event) => {
+    // The whole label cell of a header toggles its subtree, not only the arrow.
+    const label = event.target.closest?.("#grid .group-head th");
+    if (label) {
+      const toggle = label.querySelector(".toggle");
+      fold(label.closest("tbody").dataset.cc, toggle.getAttribute("aria-expanded") !== "true");
+      if (event.target !== toggle && !toggle.contains(event.target)) toggle.focus();
+      return;
+    }
+    const all = event.target.closest?.("#grid [data-grid-fold]");
+    if (all) {
+      storeCollapsed(all.dataset.gridFold === "collapse" ? new Set(groupsOf().map((b) => b.dataset.cc)) : new Set());
+      applyFold();
+    }
+  });
+
+  // On a header's toggle: ← collapses (or, when collapsed, goes to the parent's header), → expands,
+  // ↑ / ↓ move to the line above / below (a header's toggle or a row's first cell). Enter and Space
+  // press the button.
+  function lineFocus(line, month) {
+    const target = line.classList.contains("group-head") ? line.querySelector(".toggle") : cellAt(line, month);
+    if (target) { target.focus(); target.select?.(); }
+    return Boolean(target);
+  }
+
+  document.addEventListener("keydown", (event) => {
     const toggle = event.target.closest?.("#grid .group-head .toggle");
     if (!toggle) return;
+    const body = toggle.closest("tbody");
     const open = toggle.getAttribute("aria-expanded") === "true";
-    toggle.setAttribute("aria-expanded", String(!open));
-    toggle.textContent = open ? "▸" : "▾";
-    toggle.closest("tbody").querySelectorAll("tr.grid-row").forEach((r) => { r.hidden = open; });
+    if (event.key === "ArrowLeft") {
+      event.preventDefault();
+      const parent = (body.dataset.ancestors || "").split(" ").filter(Boolean).pop();
+      if (open) fold(body.dataset.cc, false);
+      else if (parent) document.querySelector(`#sub-${parent} .toggle`)?.focus();
+    } else if (event.key === "ArrowRight") {
+      event.preventDefault();
+      if (!open) fold(body.dataset.cc, true);
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const lines = Array.from(grid().querySelectorAll("tr.group-head, tr.grid-row")).filter((l) => !l.hidden);
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      for (let i = lines.indexOf(toggle.closest("tr")) + step; i >= 0 && i < lines.length; i += step) {
+        if (lineFocus(lines[i], 1)) break;
+      }
+    }
   });
 
   // An added row that the grid shows already: focus it instead of adding it twice.

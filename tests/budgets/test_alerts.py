@@ -89,6 +89,17 @@ def test_variance_threshold_needs_both_the_percentage_and_the_amount_inclusive_a
     ]
 
 
+def test_a_rule_watching_only_unfavourable_variances_ignores_lines_better_than_plan(books, budget, plan):
+    # Rent/OPS 850 of 1,000 is −150 / −15 %: beyond ±10 % and ±50, but favourable for an expense.
+    make_rule(books, budget, "Worse than plan", [("variance", "10", "50")], unfavourable_only=True)
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert [(code, cc) for code, cc, *_ in recorded(books)] == [("4000", ""), ("6200", "SALES")]
+    make_rule(books, budget, "Either way", [("variance", "10", "50")])
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert [(code, cc) for code, cc, *_ in recorded(books)] == [
+        ("4000", ""), ("4000", ""), ("6100", "OPS"), ("6200", "SALES"), ("6200", "SALES")]
+
+
 def test_unbudgeted_spend_fires_a_variance_threshold_on_its_amount(books, budget, plan, periods):
     book(books, date(2026, 3, 8), books.software, "500", cc=books.ops)  # no budget line for software/OPS
     make_rule(books, budget, "Unbudgeted", [("variance", "50", "400")])
@@ -143,11 +154,19 @@ def test_the_email_has_the_exact_subject_a_table_row_the_variance_link_and_an_un
     assert message.subject == "[Acme] 1 budget alert: Spend, March 2026"
     assert message.to == ["finance@acme.test"]
     html = message.alternatives[0][0]
-    assert ('<td>Spend</td><td>6200 Software</td><td>SALES</td><td style="text-align:right;">260.00</td>'
-            '<td style="text-align:right;">200.00</td><td style="text-align:right;"><span class="num pos">60.00'
-            '</span> (130.00 %)</td><td>120 % of budget consumed</td>') in html
-    assert "- Spend · 6200 Software · SALES: actual" in message.body
-    assert f"https://finops.example/o/acme/budgets/versions/{plan.pk}/variance/?period=2026-03" in message.body
+    journal = (f"https://finops.example/o/acme/ledger/?entity={books.usd.pk}&amp;account={books.software.pk}"
+               f"&amp;cost_center={books.sales.pk}&amp;period_from=2026-03&amp;period_to=2026-03")
+    assert ('<td>Spend</td><td>6200 Software</td><td>SALES</td><td style="text-align:right;">'
+            f'<a href="{journal}" style="color:#3f3fb0;" title="The journal lines behind this actual">260.00</a></td>'
+            '<td style="text-align:right;">200.00</td><td style="text-align:right;">60.00</td>'
+            '<td style="text-align:right;">30.00 %</td><td>120 % of budget consumed<br>'
+            '<span style="color:#667085;">130.00 % consumed</span></td>') in html
+    assert ("- Spend · 6200 Software · SALES: actual 260.00, budget 200.00, variance 60.00 (30.00 %), "
+            "130.00 % of budget consumed\n  Threshold: 120 % of budget consumed\n"
+            f"  Journal lines: {journal.replace('&amp;', '&')}\n") in message.body
+    assert "<span" not in message.body and "&amp;" not in message.body
+    assert (f"Budget vs actual: https://finops.example/o/acme/budgets/versions/{plan.pk}/variance/"
+            "?month=2026-03&basis=month\n") in message.body
     assert "https://finops.example/alerts/unsubscribe/" in message.body
     assert message.extra_headers["List-Unsubscribe"].startswith("<https://finops.example/alerts/unsubscribe/")
 
@@ -192,3 +211,26 @@ def test_the_command_prints_breaches_and_a_dry_run_records_nothing(books, budget
     out = StringIO()
     call_command("evaluate_variance", "--org", "acme", "--as-of", "2026-03-31", stdout=out)
     assert out.getvalue().splitlines()[-1] == "1 new alert(s), 1 delivery(ies), 1 e-mail(s) sent."
+
+
+def test_one_email_for_alerts_of_two_budgets_names_each_currency_and_both_rules(books, budget, plan, users):
+    from budgets import services
+    from budgets.selectors import version_latest
+
+    uk = services.budget_create(tenant=books.org, actor=None, entity=books.gbp, fiscal_year=2026, name="UK 2026")
+    uk_draft = version_latest(tenant=books.org, budget=uk)
+    march = services.budget_periods(tenant=books.org, budget=uk)[2]
+    budget_lines_set(tenant=books.org, actor=None, version=uk_draft, cells=[(books.rent, books.ops, march, D("100"))])
+    ledger.journal_post(tenant=books.org, actor=None, entity=books.gbp, date=date(2026, 3, 8), lines=[
+        LineSpec(books.rent.pk, D("150"), books.ops.pk), LineSpec(books.cash.pk, D("-150"))])
+    make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])
+    make_rule(books, uk, "UK spend", [("consumed_pct", "120", "0")])
+    alerts_evaluate(tenant=books.org, as_of=MARCH)
+    alert_deliveries_send(tenant=books.org)
+    (message,) = mail.outbox
+    assert message.subject == "[Acme] 2 budget alerts: Spend and UK spend, March 2026"
+    assert message.body.startswith("2 budget alerts for Acme, March 2026 (amounts in each budget's currency, natural sign):")
+    assert "- Spend · 6200 Software · SALES: actual 260.00 USD, budget 200.00," in message.body
+    assert "- UK spend · 6100 Rent · OPS: actual 150.00 GBP, budget 100.00," in message.body
+    assert "Budget vs actual:" not in message.body  # two budgets: each line has its own drill-down
+    assert message.body.count("  Journal lines: ") == 2

@@ -15,7 +15,7 @@ def approved_with_transfer(books, users, draft, periods):
     services.budget_lines_set(tenant=books.org, actor=users["finance"], version=draft, cells=[
         (books.rent, books.ops, periods[2], D("1000.00")), (books.rent, books.ops, periods[3], D("500.00"))])
     services.version_submit(tenant=books.org, actor=users["finance"], version=draft)
-    version = services.version_approve(tenant=books.org, actor=users["finance"], version=draft)
+    version = services.version_approve(tenant=books.org, actor=users["admin"], version=draft)
     with tenant_context(books.org):
         march, april = (BudgetLine.objects.get(version=version, period=p) for p in periods[2:4])
     transfer = transfer_request(tenant=books.org, actor=users["director"], version=version, source=march,

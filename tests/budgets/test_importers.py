@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import subprocess
@@ -57,7 +58,37 @@ def test_a_good_file_creates_the_budget_as_a_draft_and_its_cells(books):
                                 ("6100", "OPS", "2026-01"): D("250.5000"), ("6200", "SALES", "2026-12"): D("1200.0000")}
     with tenant_context(books.org):
         event = AuditEvent.objects.get(action="budget.import")
-    assert (event.after["filename"], event.after["rows"], len(event.after["cells"])) == ("budget.csv", 4, 4)
+    assert (event.after["filename"], event.after["rows"], event.after["cells_written"]) == ("budget.csv", 4, 4)
+    assert "cells" not in event.after and event.before is None
+
+
+def test_the_audit_row_of_an_import_is_a_summary_of_the_file_not_every_cell(books, users):
+    data = csv_file(*GOOD, "US,6100,SALES,2026-03,-50.25")
+    run(books, data)
+    changed = csv_file("US,4000,,2026-01,1000.00", "US,4000,,2026-02,1150", "US,6100,OPS,2026-02,10")
+    result = budget_import(tenant=books.org, actor=users["finance"], data=changed, filename="q1 fix.csv",
+                           budget_name="plan 2026")
+    assert result.summary() == "3 rows into Plan 2026 v1: 1 cells created, 1 changed, 1 unchanged."
+    with tenant_context(books.org):
+        first, second = AuditEvent.objects.filter(action="budget.import").order_by("id")
+    assert (first.object_type, first.object_id, first.object_repr) == (
+        "budgetversion", str(result.version.pk), "Plan 2026 v1")
+    assert first.after == {
+        "filename": "budget.csv", "sha256": hashlib.sha256(data).hexdigest(), "rows": 5, "cells_written": 5,
+        "created": 5, "updated": 0, "unchanged": 0, "currency": "USD",
+        "totals": {"expense": "1400.25", "revenue": "2100.00"}, "budget": "Plan 2026", "version": 1}
+    assert (second.actor, second.before) == (users["finance"], None)
+    assert second.after == {
+        "filename": "q1 fix.csv", "sha256": hashlib.sha256(changed).hexdigest(), "rows": 3, "cells_written": 2,
+        "created": 1, "updated": 1, "unchanged": 1, "currency": "USD",
+        "totals": {"expense": "10.00", "revenue": "2150.00"}, "budget": "Plan 2026", "version": 1}
+
+
+def test_an_import_that_changes_nothing_writes_no_audit_row(books):
+    run(books, csv_file(*GOOD))
+    run(books, csv_file(*GOOD))
+    with tenant_context(books.org):
+        assert AuditEvent.objects.filter(action="budget.import").count() == 1
 
 
 def test_importing_the_same_file_again_changes_nothing(books):

@@ -65,3 +65,54 @@ def test_another_organisations_budget_and_version_answer_404(books, other_books,
     with pytest.raises(Http404):
         selectors.budget_get(tenant=other_books.org, pk=budget.pk)
     assert selectors.version_lines(tenant=other_books.org, version=draft) == []
+
+
+def test_the_grid_tree_orders_groups_depth_first_and_subtotals_each_subtree_exactly(books, draft, periods):
+    from finops.ledger import services as ledger
+
+    eu = ledger.cost_center_save(tenant=books.org, actor=None, code="SALES-EU", name="Sales Europe", parent=books.sales)
+    fin = ledger.cost_center_save(tenant=books.org, actor=None, code="FIN", name="Finance")
+    ledger.cost_center_save(tenant=books.org, actor=None, code="AAA", name="Empty root")  # no rows: no group
+    jan, feb = periods[0], periods[1]
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
+        (books.rent, None, jan, D("10.00")),
+        (books.rent, books.ops, jan, D("100.00")), (books.rent, books.ops, feb, D("50.50")),
+        (books.software, eu, jan, D("20.25")), (books.revenue, eu, feb, D("1000.00")),
+        (books.software, fin, jan, D("0.01"))])
+    rows = selectors.version_lines(tenant=books.org, version=draft)
+    nodes = selectors.cost_center_nodes(tenant=books.org)
+    tree = selectors.grid_tree(rows, nodes)
+
+    assert [(g.code, g.depth, g.ancestors, [r.account_code for r in g.rows], g.subtree_rows, g.kind)
+            for g in tree] == [
+        ("", 0, (), ["6100"], 1, "expense"),
+        ("FIN", 0, (), ["6200"], 1, "expense"),
+        ("OPS", 0, (), ["6100"], 3, "net"),
+        ("SALES", 1, (books.ops.pk,), [], 2, "net"),  # no rows of its own: there for its child
+        ("SALES-EU", 2, (books.ops.pk, books.sales.pk), ["4000", "6200"], 2, "net"),
+    ]
+    none, fin_group, ops, sales, _ = tree
+    assert (none.months[:2], none.total) == ([D("10.0000"), D(0)], D("10.0000"))
+    assert (fin_group.months[0], fin_group.total) == (D("0.0100"), D("0.0100"))
+    # OPS: revenue 1,000.00 in Feb; expenses 100.00 + 20.25 in Jan and 50.50 in Feb → net = revenue − expenses.
+    assert (ops.revenue[:2], ops.expenses[:2]) == ([D(0), D("1000.0000")], [D("120.2500"), D("50.5000")])
+    assert (ops.months[:3], ops.total) == ([D("-120.2500"), D("949.5000"), D(0)], D("829.2500"))
+    assert (ops.revenue_total, ops.expenses_total) == (D("1000.0000"), D("170.7500"))
+    assert (sales.months[:2], sales.total) == ([D("-20.2500"), D("1000.0000")], D("979.7500"))
+
+
+def test_the_grid_tree_keeps_an_included_cost_center_without_rows_with_a_zero_subtotal(books, draft, periods):
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft,
+                              cells=[(books.rent, books.ops, periods[0], D("5.00"))])
+    rows = selectors.version_lines(tenant=books.org, version=draft)
+    tree = selectors.grid_tree(rows, selectors.cost_center_nodes(tenant=books.org), include=(books.sales.pk, None))
+    assert [(g.code, g.subtree_rows, g.kind, g.total) for g in tree] == [
+        ("", 0, "", D(0)), ("OPS", 1, "expense", D("5.0000")), ("SALES", 0, "", D(0))]
+
+
+def test_cost_center_ancestors_stop_at_a_cycle_or_a_missing_parent():
+    nodes = {1: selectors.CostCenterNode(1, "A", "A", 3), 2: selectors.CostCenterNode(2, "B", "B", 1),
+             3: selectors.CostCenterNode(3, "C", "C", 2), 4: selectors.CostCenterNode(4, "D", "D", 99)}
+    assert selectors.cost_center_ancestors(nodes, 2) == (3, 1)
+    assert selectors.cost_center_ancestors(nodes, 4) == ()
+    assert selectors.cost_center_ancestors(nodes, None) == ()

@@ -292,3 +292,18 @@ def test_another_tenant_sees_no_budget_rows(books, other_books, draft, periods):
     with tenant_context(books.org):
         assert (Budget.objects.count(), BudgetLine.objects.count()) == (1, 1)
     assert VersionStatus.DRAFT == draft.status
+
+
+def test_the_submitter_does_not_approve_their_own_version_while_another_approver_exists(books, users, draft, periods):
+    from finops.tenancy.models import Membership
+
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[(books.rent, None, periods[0], 1)])
+    services.version_submit(tenant=books.org, actor=users["finance"], version=draft)
+    with pytest.raises(DomainError, match=r"^You submitted Plan 2026 v1: another finance or admin member approves "
+                                          r"it \(segregation of duties\)\.$"):
+        services.version_approve(tenant=books.org, actor=users["finance"], version=draft)
+    # a one-person finance team (the admin gone) approves its own budget; the audit shows who did both
+    Membership.objects.filter(organization=books.org, user=users["admin"]).delete()
+    approved = services.version_approve(tenant=books.org, actor=users["finance"], version=draft)
+    assert (approved.status, approved.submitted_by, approved.approved_by) == (
+        "approved", users["finance"], users["finance"])

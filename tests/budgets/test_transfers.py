@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -14,12 +14,15 @@ from budgets import services
 from budgets.models import BudgetLine, TransferRequest
 from budgets.selectors import version_latest
 from budgets.transfers import (
+    TransferFilters,
     effective_amounts,
     line_funds,
     transfer_approve,
     transfer_cancel,
+    transfer_list,
     transfer_reject,
     transfer_request,
+    transfer_status_counts,
 )
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
@@ -53,7 +56,7 @@ def approved(books, users, draft, periods):
         (books.software, books.ops, periods[2], D("200.00")),
     ])
     services.version_submit(tenant=books.org, actor=users["finance"], version=draft)
-    return services.version_approve(tenant=books.org, actor=users["finance"], version=draft)
+    return services.version_approve(tenant=books.org, actor=users["admin"], version=draft)
 
 
 @pytest.fixture
@@ -270,3 +273,58 @@ def test_two_concurrent_requests_cannot_overdraw_one_source_line(books, users, a
         "transfers USD 700.00); USD 700.00 cannot be moved from it.", "ok"]
     with tenant_context(books.org):
         assert list(TransferRequest.objects.values_list("amount", flat=True)) == [D("700.00")]
+
+
+# --- the list: filters and counts ---------------------------------------------------------------
+
+def listed(books, **filters) -> list[int]:
+    with tenant_context(books.org):
+        return [t.pk for t in transfer_list(tenant=books.org, filters=TransferFilters(**filters))]
+
+
+def test_the_list_filters_by_status_version_cost_center_subtree_requester_and_dates(books, users, approved,
+                                                                                   march_rent, april_rent, periods):
+    to_sales = request(books, users, approved, march_rent, (books.rent, books.sales, periods[4]), "10.00")
+    transfer_approve(tenant=books.org, actor=users["finance"], transfer=to_sales)
+    sales_may = line_of(books.org, approved, books.rent, books.sales, periods[4])
+    within_sales = request(books, users, approved, sales_may, (books.rent, books.sales, periods[5]), "5.00")
+    by_finance = request(books, users, approved, march_rent, april_rent, "20.00", role="finance")
+    rejected = request(books, users, approved, april_rent, march_rent, "30.00")
+    transfer_reject(tenant=books.org, actor=users["finance"], transfer=rejected, comment="No")
+    with tenant_context(books.org):  # the service stamps "now"; an older request, as if made in January
+        TransferRequest.objects.filter(pk=by_finance.pk).update(requested_at=datetime(2026, 1, 15, 12, tzinfo=UTC))
+
+    everything = [rejected.pk, within_sales.pk, to_sales.pk, by_finance.pk]
+    assert listed(books) == everything  # newest first
+    assert listed(books, status="requested") == [within_sales.pk, by_finance.pk]
+    assert listed(books, version=approved.pk) == everything
+    assert listed(books, version=approved.pk + 1000) == []
+    assert listed(books, cost_center=books.sales.pk) == [within_sales.pk, to_sales.pk]  # from or to SALES
+    assert listed(books, cost_center=books.ops.pk) == everything  # SALES is below OPS
+    assert listed(books, requested_by=users["finance"].pk) == [by_finance.pk]
+    assert listed(books, requested_from=date(2026, 1, 15), requested_to=date(2026, 1, 15)) == [by_finance.pk]
+    assert listed(books, requested_from=date(2026, 1, 16)) == [rejected.pk, within_sales.pk, to_sales.pk]
+    assert listed(books, requested_to=date(2026, 1, 14)) == []
+
+
+def test_the_status_counts_follow_every_filter_but_the_status(books, users, approved, march_rent, april_rent):
+    first = request(books, users, approved, march_rent, april_rent, "10.00")
+    request(books, users, approved, march_rent, april_rent, "20.00", role="finance")
+    transfer_approve(tenant=books.org, actor=users["finance"], transfer=first)
+    counts = transfer_status_counts(tenant=books.org, filters=TransferFilters(status="approved"))
+    assert counts == {"requested": 1, "approved": 1, "rejected": 0, "cancelled": 0}
+    mine = TransferFilters(requested_by=users["finance"].pk)
+    assert transfer_status_counts(tenant=books.org, filters=mine) == {
+        "requested": 1, "approved": 0, "rejected": 0, "cancelled": 0}
+
+
+def test_the_list_shows_what_the_source_had_available_when_it_was_requested(books, users, approved, march_rent,
+                                                                           april_rent):
+    post_rent(books, "300.00")
+    first = request(books, users, approved, march_rent, april_rent, "100.00")
+    second = request(books, users, approved, march_rent, april_rent, "2000.00", role="finance",
+                     override_reason="Prepaid lease")
+    with tenant_context(books.org):
+        rows = {t.pk: (t.available_at_request, t.override, t.override_reason)
+                for t in transfer_list(tenant=books.org)}
+    assert rows == {first.pk: (D("700.00"), False, ""), second.pk: (D("600.00"), True, "Prepaid lease")}

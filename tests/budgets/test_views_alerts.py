@@ -49,8 +49,12 @@ def test_the_inbox_lists_an_open_alert_with_its_rule_line_period_and_figures(cli
     page = client.get(url("alert_inbox"))
     assert page.status_code == 200
     text = text_of(page.content.decode())
-    assert (f"{alert.pk} Overspend Plan 2026 6200 Software / SALES 2026-03 120 % of budget consumed "
+    assert (f"6200 Software · SALES Overspend · 120 % of budget consumed · #{alert.pk} 2026-03 "
             "260.00 200.00 60.00 130.0 % Open") in text
+    journal = reverse("ledger:journal", kwargs={"org_slug": "acme"})
+    assert (f'<a href="{journal}?entity={alert.entity_id}&amp;account={alert.account_id}&amp;cost_center='
+            f'{alert.cost_center_id}&amp;period_from=2026-03&amp;period_to=2026-03" '
+            'title="The journal lines behind this actual">260.00</a>') in page.content.decode()
     assert url("alert_acknowledge", pk=alert.pk) not in page.content.decode()  # a viewer reads only
     client.force_login(users["director"])
     assert url("alert_acknowledge", pk=alert.pk) in client.get(url("alert_inbox")).content.decode()
@@ -68,7 +72,7 @@ def test_a_director_acknowledges_an_alert_and_it_leaves_the_open_list(client, us
         users["director"], str(alert.pk), "open", "acknowledged")
     assert "No open alerts." in text_of(client.get(url("alert_inbox")).content.decode())
     listed = text_of(client.get(url("alert_inbox") + "?status=acknowledged").content.decode())
-    assert "6200 Software / SALES" in listed and "Acknowledged" in listed
+    assert "6200 Software · SALES" in listed and "Acknowledged" in listed
 
 
 def test_finance_snoozes_an_alert_for_exactly_seven_days(client, users, books, alert):

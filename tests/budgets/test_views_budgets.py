@@ -64,12 +64,13 @@ def test_a_viewer_reads_the_list_but_cannot_create(client, users, books, budget)
     assert response.status_code == 403
 
 
-def test_the_version_moves_through_submit_reject_submit_approve_lock_and_revise(finance, books, draft, periods):
+def test_the_version_moves_through_submit_reject_submit_approve_lock_and_revise(finance, books, users, draft,
+                                                                                 periods):
     services.budget_lines_set(tenant=books.org, actor=None, version=draft,
                               cells=[(books.rent, books.ops, periods[0], Decimal("100.00"))])
 
-    def act(action, version=draft, **data):
-        return finance.post(url("version_workflow", pk=version.pk, action=action), data)
+    def act(action, version=draft, follow=False, **data):
+        return finance.post(url("version_workflow", pk=version.pk, action=action), data, follow=follow)
 
     def status():
         with tenant_context(books.org):
@@ -83,7 +84,15 @@ def test_the_version_moves_through_submit_reject_submit_approve_lock_and_revise(
     with tenant_context(books.org):
         assert BudgetVersion.objects.get(pk=draft.pk).rejection_comment == "Rent is too low"
     act("submit")
-    act("approve")
+    refused = act("approve", follow=True)  # finance submitted it: another member approves
+    assert status() == "submitted"
+    assert ("You submitted Plan 2026 v1: another finance or admin member approves it (segregation of duties)."
+            in refused.content.decode())
+    from django.test import Client
+
+    admin = Client()
+    admin.force_login(users["admin"])
+    assert admin.post(url("version_workflow", pk=draft.pk, action="approve")).status_code == 302
     assert status() == "approved"
     act("lock")
     assert status() == "locked"

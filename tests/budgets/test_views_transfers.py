@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from budgets.models import BudgetLine, TransferRequest
-from budgets.transfers import effective_amounts, transfer_request
+from budgets.transfers import effective_amounts, transfer_reject, transfer_request
 from finops.tenancy.context import tenant_context
 
 from .test_transfers import approved, april_rent, line_of, march_rent  # noqa: F401  (fixtures)
@@ -126,8 +126,11 @@ def test_the_list_filters_by_status_and_serves_the_table_to_htmx(client, users, 
     assert f'id="transfer-{pending.pk}"' in html and "Office move slips a month" in html
     assert "transfer_approve" not in html and "/approve/" not in html
     assert f'id="transfer-{pending.pk}"' not in viewer.get(url("transfers") + "?status=approved").content.decode()
-    fragment = viewer.get(url("transfers") + "?status=requested", HTTP_HX_REQUEST="true").content.decode()
-    assert fragment.lstrip().startswith('<div id="transfer-table"') and f'id="transfer-{pending.pk}"' in fragment
+    fragment = viewer.get(url("transfers") + "?status=requested", HTTP_HX_REQUEST="true",
+                          HTTP_HX_TARGET="transfer-table")
+    html = fragment.content.decode()
+    assert html.lstrip().startswith('<div id="transfer-table"') and f'id="transfer-{pending.pk}"' in html
+    assert fragment["HX-Push-Url"] == url("transfers") + "?status=requested"
 
 
 def test_another_organisations_transfer_or_version_is_not_found(client, users, books, pending, approved):
@@ -172,3 +175,113 @@ def test_a_viewer_reads_the_proposal_page_but_cannot_accept(client, users, appro
     viewer = as_role(client, users, "viewer")
     assert viewer.get(url("transfer_proposal", version_pk=approved.pk)).status_code == 200
     assert viewer.post(url("transfer_proposal", version_pk=approved.pk), {"accept": "1"}).status_code == 403
+
+
+# --- the list a controller works through: filters, counts, pages, export -------------------------------
+
+def many(books, users, approved, source, destination, n: int, role="director") -> list[TransferRequest]:
+    return [transfer_request(tenant=books.org, actor=users[role], version=approved, source=source,
+                             destination=destination, amount=D("1.00"), reason=f"Move {i}") for i in range(n)]
+
+
+def test_the_list_counts_each_status_as_a_chip_that_keeps_the_other_filters(client, users, books, approved,
+                                                                           march_rent, april_rent):
+    made = many(books, users, approved, march_rent, april_rent, 3)
+    transfer_reject(tenant=books.org, actor=users["finance"], transfer=made[0], comment="No")
+    many(books, users, approved, april_rent, march_rent, 1, role="finance")
+    director = users["director"].pk
+    html = as_role(client, users, "viewer").get(url("transfers") + f"?requested_by={director}").content.decode()
+    start = html.index('<nav class="segmented status-chips"')
+    chips = text_of(html[start:html.index("</nav>", start)])
+    assert chips == "3 all 2 pending 0 approved 1 rejected 0 cancelled"
+    assert f'href="{url("transfers")}?status=requested&amp;requested_by={director}"' in html
+    assert f'href="{url("transfers")}?requested_by={director}" ' in html  # "all" drops only the status
+
+
+def test_the_list_shows_amounts_with_their_currency_available_at_request_and_the_override_reason(
+        client, users, books, approved, march_rent, april_rent):
+    transfer_request(tenant=books.org, actor=users["finance"], version=approved, source=march_rent,
+                     destination=april_rent, amount=D("1250.00"), reason="Lease prepaid",
+                     override_reason="Signed by the CFO")
+    row = text_of(as_role(client, users, "viewer").get(url("transfers")).content.decode().split("<tbody>")[1])
+    assert row.startswith("#") and " Plan 2026 v1 finance@acme.test · " in row
+    assert row.endswith(" From 6100 Rent / OPS / 2026-03 To 6100 Rent / OPS / 2026-04 1,250.00 USD 1,000.00 USD "
+                        "Lease prepaid Override Signed by the CFO Requested")
+
+
+def test_the_list_is_paged_fifty_at_a_time_and_the_page_links_keep_the_filters(client, users, books, approved,
+                                                                              march_rent, april_rent):
+    made = many(books, users, approved, march_rent, april_rent, 53)
+    viewer = as_role(client, users, "viewer")
+    first = viewer.get(url("transfers") + "?status=requested").content.decode()
+    assert first.count('class="transfer-row') == 50
+    assert f'id="transfer-{made[-1].pk}"' in first and f'id="transfer-{made[2].pk}"' not in first
+    assert f'href="{url("transfers")}?status=requested&amp;page=2"' in first
+    assert "Page 1 of 2 · 1–50 of 53" in text_of(first)
+    second = viewer.get(url("transfers") + "?status=requested&page=2").content.decode()
+    assert [int(pk) for pk in re.findall(r'id="transfer-(\d+)"', second)] == [t.pk for t in reversed(made[:3])]
+    assert viewer.get(url("transfers") + "?page=99").status_code == 200  # past the end: the last page
+    assert viewer.get(url("transfers") + "?page=x").status_code == 200
+
+
+def test_the_number_of_queries_does_not_grow_with_the_rows(client, users, books, approved, march_rent,
+                                                         april_rent, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    finance = as_role(client, users, "finance")  # sees the decision forms too
+    many(books, users, approved, march_rent, april_rent, 2)
+    with CaptureQueriesContext(connection) as few:
+        assert finance.get(url("transfers")).status_code == 200
+    many(books, users, approved, march_rent, april_rent, 60)
+    many(books, users, approved, april_rent, march_rent, 5, role="finance")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert finance.get(url("transfers")).status_code == 200
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert finance.get(url("transfers") + "?page=2&status=requested").status_code == 200
+
+
+def test_bad_filters_are_named_and_keep_what_was_typed(client, users, books, pending):
+    html = as_role(client, users, "viewer").get(
+        url("transfers") + "?requested_from=2026-05-01&requested_to=2026-04-01&cost_center=999999").content.decode()
+    assert "The end date is before the start date." in html
+    assert "Select a valid choice." in html and 'value="2026-05-01"' in html
+    assert f'id="transfer-{pending.pk}"' in html  # a bad field does not narrow
+
+
+def test_a_decision_returns_to_the_same_filtered_page(client, users, books, pending):
+    finance = as_role(client, users, "finance")
+    response = finance.post(url("transfer_reject", pk=pending.pk),
+                            {"comment": "Not now", "back": "status=requested&page=1&evil=x&format=csv"})
+    assert response["Location"] == url("transfers") + f"?status=requested&page=1#transfer-{pending.pk}"
+
+
+def test_the_filtered_list_exports_to_csv_and_xlsx_with_formulas_neutralised(client, users, books, approved,
+                                                                            march_rent, april_rent):
+    import io
+
+    from openpyxl import load_workbook
+
+    ours = transfer_request(tenant=books.org, actor=users["director"], version=approved, source=march_rent,
+                            destination=april_rent, amount=D("150.00"), reason="=HYPERLINK(\"http://x\")")
+    other = transfer_request(tenant=books.org, actor=users["finance"], version=approved, source=april_rent,
+                             destination=march_rent, amount=D("20.00"), reason="Back again")
+    transfer_reject(tenant=books.org, actor=users["finance"], transfer=other, comment="No")
+    viewer = as_role(client, users, "viewer")
+    response = viewer.get(url("transfers_export") + "?status=requested&format=csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="transfers-acme-')
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == ("id,budget,version,status,requested_at,requested_by,from_account,from_cost_center,from_month,"
+                        "to_account,to_cost_center,to_month,amount,currency,available_at_request,override,"
+                        "override_reason,reason,decided_by,decided_at,decision_comment")
+    assert len(lines) == 2
+    assert lines[1].startswith(f"{ours.pk},Plan 2026,1,requested,")
+    assert lines[1].split(",", 6)[5] == "director@acme.test"
+    assert lines[1].endswith(',6100,OPS,2026-03,6100,OPS,2026-04,150.00,USD,1000.00,false,,"\'=HYPERLINK(""http://x"")",,,')
+    xlsx = viewer.get(url("transfers_export") + "?format=xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert [(r[0], r[3], r[12], r[14], r[17], r[20] or None) for r in rows[1:]] == [
+        (other.pk, "rejected", 20, 500, "Back again", "No"),
+        (ours.pk, "requested", 150, 1000, "'=HYPERLINK(\"http://x\")", None)]

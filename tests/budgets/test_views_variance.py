@@ -145,3 +145,19 @@ def test_a_foreign_version_is_not_found_and_members_of_every_role_may_read(clien
 
     client.force_login(get_user_model().objects.get(email="viewer@globex.test"))
     assert client.get(url(plan, slug="globex")).status_code == 404  # another organisation's version
+
+
+def test_a_long_report_is_paged_and_its_totals_cover_every_line(viewer, books, plan, monkeypatch):
+    from budgets.views import variance as view
+
+    monkeypatch.setattr(view, "PAGE_SIZE", 2)
+    first = viewer.get(url(plan, month="2026-03", basis="month"))
+    assert [line["row"].account_code for line in first.context["lines"]] == ["4000", "6100"]
+    html = first.content.decode()
+    assert "Lines 1–2 of 3; the totals cover them all" in html
+    assert f'href="{url(plan)}?month=2026-03&amp;basis=month&amp;page=2"' in html
+    second = viewer.get(url(plan, month="2026-03", basis="month", page=2))
+    assert [line["row"].account_code for line in second.context["lines"]] == ["6200"]
+    revenue, expense, net = second.context["report"].totals
+    assert (expense.actual, expense.budget) == (D("420.00"), D("300.00"))  # rent 340 + software 80, every line
+    assert "page=" not in second.context["query"]

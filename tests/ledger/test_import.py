@@ -430,7 +430,7 @@ def test_the_same_entry_ref_in_two_tenants_is_two_entries(books, other_books):
 
 
 def test_progress_is_reported_while_checking_and_writing(books, monkeypatch):
-    monkeypatch.setattr(importers, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(importers.progress, "PROGRESS_EVERY", 2)
     seen = []
 
     run_result = gl_import(tenant=books.org, actor=None, data=csv_file(*GOOD), filename="a.csv",

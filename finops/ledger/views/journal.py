@@ -46,10 +46,12 @@ def journal(request):
     form = JournalFilterForm(request.GET or None, tenant=request.org)
     cursor = (selectors.Cursor.parse(request.GET.get("after"), older=True)
               or selectors.Cursor.parse(request.GET.get("before"), older=False))
-    page = selectors.journal_lines(tenant=request.org, filters=form.filters(), cursor=cursor)
+    filters = form.filters()
+    page = selectors.journal_lines(tenant=request.org, filters=filters, cursor=cursor)
+    totals = selectors.journal_totals(tenant=request.org, filters=filters)
     filled = [(k, v) for k, v in request.GET.items() if v and k != "format"]
     query = urlencode([(k, v) for k, v in filled if k not in CURSOR_PARAMS])
-    context = {"form": form, "page": page, "query": query, "export_cap": selectors.EXPORT_MAX_ROWS}
+    context = {"form": form, "page": page, "totals": totals, "query": query, "export_cap": selectors.EXPORT_MAX_ROWS}
     partial = request.htmx and request.htmx.target == "journal-table" and not request.htmx.history_restore_request
     response = render(request, "ledger/journal_list.html#table" if partial else "ledger/journal_list.html", context)
     if partial:  # the address bar shows the filters in force, not every empty field of the form

@@ -67,7 +67,11 @@ class Command(BaseCommand):
     def _report(self, result: demo.SeedResult) -> None:
         state = "created" if result.created else "exists"
         added = f"{result.entries:,} entries, {result.lines:,} lines added" if result.entries else "nothing to add"
+        if result.extras and not result.entries:
+            added = "no new entries"
         self.stdout.write(f"{result.slug}: {state}, {added}.")
+        for extra in result.extras:
+            self.stdout.write(f"  {extra}.")
         if result.created:
             logins = ", ".join(f"{role}@{result.slug}.example" for role in Role.values)
             self.stdout.write(f"  logins: {logins} (password {demo.DEMO_PASSWORD})")

@@ -1,0 +1,65 @@
+"""Importing GL actuals (journal lines) from a CSV or XLSX file.
+
+One pipeline (DESIGN §4 "Imports"): read the file → check every row against the tenant's
+reference data, loaded once into dictionaries (`gl_parse` is pure: no database) → if any row is
+wrong, nothing is written and every bad row is reported with its line number (the file's line,
+the header being line 1) → otherwise one transaction writes all entries with COPY.
+
+The file: columns `date, entry_ref, entity, account, cost_center, amount, currency, memo`
+(header names in any case and spacing), or `debit` and `credit` instead of `amount`. Amounts are
+signed, debit positive. Lines sharing an `entry_ref` form one entry, which must balance, carry
+one date and one entity. Codes name the entity, account and cost center; an empty currency is
+the entity's functional currency, any other is translated at the month's average rate with the
+same rounding as `services.translate_lines` (once per line to the minor unit, remainder on the
+largest line).
+
+Twice the same: a file whose SHA-256 matches a succeeded import of the tenant changes nothing;
+an entry whose idempotency key `import:<entity code>:<entry_ref>` exists already is skipped and
+counted, so overlapping files never post twice.
+
+Speed: the check runs once per row with dictionary lookups (codes, dates, rates are cached) and
+no ORM; rows are written with one COPY per table (`writer.py`), so the balance trigger sees
+whole entries. Progress goes to the cache (Redis), not to the database: the import's own
+transaction is invisible to the page that polls it until it commits.
+
+The modules, in the order a file goes through them:
+
+- `reference.py`  what a row may name, loaded once (`gl_reference_load`)
+- `rows.py`       the header and the per-row checks (the hot loop)
+- `entries.py`    entries as a whole: line count, balance, translation
+- `parsing.py`    `gl_parse`: rows then entries, no database
+- `writing.py`    COPY of the checked entries and their lines
+- `importing.py`  `gl_import`: lock, duplicate check, parse, write, in one transaction
+- `progress.py`   progress in the cache, for the page that polls it
+- `jobs.py`       upload now, import in a worker
+"""
+
+from .entries import MAX_LINES_PER_ENTRY, GlEntry
+from .importing import IMPORT_LOCK_CLASS, GlImportResult, duplicate_message, gl_import
+from .jobs import import_job_create, import_job_run
+from .parsing import GlParsed, gl_parse
+from .progress import PHASES, PROGRESS_EVERY, Progress, import_progress_get, job_progress_reporter
+from .reference import GlReference, gl_reference_load
+from .rows import COLUMNS, REQUIRED
+
+__all__ = [
+    "COLUMNS",
+    "IMPORT_LOCK_CLASS",
+    "MAX_LINES_PER_ENTRY",
+    "PHASES",
+    "PROGRESS_EVERY",  # read it here; to change it (tests), set `progress.PROGRESS_EVERY`
+    "REQUIRED",
+    "GlEntry",
+    "GlImportResult",
+    "GlParsed",
+    "GlReference",
+    "Progress",
+    "duplicate_message",
+    "gl_import",
+    "gl_parse",
+    "gl_reference_load",
+    "import_job_create",
+    "import_job_run",
+    "import_progress_get",
+    "job_progress_reporter",
+]

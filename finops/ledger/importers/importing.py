@@ -1,0 +1,175 @@
+"""The GL import itself: all or nothing, in one transaction.
+
+Imports into one tenant are serialised by an advisory lock, so the duplicate and idempotency
+checks see every earlier import committed. A file whose SHA-256 matches a succeeded import of
+the tenant changes nothing; an entry whose idempotency key `import:<entity code>:<entry_ref>`
+exists already is skipped and counted, so overlapping files never post twice. After the commit
+of an import that wrote entries, the ledger says so with `actuals_changed` (`signals.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from finops.audit.services import audit_record
+from finops.imports import RowError
+from finops.tenancy.context import tenant_context
+
+from ..models import ImportJob, ImportKind, ImportStatus
+from ..periods import periods_ensure
+from ..signals import actuals_changed_on_commit
+from .parsing import gl_parse, no_cyclic_gc
+from .progress import Progress, job_progress_reporter
+from .reference import gl_reference_load
+from .writing import write_entries
+
+IMPORT_LOCK_CLASS = 0x676C_696D  # pg_advisory_xact_lock(class, tenant): "glim"
+
+@dataclass
+class GlImportResult:
+    created: int = 0
+    skipped: int = 0
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    duplicate_of: ImportJob | None = None
+    job: ImportJob | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.duplicate_of is None
+
+    def summary(self) -> str:
+        if self.duplicate_of is not None:
+            return duplicate_message(self.duplicate_of)
+        if self.errors:
+            n = len(self.errors)
+            return f"{n:,} problem{'s' if n != 1 else ''} found: nothing was imported."
+        return (f"{self.rows:,} row{'s' if self.rows != 1 else ''}: {self.created:,} "
+                f"entr{'y' if self.created == 1 else 'ies'} created, {self.skipped:,} already imported (skipped).")
+
+
+def duplicate_message(previous: ImportJob) -> str:
+    when = timezone.localtime(previous.finished_at or previous.created_at)
+    return (f"This file was already imported on {when:%Y-%m-%d %H:%M} (import #{previous.pk}, "
+            f"{previous.filename}): nothing changed.")
+
+
+def _lock_tenant_imports(tenant_id: int) -> None:
+    """Imports into one tenant run one at a time: the duplicate and idempotency checks then
+    see every earlier import committed. (The lock ends with the transaction.)"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_CLASS, tenant_id])
+
+
+def _existing_keys(tenant_id: int, keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT idempotency_key FROM ledger_journalentry WHERE tenant_id = %s AND idempotency_key = ANY(%s)",
+            [tenant_id, keys],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _lock_periods(tenant, months: set[date]) -> tuple[dict[date, int], set[date]]:
+    """Create missing periods, share-lock them (closing one waits for us), return
+    ({month: period id}, closed months)."""
+    periods = periods_ensure(tenant=tenant, dates=months)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT start, status FROM ledger_period WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+                       [sorted(p.pk for p in periods.values())])
+        closed = {start for start, status in cursor.fetchall() if status != "open"}
+    return {month: p.pk for month, p in periods.items()}, closed
+
+
+def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | None = None,
+              progress: Progress | None = None) -> GlImportResult:
+    """Import GL actuals from `data` (CSV or XLSX), all or nothing.
+
+    Row problems do not raise: they are in `result.errors`, and then nothing is written. With a
+    `job`, its status and counters are recorded in the same transaction as the entries; without
+    one, a succeeded import is recorded as a job too, so the same file is recognised next time.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    if progress is None and job is not None:
+        progress = job_progress_reporter(job.pk)
+    with tenant_context(tenant) as tenant_id:
+        _lock_tenant_imports(tenant_id)
+        if job is not None:
+            job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+            if job.is_finished:
+                return result_of(job)
+        previous = (ImportJob.objects.filter(kind=ImportKind.GL, sha256=sha256, status=ImportStatus.SUCCEEDED)
+                    .defer("content").first())
+        if previous is not None:
+            if job is not None:
+                finish_job(job, status=ImportStatus.DUPLICATE, duplicate_of=previous,
+                           message=duplicate_message(previous))
+            return GlImportResult(duplicate_of=previous, job=job)
+
+        parsed = gl_parse(data, filename, gl_reference_load(tenant=tenant), progress)
+        errors, created, skipped = parsed.errors, 0, 0
+        existing = _existing_keys(tenant_id, [e.key for e in parsed.entries])
+        new = [e for e in parsed.entries if e.key not in existing]
+        skipped = len(parsed.entries) - len(new)
+        with transaction.atomic():
+            periods, closed = _lock_periods(tenant, {e.date.replace(day=1) for e in new}) if new else ({}, set())
+            if closed:
+                errors = sorted(
+                    [*errors, *(RowError(e.line, f"Period {e.date:%Y-%m} is closed: reopen it or post into an "
+                                                 "open period.") for e in new if e.date.replace(day=1) in closed)],
+                    key=lambda e: e.line or 0)
+            if errors:
+                transaction.set_rollback(True)  # the periods just created go too
+            else:
+                if job is None:
+                    # Only the fingerprint is kept (the caller has the file): the row makes the
+                    # same content recognisable next time without storing it twice.
+                    job = ImportJob.objects.create(
+                        tenant_id=tenant_id, kind=ImportKind.GL, filename=filename[:255], content=b"",
+                        size=len(data), sha256=sha256, status=ImportStatus.RUNNING, started_at=timezone.now(),
+                        created_by=actor if getattr(actor, "pk", None) else None)
+                with no_cyclic_gc():
+                    created = write_entries(tenant_id=tenant_id, actor=actor, job_id=job.pk, entries=new,
+                                     periods=periods, progress=progress)
+        result = GlImportResult(created=created, skipped=skipped if not errors else 0, rows=parsed.rows,
+                                errors=errors, job=job)
+        if job is not None:
+            if errors:
+                finish_job(job, status=ImportStatus.FAILED, rows=parsed.rows, errors=errors, message=result.summary())
+            else:
+                finish_job(job, status=ImportStatus.SUCCEEDED, rows=parsed.rows, created=created, skipped=skipped,
+                        message=result.summary())
+                audit_record(tenant=tenant, actor=actor, action="journal.import", obj=job,
+                             after={"filename": job.filename, "sha256": sha256, "rows": parsed.rows,
+                                    "entries_created": created, "entries_skipped": skipped})
+                if created:
+                    actuals_changed_on_commit(tenant_id)
+        return result
+
+
+def finish_job(job: ImportJob, *, status: str, rows: int = 0, created: int = 0, skipped: int = 0,
+            errors: list[RowError] = (), message: str = "", duplicate_of: ImportJob | None = None) -> None:
+    job.status = status
+    job.rows, job.entries_created, job.entries_skipped = rows, created, skipped
+    job.errors = [{"line": e.line, "message": e.message} for e in errors[:ImportJob.MAX_STORED_ERRORS]]
+    job.error_count = len(errors)
+    job.message = message[:500]
+    job.duplicate_of = duplicate_of
+    job.started_at = job.started_at or timezone.now()
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "rows", "entries_created", "entries_skipped", "errors", "error_count",
+                            "message", "duplicate_of", "started_at", "finished_at"])
+
+
+def result_of(job: ImportJob) -> GlImportResult:
+    return GlImportResult(
+        created=job.entries_created, skipped=job.entries_skipped, rows=job.rows, job=job,
+        errors=[RowError(e["line"], e["message"]) for e in job.errors], duplicate_of=job.duplicate_of,
+    )
