@@ -24,6 +24,7 @@ from ..alerts import (
     alert_snooze,
 )
 from ..models import Alert, AlertPreference
+from ..variance import favourable
 
 FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
 
@@ -36,6 +37,7 @@ def alert_inbox(request):
     for alert in alerts:
         alert.is_open = alert_is_open(alert)
         alert.journal_url = alert_journal_path(request.org, alert)
+        alert.favourable = favourable(account_type=alert.account.type, actual=alert.actual, budget=alert.budget)
     context = {"alerts": alerts, "status": status, "filters": FILTERS, "snooze_days": SNOOZE_DAYS,
                "may_act": can(request.membership.role, Action.REQUEST)}
     partial = request.htmx and request.htmx.target == "alert-table" and not request.htmx.history_restore_request

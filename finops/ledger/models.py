@@ -316,7 +316,7 @@ class ImportStatus(models.TextChoices):
 
 
 class ImportJob(TenantModel):
-    """One uploaded file and what became of it (see `finops/ledger/importers.py`).
+    """One uploaded file and what became of it (see `finops/ledger/importers/`).
 
     The file itself is kept in the row (`content`): the worker that runs the job may sit on
     another machine than the web server that received the upload. A file's SHA-256 identifies
