@@ -60,7 +60,8 @@ def budget_by_name(*, tenant, name: str) -> Budget | None:
 def version_get(*, tenant, pk) -> BudgetVersion:
     """The version with its budget and entity, or 404."""
     with tenant_context(tenant):
-        return get_object_or_404(BudgetVersion.objects.select_related("budget__entity", "parent"), pk=pk)
+        return get_object_or_404(BudgetVersion.objects.select_related(
+            "budget__entity", "parent", "created_by", "submitted_by", "approved_by"), pk=pk)
 
 
 def version_list(*, tenant, budget) -> list[BudgetVersion]:

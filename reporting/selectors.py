@@ -215,17 +215,28 @@ class Dashboard:
 
 def dashboard_months(*, tenant) -> tuple[list[date], date | None]:
     """Every month the ledger has a period for (newest first) and the latest one with postings."""
+    # The periods with postings are found by skipping along the (tenant, period) index of the
+    # rollup, one probe per period that has rows. A per-period EXISTS let the planner pick a
+    # sequential scan (it expects to meet a matching row at once; the rows lie in posting order),
+    # which read the tenant's whole rollup for every empty period: 0.3 s on a 1M-line ledger.
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT p.start,
-                   EXISTS (SELECT 1 FROM ledger_periodbalance pb
-                            WHERE pb.tenant_id = p.tenant_id AND pb.period_id = p.id)
+            WITH RECURSIVE used AS (
+                (SELECT pb.period_id FROM ledger_periodbalance pb
+                  WHERE pb.tenant_id = %(tenant)s ORDER BY pb.period_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT pb.period_id FROM ledger_periodbalance pb
+                         WHERE pb.tenant_id = %(tenant)s AND pb.period_id > used.period_id
+                         ORDER BY pb.period_id LIMIT 1)
+                  FROM used WHERE used.period_id IS NOT NULL
+            )
+            SELECT p.start, p.id IN (SELECT period_id FROM used WHERE period_id IS NOT NULL)
               FROM ledger_period p
-             WHERE p.tenant_id = %s
+             WHERE p.tenant_id = %(tenant)s
              ORDER BY p.start DESC
             """,
-            [tenant.pk],
+            {"tenant": tenant.pk},
         )
         rows = cursor.fetchall()
     latest = next((start for start, posted in rows if posted), None)

@@ -131,6 +131,11 @@ def test_an_approved_version_is_read_only_and_refuses_an_edit_with_a_message(fin
     version = approved(books, users, draft, periods)
     page = finance.get(url("version", version)).content.decode()
     assert "<input id=\"c-" not in page and "read-only" in page
+    import re
+
+    trail = re.search(r'<p class="muted version-trail">(.*?)</p>', page).group(1)
+    assert re.fullmatch(r"Created by finance@acme\.test \d{4}-\d\d-\d\d · submitted by finance@acme\.test "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d · approved by admin@acme\.test \d{4}-\d\d-\d\d \d\d:\d\d", trail)
     response = finance.post(url("grid_cell", version), {"account": books.rent.pk, "cost_center": "", "month": 1,
                                                         "amount": "99"}, **HTMX)
     assert response.status_code == 422
