@@ -550,3 +550,17 @@ def test_in_chromium_finance_collapses_the_cost_center_tree_and_the_keys_skip_wh
         browser.close()
     assert errors == []
     assert cells_of(books, draft)[(books.revenue.pk, books.sales.pk, 1)] == Decimal("1500.55")
+
+
+def test_names_are_escaped_in_the_rows_the_group_headers_and_the_row_picker(finance, books, draft, periods):
+    from finops.ledger import services as ledger
+    from finops.ledger.models import AccountType
+
+    evil = '<script>alert(1)</script> & "quoted"'
+    account = ledger.account_save(tenant=books.org, actor=None, code="6900", name=evil, type=AccountType.EXPENSE)
+    center = ledger.cost_center_save(tenant=books.org, actor=None, code="X1", name=f"{evil} centre")
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft,
+                              cells=[(account, center, periods[0], Decimal("1.00"))])
+    page = finance.get(url("version", draft)).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;" in page
