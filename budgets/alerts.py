@@ -50,6 +50,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from finops.errors import DomainError
+from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter, Period
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership, Organization
@@ -326,11 +327,8 @@ def alert_journal_path(tenant: Organization, alert) -> str:
     end = alert.period.start
     start = end if alert.rule.basis == AlertBasis.MONTH else fiscal_year_first_month(
         tenant=tenant, fiscal_year=alert.rule.budget.fiscal_year)
-    params = {"entity": alert.entity_id, "account": alert.account_id}
-    if alert.cost_center_id:
-        params["cost_center"] = alert.cost_center_id
-    params |= {"period_from": f"{start:%Y-%m}", "period_to": f"{end:%Y-%m}"}
-    return reverse("ledger:journal", kwargs={"org_slug": tenant.slug}) + "?" + urlencode(params)
+    return journal_lines_path(org_slug=tenant.slug, entity_id=alert.entity_id, account_id=alert.account_id,
+                              cost_center_id=alert.cost_center_id, start=start, end=end)
 
 
 def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id: str) -> EmailMultiAlternatives:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from finops.errors import DomainError
 from finops.exports import export_response
 from finops.ledger.forms import MonthField
+from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter
 from finops.shell import org_view
 from finops.tenancy.context import tenant_context
@@ -78,7 +79,7 @@ class Links:
     def __init__(self, request, report: BudgetVsActual):
         slug, version = request.org.slug, report.version
         self.report = report
-        self.journal = reverse("ledger:journal", kwargs={"org_slug": slug})
+        self.slug = slug
         try:
             self.grid = reverse("budgets:version", kwargs={"org_slug": slug, "pk": version.pk})
         except NoReverseMatch:  # the grid page is not mounted: the report itself is the version page
@@ -88,13 +89,8 @@ class Links:
         start = end = row.period_start
         if start is None:
             start, end = self.report.start, self.report.end
-        params = [("entity", self.report.version.budget.entity_id)]
-        if row.account_id:
-            params.append(("account", row.account_id))
-        if row.cost_center_id:
-            params.append(("cost_center", row.cost_center_id))
-        params += [("period_from", f"{start:%Y-%m}"), ("period_to", f"{end:%Y-%m}")]
-        return f"{self.journal}?{urlencode(params)}"
+        return journal_lines_path(org_slug=self.slug, entity_id=self.report.version.budget.entity_id,
+                                  account_id=row.account_id, cost_center_id=row.cost_center_id, start=start, end=end)
 
     def budget(self, row: VarianceRow) -> str:
         if not self.grid:
