@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,31 @@ def _start_redis() -> str:
     return f"unix://{server.socket_file}?db=0"
 
 
+def _secret_key() -> str:
+    path = STATE_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def local_defaults() -> None:
+    """The settings of a local run (`make run`, and `manage.py` beside it), unless SECRET_KEY is set.
+
+    An operator who sets SECRET_KEY runs production-like and gets none of these. Otherwise the
+    commands share the web server's key (so a link an alert e-mail signs from the shell works in the
+    browser), its debug mode and its host names.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    os.environ.setdefault("DEBUG", "1")  # a local, single-user run; production sets DEBUG=0
+    os.environ["SECRET_KEY"] = _secret_key()
+    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+    os.environ.setdefault("ALLOWED_HOSTS", f"{host},localhost,127.0.0.1,[::1]")
+
+
 def ensure_environment(*, bootstrap: bool = True) -> None:
     started = []
     if not os.environ.get("DATABASE_URL"):
@@ -60,7 +86,10 @@ def ensure_environment(*, bootstrap: bool = True) -> None:
     if bootstrap:
         from finops import dbsetup
 
-        dbsetup.bootstrap()
+        try:
+            dbsetup.bootstrap()
+        except dbsetup.DatabaseSetupError as exc:
+            raise SystemExit(f"finops: {exc}") from None
 
 
 def main(argv: list[str]) -> int:

@@ -10,25 +10,15 @@ Ctrl-C stops all three, then the embedded servers; their data stay under .finops
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from finops.embedded import STATE_DIR, ensure_environment
+from finops.embedded import STATE_DIR, ensure_environment, local_defaults
 
 DEMO_ROLES = ("admin", "finance", "director", "viewer")
-
-
-def _secret_key() -> str:
-    path = STATE_DIR / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _say(text: str) -> None:
@@ -45,10 +35,7 @@ def _manage(*args: str) -> None:
 
 def main() -> int:
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
-    os.environ.setdefault("DEBUG", "1")  # a local, single-user run; production sets DEBUG=0
-    os.environ.setdefault("SECRET_KEY", _secret_key())
-    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
-    os.environ.setdefault("ALLOWED_HOSTS", f"{host},localhost,127.0.0.1,[::1]")
+    local_defaults()
     os.chdir(Path(__file__).resolve().parent.parent)
     print("finops: starting PostgreSQL and Redis …", flush=True)
     ensure_environment()

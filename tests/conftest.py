@@ -8,7 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 
+from finops import dbsetup
 from finops.ledger import services as ledger
 from finops.ledger.models import AccountType
 from finops.tenancy import services as tenancy
@@ -16,6 +18,36 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Role
 
 PASSWORD = "correct horse battery staple"
+
+
+# --- the database: created and migrated by the owner role, used by the runtime role ------------
+_runtime_credentials: dict[str, str] = {}
+
+
+def _connect_as(settings_dict: dict, user: str, password: str | None) -> None:
+    connections["default"].close()
+    settings_dict["USER"], settings_dict["PASSWORD"] = user, password or ""
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The test database is created and migrated by the owner role, as `migrate` is in production."""
+    settings_dict = connections["default"].settings_dict
+    _runtime_credentials.update(USER=settings_dict["USER"], PASSWORD=settings_dict["PASSWORD"])
+    roles = dbsetup.roles()
+    _connect_as(settings_dict, roles.owner, roles.owner_password)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Then every test connects as the runtime role (finops.dbsetup), as the application does."""
+    settings_dict = connections["default"].settings_dict
+    with django_db_blocker.unblock():
+        _connect_as(settings_dict, _runtime_credentials["USER"], _runtime_credentials["PASSWORD"])
+    yield
+    with django_db_blocker.unblock():  # the owner drops the test database
+        roles = dbsetup.roles()
+        _connect_as(settings_dict, roles.owner, roles.owner_password)
 
 
 @dataclass
@@ -83,6 +115,14 @@ def users(org):
     from django.contrib.auth import get_user_model
 
     return {role: get_user_model().objects.get(email=f"{role}@acme.test") for role in Role.values}
+
+
+def member(org, **filters):
+    """One membership of `org`, read in its tenant context (the directory is under row-level security)."""
+    from finops.tenancy.models import Membership
+
+    with tenant_context(org):
+        return Membership.objects.select_related("user", "organization").get(organization=org, **filters)
 
 
 @pytest.fixture

@@ -13,6 +13,9 @@ from finops.tenancy.models import TenantModel
 
 
 class AuditEvent(TenantModel):
+    # Append-only: the runtime role may not change rows, and a trigger refuses it.
+    runtime_refuses = ("UPDATE", "DELETE")
+
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     actor_label = models.CharField(max_length=254, blank=True)  # kept if the user is deleted

@@ -53,6 +53,9 @@ NORMAL_BALANCE_OF = {
 class Entity(TenantModel):
     """A legal entity; its books are kept in its functional currency."""
 
+    # Never deleted (deactivate instead): the runtime role may not, and a trigger refuses it.
+    runtime_refuses = ("DELETE",)
+
     code = models.CharField(max_length=20)
     name = models.CharField(max_length=200)
     functional_currency = CurrencyField()
@@ -71,6 +74,9 @@ class Entity(TenantModel):
 
 
 class Account(TenantModel):
+    # Never deleted (deactivate instead): the runtime role may not, and a trigger refuses it.
+    runtime_refuses = ("DELETE",)
+
     code = models.CharField(max_length=20)
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=AccountType.choices)
@@ -91,6 +97,9 @@ class Account(TenantModel):
 
 
 class CostCenter(TenantModel):
+    # Never deleted (deactivate instead): the runtime role may not, and a trigger refuses it.
+    runtime_refuses = ("DELETE",)
+
     code = models.CharField(max_length=20)
     name = models.CharField(max_length=200)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
@@ -117,6 +126,9 @@ class PeriodStatus(models.TextChoices):
 
 class Period(TenantModel):
     """A calendar month inside a fiscal year. FY labels follow the year in which the FY ends."""
+
+    # Never deleted (deactivate instead): the runtime role may not, and a trigger refuses it.
+    runtime_refuses = ("DELETE",)
 
     fiscal_year = models.PositiveSmallIntegerField()
     number = models.PositiveSmallIntegerField()  # 1..12 within the fiscal year
@@ -194,6 +206,9 @@ class Source(models.TextChoices):
 
 
 class JournalEntry(TenantModel):
+    # Posted rows never change: the runtime role may not, and a trigger refuses it.
+    runtime_refuses = ("UPDATE", "DELETE")
+
     # Foreign keys without Django's single-column constraints: migration 0002 adds composite
     # (tenant_id, ...) keys instead, so an entry can never point at another tenant's rows.
     entity = models.ForeignKey(Entity, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="+")
@@ -226,6 +241,9 @@ class JournalEntry(TenantModel):
 
 
 class JournalLine(TenantModel):
+    # Posted rows never change: the runtime role may not, and a trigger refuses it.
+    runtime_refuses = ("UPDATE", "DELETE")
+
     # The composite key to the entry already ties the line to an existing tenant.
     tenant = models.ForeignKey(
         "tenancy.Organization", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
@@ -273,6 +291,9 @@ class JournalLine(TenantModel):
 class PeriodBalance(TenantModel):
     """The rollup every report reads: the net of all lines per (entity, account, cost center,
     period), in the entity's functional currency. Written only by the ledger's trigger."""
+
+    # Written only by the ledger's trigger, never deleted (finops.dbsetup).
+    runtime_refuses = ("DELETE",)
 
     # No foreign-key constraints: rows come only from lines the ledger's trigger has checked,
     # and per-row deferred FK checks doubled the commit time of a bulk import.

@@ -1,9 +1,13 @@
 """Organisations (the tenants), their members and invitations.
 
 These three tables are the directory the app consults *before* it knows the tenant (to answer
-"which organisations may this user open?"), so they carry `organization_id`, not `tenant_id`,
-and sit outside row-level security; access to them goes through `selectors` and `services`.
-Every other table that belongs to an organisation inherits `TenantModel`.
+"which organisations may this user open?"), so they carry `organization_id`, not `tenant_id`.
+Organisations are visible to all (a slug names nothing secret). Memberships and invitations are
+under row-level security too (migration 0002, `rls.DIRECTORY_POLICIES`): visible within their
+organisation's tenant context, to a user for their own memberships (`user_context`), or by the
+token of the invitation being redeemed (`invitation_context`); written only in the tenant
+context. Access goes through `selectors` and `services`, which enter those contexts. Every other
+table that belongs to an organisation inherits `TenantModel`.
 """
 
 from __future__ import annotations

@@ -12,14 +12,28 @@ from django.db import migrations
 
 TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
+# The directory (memberships, invitations) carries `organization_id`. A row is visible within its
+# organisation's context, to the signed-in user for their own memberships, or by the token of the
+# invitation being redeemed; it is written only within its organisation's context.
+_DIRECTORY_TENANT = "organization_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+DIRECTORY_POLICIES = {
+    "tenancy_membership": (
+        f"{_DIRECTORY_TENANT} OR user_id = NULLIF(current_setting('app.user_id', true), '')::bigint",
+        _DIRECTORY_TENANT,
+    ),
+    "tenancy_invitation": (
+        f"{_DIRECTORY_TENANT} OR token_hash = NULLIF(current_setting('app.invitation', true), '')",
+        _DIRECTORY_TENANT,
+    ),
+}
 
-def enable_sql(table: str) -> str:
+
+def enable_sql(table: str, using: str = TENANT_PREDICATE, check: str = TENANT_PREDICATE) -> str:
     return f"""
         ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
         ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
         DROP POLICY IF EXISTS tenant_isolation ON {table};
-        CREATE POLICY tenant_isolation ON {table}
-            USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE});
+        CREATE POLICY tenant_isolation ON {table} USING ({using}) WITH CHECK ({check});
     """
 
 

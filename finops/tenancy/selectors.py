@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from .context import user_context
 from .models import Invitation, Membership, Organization
 
 
 def membership_for(*, user, slug: str) -> Membership | None:
-    return (
-        Membership.objects.select_related("organization")
-        .filter(user=user, organization__slug=slug)
-        .first()
-    )
+    with user_context(user):
+        return (
+            Membership.objects.select_related("organization")
+            .filter(user=user, organization__slug=slug)
+            .first()
+        )
 
 
-def memberships_of(*, user) -> QuerySet[Membership]:
-    return Membership.objects.select_related("organization").filter(user=user).order_by("organization__name")
+def memberships_of(*, user) -> list[Membership]:
+    with user_context(user):
+        return list(Membership.objects.select_related("organization").filter(user=user).order_by("organization__name"))
+
+
+# Within the organisation's tenant context (a page of the organisation, or a service):
 
 
 def member_list(*, org: Organization) -> QuerySet[Membership]:

@@ -23,6 +23,7 @@ from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.money import is_valid_currency
 
+from .context import invitation_context, tenant_context
 from .models import Invitation, Membership, Organization
 from .permissions import Role
 
@@ -69,7 +70,7 @@ def user_get_or_create(*, email: str, password: str | None = None):
 def member_add(*, org: Organization, actor, user, role: str) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
-    with transaction.atomic():
+    with tenant_context(org):
         membership, created = Membership.objects.get_or_create(organization=org, user=user, defaults={"role": role})
         if not created and membership.role != role:
             return member_set_role(org=org, actor=actor, membership=membership, role=role)
@@ -86,7 +87,7 @@ def _admin_count(org: Organization) -> int:
 def member_set_role(*, org: Organization, actor, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.")
-    with transaction.atomic():
+    with tenant_context(org):
         # Lock the organisation's admins so two demotions cannot both pass the last-admin check.
         list(Membership.objects.select_for_update().filter(organization=org, role=Role.ADMIN))
         membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
@@ -102,7 +103,7 @@ def member_set_role(*, org: Organization, actor, membership: Membership, role: s
 
 
 def member_remove(*, org: Organization, actor, membership: Membership) -> None:
-    with transaction.atomic():
+    with tenant_context(org):
         list(Membership.objects.select_for_update().filter(organization=org, role=Role.ADMIN))
         membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
         if membership.role == Role.ADMIN and _admin_count(org) <= 1:
@@ -122,10 +123,10 @@ def invitation_create(*, org: Organization, actor, email: str, role: str) -> tup
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.")
     email = email.strip().lower()
-    if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
-        raise DomainError(f"{email} is already a member.")
     token = secrets.token_urlsafe(32)
-    with transaction.atomic():
+    with tenant_context(org):
+        if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
+            raise DomainError(f"{email} is already a member.")
         invitation = Invitation.objects.create(
             organization=org, email=email, role=role, token_hash=_token_hash(token), invited_by=actor,
             expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
@@ -146,7 +147,9 @@ def invitation_create(*, org: Organization, actor, email: str, role: str) -> tup
 
 
 def invitation_for_token(token: str) -> Invitation | None:
-    return Invitation.objects.select_related("organization").filter(token_hash=_token_hash(token)).first()
+    token_hash = _token_hash(token)
+    with invitation_context(token_hash):
+        return Invitation.objects.select_related("organization").filter(token_hash=token_hash).first()
 
 
 def invitation_check(invitation: Invitation | None) -> Invitation:
@@ -162,26 +165,32 @@ def invitation_check(invitation: Invitation | None) -> Invitation:
     return invitation
 
 
+def _invitation_locked(token_hash: str) -> Invitation:
+    return invitation_check(
+        Invitation.objects.select_for_update(of=("self",)).select_related("organization")
+        .filter(token_hash=token_hash).first()
+    )
+
+
 def invitation_accept(*, token: str, user) -> Membership:
-    with transaction.atomic():
-        invitation = invitation_check(
-            Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
-        )
+    token_hash = _token_hash(token)
+    with invitation_context(token_hash):
+        invitation = _invitation_locked(token_hash)
         if user.email.lower() != invitation.email.lower():
             raise DomainError(f"This invitation is for {invitation.email}; you are signed in as {user.email}.")
-        invitation.accepted_at = timezone.now()
-        invitation.save(update_fields=["accepted_at"])
-        return member_add(org=invitation.organization, actor=user, user=user, role=invitation.role)
+        with tenant_context(invitation.organization):  # the directory is written in its organisation
+            invitation.accepted_at = timezone.now()
+            invitation.save(update_fields=["accepted_at"])
+            return member_add(org=invitation.organization, actor=user, user=user, role=invitation.role)
 
 
 def invitation_accept_new_user(*, token: str, password: str):
     """Create the account an invitation is addressed to (no account may exist for that e-mail
     yet: an existing user signs in instead) and accept the invitation. Returns the membership."""
     User = get_user_model()
-    with transaction.atomic():
-        invitation = invitation_check(
-            Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
-        )
+    token_hash = _token_hash(token)
+    with invitation_context(token_hash):
+        invitation = _invitation_locked(token_hash)
         if User.objects.filter(email__iexact=invitation.email).exists():
             raise DomainError(f"An account for {invitation.email} exists already: sign in to accept.")
         user = user_get_or_create(email=invitation.email, password=password)
@@ -189,7 +198,7 @@ def invitation_accept_new_user(*, token: str, password: str):
 
 
 def invitation_revoke(*, org: Organization, actor, invitation: Invitation) -> None:
-    with transaction.atomic():
+    with tenant_context(org):
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=org)
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])

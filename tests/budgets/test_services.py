@@ -303,7 +303,8 @@ def test_the_submitter_does_not_approve_their_own_version_while_another_approver
                                           r"it \(segregation of duties\)\.$"):
         services.version_approve(tenant=books.org, actor=users["finance"], version=draft)
     # a one-person finance team (the admin gone) approves its own budget; the audit shows who did both
-    Membership.objects.filter(organization=books.org, user=users["admin"]).delete()
+    with tenant_context(books.org):
+        Membership.objects.filter(organization=books.org, user=users["admin"]).delete()
     approved = services.version_approve(tenant=books.org, actor=users["finance"], version=draft)
     assert (approved.status, approved.submitted_by, approved.approved_by) == (
         "approved", users["finance"], users["finance"])

@@ -42,7 +42,8 @@ def seed(org):
                                   for a, c, p in ((books.rent, books.ops, periods[2]),
                                                   (books.rent, books.ops, periods[3]),
                                                   (books.software, books.sales, periods[2])))
-    users = {m.role: m.user for m in Membership.objects.filter(organization=org).select_related("user")}
+    with tenant_context(org):
+        users = {m.role: m.user for m in Membership.objects.filter(organization=org).select_related("user")}
 
     def ask(source, destination, amount, reason, role="director", **kwargs):
         return transfer_request(tenant=org, actor=users[role], version=version, source=source,

@@ -73,7 +73,8 @@ def test_seeding_creates_both_organisations_with_a_member_per_role_and_a_full_ch
     acme, globex = Organization.objects.get(slug="acme"), Organization.objects.get(slug="globex")
     assert (acme.name, str(acme.reporting_currency), acme.fiscal_year_start_month) == ("Acme Corp", "USD", 1)
     assert (globex.name, str(globex.reporting_currency), globex.fiscal_year_start_month) == ("Globex Ltd", "GBP", 4)
-    roles = sorted(Membership.objects.filter(organization=acme).values_list("user__email", "role"))
+    with tenant_context(acme):
+        roles = sorted(Membership.objects.filter(organization=acme).values_list("user__email", "role"))
     assert roles == [("admin@acme.example", "admin"), ("director@acme.example", "director"),
                      ("finance@acme.example", "finance"), ("viewer@acme.example", "viewer")]
     assert get_user_model().objects.get(email="viewer@globex.example").check_password("finops-demo")

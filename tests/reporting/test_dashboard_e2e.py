@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from finops import demo
-from finops.tenancy.models import Membership
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -127,7 +126,7 @@ def test_an_admin_manages_members_and_settings_in_the_browser(live_server, in_br
         assert problems == []
 
     in_browser(scenario)
-    assert Membership.objects.get(organization=org, user__email="viewer@acme.test").role == "finance"
+    assert member(org, user__email="viewer@acme.test").role == "finance"
 
 
 def test_a_newcomer_joins_through_the_invitation_link_in_the_browser(live_server, in_browser, org, users):
@@ -153,4 +152,4 @@ def test_a_newcomer_joins_through_the_invitation_link_in_the_browser(live_server
         assert problems == []
 
     in_browser(scenario)
-    assert Membership.objects.get(organization=org, user__email="newcomer@example.com").role == "director"
+    assert member(org, user__email="newcomer@example.com").role == "director"

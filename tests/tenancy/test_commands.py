@@ -13,7 +13,8 @@ from django.core.management import CommandError, call_command
 
 from finops.audit.models import AuditEvent
 from finops.tenancy.context import tenant_context
-from finops.tenancy.models import Membership, Organization
+from finops.tenancy.models import Organization
+from tests.conftest import member
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +65,7 @@ def test_add_member_creates_the_user_with_a_password_and_audits_the_membership(o
 
     user = get_user_model().objects.get(email="milton@initech.example")
     assert user.check_password("red-stapler-1999")
-    assert Membership.objects.get(organization=org, user=user).role == "finance"
+    assert member(org, user=user).role == "finance"
     assert out.strip() == "new user milton@initech.example is finance of Acme."
     with tenant_context(org):
         event = AuditEvent.objects.get(action="member.add", object_repr="milton@initech.example")
@@ -81,7 +82,7 @@ def test_add_member_without_a_password_leaves_a_new_user_without_one_and_says_ho
 def test_add_member_changes_the_role_of_an_existing_member_and_keeps_their_password(org, users):
     command("add_member", "viewer@acme.test", "--org", org.slug, "--role", "director")
 
-    assert Membership.objects.get(organization=org, user=users["viewer"]).role == "director"
+    assert member(org, user=users["viewer"]).role == "director"
     users["viewer"].refresh_from_db()
     assert users["viewer"].has_usable_password()
 
@@ -89,7 +90,7 @@ def test_add_member_changes_the_role_of_an_existing_member_and_keeps_their_passw
 def test_add_member_cannot_demote_the_last_admin(org, users):
     with pytest.raises(CommandError, match="The organisation needs at least one admin."):
         command("add_member", "admin@acme.test", "--org", org.slug, "--role", "viewer")
-    assert Membership.objects.get(organization=org, user=users["admin"]).role == "admin"
+    assert member(org, user=users["admin"]).role == "admin"
 
 
 @pytest.mark.parametrize("args, message", [
