@@ -149,17 +149,17 @@ def command_inputs(*, org: str, file: str, user: str = "") -> CommandInputs:
     e-mail (optional), and the file's bytes — or a CommandError saying which one is wrong."""
     from pathlib import Path
 
-    from django.contrib.auth import get_user_model
     from django.core.management.base import CommandError
 
     from finops.tenancy.models import Organization
+    from finops.tenancy.selectors import member_user_by_email
 
     tenant = Organization.objects.filter(slug=org).first()
     if tenant is None:
         raise CommandError(f"No organisation with slug {org!r}.")
     actor = None
     if user:
-        actor = get_user_model().objects.filter(email__iexact=user, memberships__organization=tenant).first()
+        actor = member_user_by_email(org=tenant, email=user)
         if actor is None:
             raise CommandError(f"{user} is not a member of {tenant.name}.")
     path = Path(file)

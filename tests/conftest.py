@@ -117,6 +117,14 @@ def users(org):
     return {role: get_user_model().objects.get(email=f"{role}@acme.test") for role in Role.values}
 
 
+def owner_connection():
+    """A psycopg connection to the test database as the owner role (autocommit), for what the
+    runtime role may not do: show that the database's own rules hold for its owner too."""
+    roles = dbsetup.roles()
+    return dbsetup.connect(connections["default"].settings_dict["NAME"], user=roles.owner,
+                           password=roles.owner_password)
+
+
 def member(org, **filters):
     """One membership of `org`, read in its tenant context (the directory is under row-level security)."""
     from finops.tenancy.models import Membership

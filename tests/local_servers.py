@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -47,6 +49,22 @@ def smtp_server() -> Iterator[tuple[int, Inbox]]:
         yield port, inbox
     finally:
         controller.stop()
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child process (a worker, `manage.py`) that talks to *this* test database
+    and Redis. DATABASE_URL keeps the server's address as configured (a socket path stays escaped)."""
+    from django.conf import settings
+    from django.db import connection
+
+    env = os.environ.copy()
+    url = urlsplit(env.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/finops")
+    env["DATABASE_URL"] = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["DEBUG"] = "1"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env
 
 
 @contextmanager

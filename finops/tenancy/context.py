@@ -41,48 +41,68 @@ def require_tenant_id() -> int:
     return tenant_id
 
 
-def _set_database_setting(name: str, value, using: str) -> None:
+def _set_database_settings(settings: dict[str, object], using: str) -> None:
+    """One statement for any number of transaction-local settings."""
+    names = list(settings)
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, "" if value is None else str(value)])
+        cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+                       [item for name in names for item in (name, "" if settings[name] is None else str(settings[name]))])
 
 
 @contextmanager
-def _database_setting(var: ContextVar, name: str, value, using: str) -> Iterator[None]:
-    """Run the block inside one transaction with the setting `name` = `value` (and `var` too)."""
-    previous = var.get()
+def _database_settings(settings: list[tuple[ContextVar, str, object]], using: str, *,
+                       savepoint: bool = True) -> Iterator[None]:
+    """Run the block inside one transaction with each setting `name` = `value` (and its `var`).
+
+    Nested in a transaction where every value is in force already, there is nothing to set; with
+    `savepoint=False` (read-only lookups) not even a savepoint is made.
+    """
+    previous = [var.get() for var, _, _ in settings]
     nested = connections[using].in_atomic_block
-    token = var.set(value)
+    changed = {name: value for (var, name, value), old in zip(settings, previous) if not (nested and old == value)}
+    tokens = [var.set(value) for var, _, value in settings]
     try:
-        with transaction.atomic(using=using):
-            if not (nested and previous == value):  # else the setting is in force already
-                _set_database_setting(name, value, using)
+        if not changed and not savepoint:
             yield
-            # Outermost, the transaction ends here and the setting with it; nested in another
+            return
+        with transaction.atomic(using=using):
+            if changed:
+                _set_database_settings(changed, using)
+            yield
+            # Outermost, the transaction ends here and the settings with it; nested in another
             # context's (or no context's) transaction, put theirs back. On an exception the
-            # (sub)transaction rolls back, and the setting with it.
-            if nested and previous != value:
-                _set_database_setting(name, previous, using)
+            # (sub)transaction rolls back, and the settings with it.
+            if nested and changed:
+                _set_database_settings({name: old for (_, name, _), old in zip(settings, previous)
+                                        if name in changed}, using)
     finally:
-        var.reset(token)
+        for (var, _, _), token in zip(reversed(settings), reversed(tokens)):
+            var.reset(token)
 
 
 @contextmanager
-def tenant_context(tenant, *, using: str = "default") -> Iterator[int]:
-    """Run the block as `tenant` (an Organization or its id), inside one transaction."""
+def tenant_context(tenant, *, user=None, savepoint: bool = True, using: str = "default") -> Iterator[int]:
+    """Run the block as `tenant` (an Organization or its id), inside one transaction; with `user`,
+    as that user too (a request: the directory then also shows the user's own memberships).
+    `savepoint=False` is for a read that needs no savepoint of its own when the tenant is in force."""
     tenant_id = int(getattr(tenant, "pk", tenant))
-    with _database_setting(_current_tenant_id, "app.tenant_id", tenant_id, using):
+    settings = [(_current_tenant_id, "app.tenant_id", tenant_id)]
+    if user is not None:
+        settings.append((_current_user_id, "app.user_id", int(getattr(user, "pk", user))))
+    with _database_settings(settings, using, savepoint=savepoint):
         yield tenant_id
 
 
 @contextmanager
 def user_context(user, *, using: str = "default") -> Iterator[None]:
     """Run the block as `user` (or an id): the directory shows them their own memberships."""
-    with _database_setting(_current_user_id, "app.user_id", int(getattr(user, "pk", user)), using):
+    with _database_settings([(_current_user_id, "app.user_id", int(getattr(user, "pk", user)))], using,
+                            savepoint=False):
         yield
 
 
 @contextmanager
 def invitation_context(token_hash: str, *, using: str = "default") -> Iterator[None]:
     """Run the block redeeming the invitation whose token hashes to `token_hash`."""
-    with _database_setting(_current_invitation, "app.invitation", token_hash, using):
+    with _database_settings([(_current_invitation, "app.invitation", token_hash)], using, savepoint=False):
         yield

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.http import Http404
 
 from .context import tenant_context
-from .selectors import membership_for
+from .selectors import membership_in, organization_for_slug
 
 TENANT_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
 
@@ -32,12 +32,15 @@ class TenantMiddleware:
             return self.get_response(request)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        membership = membership_for(user=request.user, slug=match["slug"])
-        if membership is None:
+        org = organization_for_slug(match["slug"])
+        if org is None:
             raise Http404("No such organisation.")
-        request.org = membership.organization
-        request.membership = membership
-        with tenant_context(request.org):
+        with tenant_context(org, user=request.user):
+            membership = membership_in(org=org, user=request.user)
+            if membership is None:
+                raise Http404("No such organisation.")
+            request.org = org
+            request.membership = membership
             response = self.get_response(request)
             if response.status_code >= 500:
                 transaction.set_rollback(True)

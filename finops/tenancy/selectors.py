@@ -4,22 +4,35 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .context import user_context
+from .context import tenant_context, user_context
 from .models import Invitation, Membership, Organization
 
 
-def membership_for(*, user, slug: str) -> Membership | None:
-    with user_context(user):
-        return (
-            Membership.objects.select_related("organization")
-            .filter(user=user, organization__slug=slug)
-            .first()
-        )
+def organization_for_slug(slug: str) -> Organization | None:
+    return Organization.objects.filter(slug=slug).first()
+
+
+def membership_in(*, org: Organization, user) -> Membership | None:
+    """The user's membership of `org`, or None. Runs in (or opens) the organisation's tenant
+    context, in which a request is served anyway: the middleware asks this first."""
+    with tenant_context(org, savepoint=False):
+        membership = Membership.objects.filter(organization=org, user=user).first()
+    if membership is not None:
+        membership.organization = org
+    return membership
 
 
 def memberships_of(*, user) -> list[Membership]:
     with user_context(user):
         return list(Membership.objects.select_related("organization").filter(user=user).order_by("organization__name"))
+
+
+def member_user_by_email(*, org: Organization, email: str):
+    """The user with this e-mail if they are a member of `org`, else None (for commands)."""
+    with tenant_context(org):
+        membership = (Membership.objects.select_related("user")
+                      .filter(organization=org, user__email__iexact=email.strip()).first())
+    return membership.user if membership else None
 
 
 # Within the organisation's tenant context (a page of the organisation, or a service):

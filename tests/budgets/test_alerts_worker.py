@@ -17,8 +17,7 @@ from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 from tests.conftest import make_books, make_org
-from tests.ledger.test_import_worker import child_env
-from tests.local_servers import celery_worker, smtp_server
+from tests.local_servers import celery_worker, child_env, smtp_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -18,6 +18,7 @@ from budgets.importers import budget_import
 from budgets.models import Budget, BudgetLine, BudgetVersion
 from finops.audit.models import AuditEvent
 from finops.tenancy.context import tenant_context
+from tests.local_servers import child_env
 
 HEADER = "entity,account,cost_center,period,amount"
 GOOD = [
@@ -235,12 +236,7 @@ def test_the_command_refuses_an_unknown_organisation_user_or_file(books, args, m
 
 @pytest.mark.django_db(transaction=True)
 def test_from_the_shell_a_good_file_exits_0_and_a_bad_one_exits_1_with_its_rows_on_stderr(books, tmp_path):
-    database = settings.DATABASES["default"]
-    env = {
-        "DATABASE_URL": "postgresql://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(**database),
-        "DATABASE_APP_USER": database["USER"], "DATABASE_APP_PASSWORD": database["PASSWORD"],
-        "REDIS_URL": settings.REDIS_URL, "DEBUG": "1", "PATH": "/usr/bin:/bin",
-    }
+    env = child_env()
     bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
     bad.write_bytes(csv_file("US,4000,,2026-01,1", "US,4000,,2027-01,1"))
     good.write_bytes(csv_file(*GOOD))

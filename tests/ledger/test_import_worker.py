@@ -4,37 +4,22 @@ emptied by TRUNCATE afterwards)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from finops.ledger.importers import import_job_create, import_progress_get
 from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, PeriodBalance
 from finops.tenancy.context import tenant_context
-from tests.local_servers import celery_worker
+from tests.local_servers import celery_worker, child_env
 
 ROOT = Path(settings.BASE_DIR)
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def child_env() -> dict[str, str]:
-    """The environment of a child process that talks to *this* test database and Redis."""
-    env = os.environ.copy()
-    url = urlsplit(env.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/finops")
-    env["DATABASE_URL"] = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-    env["REDIS_URL"] = settings.REDIS_URL
-    env["DEBUG"] = "1"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
-    env.pop("PYTEST_CURRENT_TEST", None)
-    return env
 
 
 @pytest.fixture

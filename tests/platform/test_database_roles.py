@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import psycopg
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
@@ -18,6 +17,7 @@ from finops import dbsetup
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
+from tests.conftest import owner_connection
 
 INSUFFICIENT_PRIVILEGE = "42501"
 
@@ -133,14 +133,9 @@ def test_on_every_table_the_runtime_role_has_dml_only_and_none_the_ledger_forbid
         assert not set(privileges) & granted.get(table, set()), table
 
 
-def _owner_connection() -> psycopg.Connection:
-    roles = dbsetup.roles()
-    return dbsetup.connect(connection.settings_dict["NAME"], user=roles.owner, password=roles.owner_password)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_table_the_owner_creates_later_is_granted_to_the_runtime_role_by_default_privileges():
-    with _owner_connection() as owner:
+    with owner_connection() as owner:
         owner.execute("CREATE TABLE later_table (id bigint)")
     try:
         with connection.cursor() as cursor:
@@ -149,7 +144,7 @@ def test_a_table_the_owner_creates_later_is_granted_to_the_runtime_role_by_defau
             assert cursor.fetchone() == (True, False)
             cursor.execute("INSERT INTO later_table VALUES (1)")
     finally:
-        with _owner_connection() as owner:
+        with owner_connection() as owner:
             owner.execute("DROP TABLE later_table")
 
 

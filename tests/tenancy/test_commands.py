@@ -15,6 +15,7 @@ from finops.audit.models import AuditEvent
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Organization
 from tests.conftest import member
+from tests.local_servers import child_env
 
 
 @pytest.fixture(autouse=True)
@@ -112,12 +113,7 @@ def test_add_member_refuses_bad_input_and_creates_no_user(org, args, message, se
 
 @pytest.mark.django_db(transaction=True)
 def test_from_the_shell_a_refusal_goes_to_stderr_with_exit_status_1():
-    database = settings.DATABASES["default"]
-    env = {
-        "DATABASE_URL": "postgresql://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(**database),
-        "DATABASE_APP_USER": database["USER"], "DATABASE_APP_PASSWORD": database["PASSWORD"],
-        "REDIS_URL": settings.REDIS_URL, "DEBUG": "1", "PATH": "/usr/bin:/bin",
-    }
+    env = child_env()
     done = subprocess.run(
         [sys.executable, "manage.py", "create_org", "x", "--name", "X", "--currency", "NOPE", "--skip-checks"],
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
