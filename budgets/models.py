@@ -41,7 +41,6 @@ class Budget(TenantModel):
         ordering = ["-fiscal_year", "name"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="budget_name_unique"),
-            models.UniqueConstraint(fields=["tenant", "id"], name="budget_tenant_id_unique"),
         ]
         indexes = [models.Index(fields=["tenant", "fiscal_year", "entity"], name="budget_year_idx")]
 
@@ -93,7 +92,6 @@ class BudgetVersion(TenantModel):
         ordering = ["budget_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "budget", "number"], name="budgetversion_number_unique"),
-            models.UniqueConstraint(fields=["tenant", "id"], name="budgetversion_tenant_id_unique"),
             models.CheckConstraint(
                 condition=models.Q(kind="original", parent__isnull=True)
                 | (~models.Q(kind="original") & models.Q(parent__isnull=False)),
@@ -156,8 +154,10 @@ class TransferRequest(TenantModel):
     version = models.ForeignKey(BudgetVersion, related_name="transfers", **_REF)
     # Single-column FKs: BudgetLine has no (tenant_id, id) key; the service checks both lines
     # belong to `version`, and row-level security hides other tenants' lines.
-    source = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="+", db_index=False)
-    destination = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="+", db_index=False)
+    source = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="+", db_index=False,
+                               db_constraint=False)
+    destination = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                    db_constraint=False)
     # Currency: the budget entity's functional currency, rounded to its minor unit. Always > 0.
     amount = models.DecimalField(**AMOUNT_DIGITS)
     reason = models.TextField()
@@ -270,7 +270,7 @@ class AlertThreshold(TenantModel):
     """consumed_pct: fires when actual / budget × 100 ≥ `pct` (expense lines). variance: fires
     when |variance %| ≥ `pct` AND |variance| ≥ `amount` (either direction)."""
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="thresholds")
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="thresholds", db_constraint=False)
     kind = models.CharField(max_length=12, choices=ThresholdKind.choices)
     pct = models.DecimalField(max_digits=7, decimal_places=2)
     amount = models.DecimalField(max_digits=20, decimal_places=4, default=0)  # variance only
@@ -300,8 +300,8 @@ class AlertStatus(models.TextChoices):
 
 
 class Alert(TenantModel):
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
-    threshold = models.ForeignKey(AlertThreshold, on_delete=models.CASCADE, related_name="alerts")
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
+    threshold = models.ForeignKey(AlertThreshold, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
     entity = models.ForeignKey(Entity, related_name="+", **_REF)
     account = models.ForeignKey(Account, related_name="+", **_REF)
     cost_center = models.ForeignKey(CostCenter, null=True, blank=True, related_name="+", **_REF)
@@ -336,7 +336,7 @@ class DeliveryStatus(models.TextChoices):
 class AlertDelivery(TenantModel):
     """The outbox: one row per alert × recipient, sent after the alert's transaction commits."""
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
     recipient = models.EmailField()
     status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     due_at = models.DateTimeField()  # now for immediate delivery, the next digest for a digest

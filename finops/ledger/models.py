@@ -66,7 +66,6 @@ class Entity(TenantModel):
         verbose_name_plural = "entities"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "code"], name="entity_code_unique"),
-            models.UniqueConstraint(fields=["tenant", "id"], name="entity_tenant_id_unique"),
         ]
 
     def __str__(self) -> str:
@@ -81,7 +80,9 @@ class Account(TenantModel):
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=AccountType.choices)
     normal_balance = models.CharField(max_length=6, choices=NormalBalance.choices)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    # (tenant_id, parent_id) references (tenant_id, id): finops/tenancy/keys.py
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+                               db_constraint=False)
     active = models.BooleanField(default=True)
     is_intercompany = models.BooleanField(default=False)
 
@@ -89,7 +90,6 @@ class Account(TenantModel):
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "code"], name="account_code_unique"),
-            models.UniqueConstraint(fields=["tenant", "id"], name="account_tenant_id_unique"),
         ]
 
     def __str__(self) -> str:
@@ -102,7 +102,9 @@ class CostCenter(TenantModel):
 
     code = models.CharField(max_length=20)
     name = models.CharField(max_length=200)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    # (tenant_id, parent_id) references (tenant_id, id): finops/tenancy/keys.py
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+                               db_constraint=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -112,7 +114,6 @@ class CostCenter(TenantModel):
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "code"], name="costcenter_code_unique"),
-            models.UniqueConstraint(fields=["tenant", "id"], name="costcenter_tenant_id_unique"),
         ]
 
     def __str__(self) -> str:
@@ -145,7 +146,6 @@ class Period(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "start"], name="period_start_unique"),
             models.UniqueConstraint(fields=["tenant", "fiscal_year", "number"], name="period_number_unique"),
-            models.UniqueConstraint(fields=["tenant", "id"], name="period_tenant_id_unique"),
             models.CheckConstraint(condition=models.Q(number__gte=1, number__lte=12), name="period_number_range"),
             models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="period_end_after_start"),
         ]
@@ -232,7 +232,6 @@ class JournalEntry(TenantModel):
         verbose_name_plural = "journal entries"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="journalentry_idempotency_unique"),
-            models.UniqueConstraint(fields=["tenant", "id"], name="journalentry_tenant_id_unique"),
         ]
         indexes = [models.Index(fields=["tenant", "-date", "-id"], name="journalentry_date_idx")]
 
@@ -360,7 +359,8 @@ class ImportJob(TenantModel):
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
     message = models.CharField(max_length=500, blank=True)
-    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                     db_constraint=False)  # a composite key: finops/tenancy/keys.py
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
