@@ -151,8 +151,28 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")
+# Background jobs kept in database rows (`finops/jobs.py`). A running job beats its row every
+# JOB_HEARTBEAT_SECONDS; beat, every JOB_REQUEUE_EVERY_SECONDS, hands a job to a worker again when
+# its heartbeat is older than JOB_HEARTBEAT_TIMEOUT (its worker died) or it has been queued for
+# JOB_QUEUED_TIMEOUT (its message was lost), and fails it after JOB_MAX_ATTEMPTS interrupted runs.
+# So a crashed import is running again within about timeout + requeue period (~3 minutes).
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
+JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT_SECONDS", "120"))
+JOB_QUEUED_TIMEOUT = float(os.environ.get("JOB_QUEUED_TIMEOUT_SECONDS", "600"))
+JOB_REQUEUE_EVERY = float(os.environ.get("JOB_REQUEUE_EVERY_SECONDS", "60"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+if JOB_HEARTBEAT_TIMEOUT < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_TIMEOUT_SECONDS must be at least three heartbeats "
+                               "(JOB_HEARTBEAT_SECONDS): a slow beat is not a dead worker.")
+# The Redis transport hands an unacknowledged message to another worker after this long, even if
+# the task is still running. Job tasks (imports) are acknowledged when they start: their row and
+# its heartbeat, not the message, make sure they run, so they may take hours. Every other task
+# is acks_late and short (alerts, sending): this bounds how long a crash delays it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", "900")),
+}
 CELERY_BEAT_SCHEDULE: dict = {
-    "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": 300.0},
+    "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": JOB_REQUEUE_EVERY},
     "variance-alerts-hourly": {"task": "budgets.tasks.variance_alerts_evaluate_all", "schedule": 3600.0},
     "variance-alerts-digest": {"task": "budgets.tasks.alert_digests_send", "schedule": 3600.0},
 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,13 +51,30 @@ def smtp_server() -> Iterator[tuple[int, Inbox]]:
         controller.stop()
 
 
+@dataclass
+class Worker:
+    """A running worker process and its log."""
+
+    log: Path
+    process: subprocess.Popen
+
+    def read_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a pulled plug would: no cleanup, no message restored."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+
 @contextmanager
-def celery_worker(log: Path, env: dict[str, str]) -> Iterator[Path]:
-    """A real `celery worker -P solo` on the configured broker, stopped when the block ends."""
+def celery_worker_process(log: Path, env: dict[str, str], *, hostname: str = "worker@%h") -> Iterator[Worker]:
+    """A real `celery worker -P solo` (one process, which runs the tasks itself) on the configured
+    broker, stopped when the block ends unless the test killed it already."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "finops", "worker", "-P", "solo", "--purge",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info", "-n", hostname],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
@@ -64,11 +83,19 @@ def celery_worker(log: Path, env: dict[str, str]) -> Iterator[Path]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
             time.sleep(0.2)
-        yield log
+        yield Worker(log, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def celery_worker(log: Path, env: dict[str, str]) -> Iterator[Path]:
+    """A real `celery worker -P solo` on the configured broker, stopped when the block ends."""
+    with celery_worker_process(log, env) as worker:
+        yield worker.log

@@ -102,7 +102,10 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
     with tenant_context(tenant) as tenant_id:
         _lock_tenant_imports(tenant_id)
         if job is not None:
-            job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+            # Re-read under the tenant's import lock: a second run of the job (a requeue of one
+            # that was only slow) waits above until the first committed, and stops here. The
+            # row itself is not locked, so the job's heartbeat can go on beating it meanwhile.
+            job = ImportJob.objects.defer("content").get(pk=job.pk)
             if job.is_finished:
                 return result_of(job)
         previous = (ImportJob.objects.filter(kind=ImportKind.GL, sha256=sha256, status=ImportStatus.SUCCEEDED)
