@@ -129,6 +129,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "finops"),
+        # Callers treat the cache as optional (progress bars, throttles, debouncing): an
+        # unreachable Redis must fail fast, not hang the page until the TCP stack gives up.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 
