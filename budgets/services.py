@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from finops.audit.services import audit_record
+from finops.db import analyze_on_commit
 from finops.errors import DomainError
 from finops.ledger.models import (
     Account,
@@ -279,6 +280,7 @@ def _cells_write(*, tenant, actor, version: BudgetVersion, cells: Sequence[Cell]
         if deletes:
             cursor.execute("DELETE FROM budgets_budgetline WHERE tenant_id = %s AND id = ANY(%s)",
                            [tenant.pk, deletes])
+    analyze_on_commit(BudgetLine, rows=len(upserts) + len(deletes))  # a pasted block can be thousands
     if result.changed:
         audit_record(tenant=tenant, actor=actor, action=action, obj=version,
                      object_repr=f"{version.budget.name} v{version.number}",
@@ -313,6 +315,7 @@ def _cells_write_checked(*, tenant, version: BudgetVersion,
         with connection.cursor() as cursor:
             cursor.execute(UPSERT, [tenant.pk, version.pk, [c[0] for c in upserts], [c[1] for c in upserts],
                                     [c[2] for c in upserts], [c[3] for c in upserts]])
+        analyze_on_commit(BudgetLine, rows=len(upserts))
     return result
 
 
@@ -531,6 +534,7 @@ def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) 
         with connection.cursor() as cursor:
             cursor.execute(COPY_LINES, {"new": new.pk, "tenant": tenant.pk, "version": parent.pk})
             copied = cursor.rowcount
+        analyze_on_commit(BudgetLine, rows=copied)
         audit_record(tenant=tenant, actor=actor, action="budget.version_revise", obj=new,
                      object_repr=f"{budget.name} v{number}",
                      before=None, after={"kind": kind, "number": number, "parent": parent.number, "lines": copied})
