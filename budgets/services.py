@@ -443,19 +443,24 @@ def version_submit(*, tenant, actor, version) -> BudgetVersion:
                            fields={"submitted_by": _user(actor), "submitted_at": timezone.now()})
 
 
+def segregation_of_duties_check(*, tenant, actor, author_id: int | None, what: str, verb: str) -> None:
+    """Segregation of duties: whoever made a thing (submitted a budget version, requested a
+    transfer) does not approve it, as long as the organisation has another member who may
+    approve (finance or admin). A one-person finance team can still approve its own; the audit
+    log shows who did both. `what` names the thing ("transfer #12"), `verb` what its author did."""
+    user = _user(actor)
+    if user is None or author_id != user.pk:
+        return
+    others = (Membership.objects.filter(organization_id=_pk(tenant), role__in=APPROVER_ROLES)
+              .exclude(user_id=user.pk).exists())
+    if others:
+        raise DomainError(f"You {verb} {what}: another finance or admin member approves it (segregation of duties).")
+
+
 def _second_pair_of_eyes(tenant, actor):
-    """Segregation of duties: whoever submitted a version does not approve it, as long as the
-    organisation has another member who may approve (finance or admin). A one-person finance
-    team can still approve its own budget; the audit log shows who did both."""
     def guard(version: BudgetVersion) -> None:
-        user = _user(actor)
-        if user is None or version.submitted_by_id != user.pk:
-            return
-        others = (Membership.objects.filter(organization_id=_pk(tenant), role__in=APPROVER_ROLES)
-                  .exclude(user_id=user.pk).exists())
-        if others:
-            raise DomainError(f"You submitted {version.budget.name} v{version.number}: another finance or admin "
-                              "member approves it (segregation of duties).")
+        segregation_of_duties_check(tenant=tenant, actor=actor, author_id=version.submitted_by_id,
+                                    what=f"{version.budget.name} v{version.number}", verb="submitted")
     return guard
 
 
