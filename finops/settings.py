@@ -214,6 +214,12 @@ AXES_LOCKOUT_CALLABLE = "finops.tenancy.forms.axes_lockout_response"  # the temp
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0")) or None
 
+# Password-reset mails: at most so many per address and per IP address within the window
+# (finops/ratelimit.py, in the database); past it the page answers the same and sends nothing.
+PASSWORD_RESET_LIMIT_PER_EMAIL = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_EMAIL", "3"))
+PASSWORD_RESET_LIMIT_PER_IP = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_IP", "20"))
+PASSWORD_RESET_WINDOW_MINUTES = float(os.environ.get("PASSWORD_RESET_WINDOW_MINUTES", "60"))
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and not TESTING)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

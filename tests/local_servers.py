@@ -36,6 +36,13 @@ class Inbox(MessageHandler):
         return self.messages
 
 
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, read, released): a server that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @contextmanager
 def smtp_server() -> Iterator[tuple[int, Inbox]]:
     """An SMTP server on a free loopback port: yields (port, inbox)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -22,6 +21,7 @@ from finops.ledger.periods import period_close, period_for
 from finops.ledger.services import LineSpec, translate_lines
 from finops.ledger.tasks import gl_import_run
 from finops.tenancy.context import tenant_context
+from tests.local_servers import closed_port
 
 HEADER = "date,entry_ref,entity,account,cost_center,amount,currency,memo"
 
@@ -580,11 +580,8 @@ def test_the_progress_partial_shows_the_phase_while_running(books, client):
 @pytest.fixture
 def redis_down(settings):
     """The cache points at a loopback port nobody listens on: Redis is down."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+                                   "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}}
 
 
 def test_with_redis_down_the_page_of_a_running_import_shows_its_state_from_the_database(books, client, redis_down):
