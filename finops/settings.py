@@ -260,6 +260,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "finops <finops@localh
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 INVITATION_MAX_AGE_DAYS = int(os.environ.get("INVITATION_MAX_AGE_DAYS", "7"))
+# How long the unsubscribe link of an alert e-mail works (it is signed with the time it was sent).
+ALERT_UNSUBSCRIBE_MAX_AGE_DAYS = int(os.environ.get("ALERT_UNSUBSCRIBE_MAX_AGE_DAYS", "90"))
 
 # Called by `seed_demo` for each demo organisation, after its books: `seeder(org, *, users, today, seed)`.
 DEMO_SEEDERS = ["budgets.demo.demo_budgets_seed"]
