@@ -54,6 +54,7 @@ from .models import (
 from .services import BUDGET_ACCOUNT_TYPES, fiscal_year_first_month
 
 MAX_THRESHOLDS = 20
+MAX_EXTRA_RECIPIENTS = 20  # beyond that, a mailing list's address is the right tool
 MAX_PCT = Decimal("99999.99")  # numeric(7, 2)
 MAX_AMOUNT = Decimal("1e16")  # numeric(20, 4)
 
@@ -162,12 +163,16 @@ def _thresholds(specs, problems: _Problems) -> list[tuple[str, Decimal, Decimal]
     return out
 
 
+def _address_words(text: str) -> list[str]:
+    return [p for p in re.split(r"[\s,;]+", text or "") if p]
+
+
 def addresses_parse(text: str) -> tuple[list[str], list[str]]:
     """(valid addresses, lower-cased and in order without repeats; the words that are not
     addresses) of an extra-recipients field: addresses separated by commas, semicolons,
     spaces or lines."""
     valid, bad = [], []
-    for part in (p for p in re.split(r"[\s,;]+", text or "") if p):
+    for part in _address_words(text):
         try:
             validate_email(part)
         except ValidationError:
@@ -239,10 +244,17 @@ def _check(*, rule_pk, name, budget, scope, cost_center, account_type, account, 
         problems.add("recipient_roles", f"Unknown role “{unknown[0]}”: choose among "
                                         f"{', '.join(Role.values)}.")
     roles = [r for r in Role.values if r in roles]  # the house order, without repeats
-    addresses, bad = addresses_parse(extra_recipients)
+    # Counted before each is checked: a pasted list of thousands is refused at once.
+    distinct = len({word.lower() for word in _address_words(extra_recipients)})
+    if distinct > MAX_EXTRA_RECIPIENTS:
+        problems.add("extra_recipients", f"A rule sends to at most {MAX_EXTRA_RECIPIENTS} other addresses, not "
+                                         f"{distinct:,}: give a mailing list’s address instead.")
+        addresses, bad = [], []
+    else:
+        addresses, bad = addresses_parse(extra_recipients)
     for word in bad:
         problems.add("extra_recipients", f"“{word}” is not a valid e-mail address.")
-    if not roles and not notify_cost_center_owners and not addresses and not bad:
+    if not roles and not notify_cost_center_owners and not distinct:
         problems.add("recipient_roles", "Choose who is told: a role, the cost-center owners or an address.")
     checked_thresholds = _thresholds(thresholds, problems)
     problems.raise_any()

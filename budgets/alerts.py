@@ -267,15 +267,30 @@ def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, no
 # --- sending -----------------------------------------------------------------------------------
 
 
+class UnsubscribeLinkExpired(Exception):
+    """An unsubscribe token signed longer ago than ALERT_UNSUBSCRIBE_MAX_AGE_DAYS."""
+
+    def __init__(self, tenant_id: int | None):
+        super().__init__(tenant_id)
+        self.tenant_id = tenant_id
+
+
 def unsubscribe_token(*, tenant_id: int, email: str) -> str:
+    """The credential of an e-mail's unsubscribe link: tenant and address, signed with the time
+    (Django's `signing.dumps` stamps it), so the link stops working after a while."""
     return signing.dumps({"t": tenant_id, "e": email.lower()}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
 def unsubscribe_token_read(token: str) -> tuple[int, str] | None:
-    """(tenant id, address) of a valid token; None for a tampered or malformed one."""
+    """(tenant id, address) of a valid token; None for a tampered or malformed one. Raises
+    `UnsubscribeLinkExpired` (with the tenant, the signature being genuine) for an old one."""
     try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        max_age = timedelta(days=settings.ALERT_UNSUBSCRIBE_MAX_AGE_DAYS)
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=max_age)
         return int(data["t"]), str(data["e"])
+    except signing.SignatureExpired:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)  # genuine, only old: which organisation
+        raise UnsubscribeLinkExpired(data.get("t") if isinstance(data, dict) else None) from None
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
 

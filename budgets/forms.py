@@ -12,6 +12,7 @@ from django.conf import settings
 from finops.ledger.models import Account, CostCenter, Entity
 from finops.ledger.periods import fiscal_year_label
 
+from .alert_rules import MAX_EXTRA_RECIPIENTS
 from .services import BUDGET_ACCOUNT_TYPES, SPREAD_METHODS
 
 MONTH_CHOICES = [(n, f"M{n}") for n in range(1, 13)]
@@ -135,7 +136,8 @@ class AlertRuleForm(forms.Form):
                                                    help_text="Or of its nearest parent with an owner.")
     extra_recipients = forms.CharField(required=False, label="Other addresses",
                                        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "cfo@example.com"}),
-                                       help_text="One per line, or separated by commas.")
+                                       help_text=f"One per line, or separated by commas; at most "
+                                                 f"{MAX_EXTRA_RECIPIENTS}.")
     delivery = forms.ChoiceField(label="Send", required=False, widget=forms.RadioSelect)
     unfavourable_only = forms.BooleanField(
         required=False, label="Only variances worse than plan",

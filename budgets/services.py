@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from finops.audit.services import audit_record
+from finops.db import analyze_on_commit
 from finops.errors import DomainError
 from finops.ledger.models import (
     Account,
@@ -279,6 +280,7 @@ def _cells_write(*, tenant, actor, version: BudgetVersion, cells: Sequence[Cell]
         if deletes:
             cursor.execute("DELETE FROM budgets_budgetline WHERE tenant_id = %s AND id = ANY(%s)",
                            [tenant.pk, deletes])
+    analyze_on_commit(BudgetLine, rows=len(upserts) + len(deletes))  # a pasted block can be thousands
     if result.changed:
         audit_record(tenant=tenant, actor=actor, action=action, obj=version,
                      object_repr=f"{version.budget.name} v{version.number}",
@@ -313,6 +315,7 @@ def _cells_write_checked(*, tenant, version: BudgetVersion,
         with connection.cursor() as cursor:
             cursor.execute(UPSERT, [tenant.pk, version.pk, [c[0] for c in upserts], [c[1] for c in upserts],
                                     [c[2] for c in upserts], [c[3] for c in upserts]])
+        analyze_on_commit(BudgetLine, rows=len(upserts))
     return result
 
 
@@ -440,19 +443,24 @@ def version_submit(*, tenant, actor, version) -> BudgetVersion:
                            fields={"submitted_by": _user(actor), "submitted_at": timezone.now()})
 
 
+def segregation_of_duties_check(*, tenant, actor, author_id: int | None, what: str, verb: str) -> None:
+    """Segregation of duties: whoever made a thing (submitted a budget version, requested a
+    transfer) does not approve it, as long as the organisation has another member who may
+    approve (finance or admin). A one-person finance team can still approve its own; the audit
+    log shows who did both. `what` names the thing ("transfer #12"), `verb` what its author did."""
+    user = _user(actor)
+    if user is None or author_id != user.pk:
+        return
+    others = (Membership.objects.filter(organization_id=_pk(tenant), role__in=APPROVER_ROLES)
+              .exclude(user_id=user.pk).exists())
+    if others:
+        raise DomainError(f"You {verb} {what}: another finance or admin member approves it (segregation of duties).")
+
+
 def _second_pair_of_eyes(tenant, actor):
-    """Segregation of duties: whoever submitted a version does not approve it, as long as the
-    organisation has another member who may approve (finance or admin). A one-person finance
-    team can still approve its own budget; the audit log shows who did both."""
     def guard(version: BudgetVersion) -> None:
-        user = _user(actor)
-        if user is None or version.submitted_by_id != user.pk:
-            return
-        others = (Membership.objects.filter(organization_id=_pk(tenant), role__in=APPROVER_ROLES)
-                  .exclude(user_id=user.pk).exists())
-        if others:
-            raise DomainError(f"You submitted {version.budget.name} v{version.number}: another finance or admin "
-                              "member approves it (segregation of duties).")
+        segregation_of_duties_check(tenant=tenant, actor=actor, author_id=version.submitted_by_id,
+                                    what=f"{version.budget.name} v{version.number}", verb="submitted")
     return guard
 
 
@@ -531,6 +539,7 @@ def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) 
         with connection.cursor() as cursor:
             cursor.execute(COPY_LINES, {"new": new.pk, "tenant": tenant.pk, "version": parent.pk})
             copied = cursor.rowcount
+        analyze_on_commit(BudgetLine, rows=copied)
         audit_record(tenant=tenant, actor=actor, action="budget.version_revise", obj=new,
                      object_repr=f"{budget.name} v{number}",
                      before=None, after={"kind": kind, "number": number, "parent": parent.number, "lines": copied})

@@ -35,7 +35,7 @@ from finops.ledger.money import minor_units
 from finops.tenancy.context import tenant_context
 
 from .models import FINAL_STATUSES, BudgetLine, BudgetVersion, TransferRequest, TransferStatus
-from .services import MAX_AMOUNT, Cell, _check_cells
+from .services import MAX_AMOUNT, Cell, _check_cells, segregation_of_duties_check
 from .variance import natural_sign
 
 ZERO = Decimal(0)
@@ -348,14 +348,17 @@ def _decide(*, tenant, actor, transfer: TransferRequest, status: str, comment: s
 
 
 def transfer_approve(*, tenant, actor, transfer, comment: str = "", override_reason: str = "") -> TransferRequest:
-    """Approve a pending request (finance: the view's check). The source's availability is checked
-    again — other requests may have been approved or actuals posted since — unless the request was
-    made with an override, or `override_reason` is given now."""
+    """Approve a pending request (finance: the view's check). Not by whoever requested it while
+    someone else could approve (segregation of duties, as for budget versions). The source's
+    availability is checked again — other requests may have been approved or actuals posted
+    since — unless the request was made with an override, or `override_reason` is given now."""
     comment = (comment or "").strip()
     override_reason = (override_reason or "").strip()
     with tenant_context(tenant):
         locked = _lock_transfer(transfer)
         _require_pending(locked, "approved")
+        segregation_of_duties_check(tenant=tenant, actor=actor, author_id=locked.requested_by_id,
+                                    what=f"transfer #{locked.pk}", verb="requested")
         version = locked.version
         currency = str(version.budget.entity.functional_currency)
         _lock_line(version, locked.source_id)

@@ -40,6 +40,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from finops.db import analyze_if_stale
 from finops.ledger import services as ledger
 from finops.ledger import writer
 from finops.ledger.fx import RateBook
@@ -51,6 +52,9 @@ from finops.ledger.models import (
     FxRate,
     FxRateKind,
     JournalEntry,
+    JournalLine,
+    Period,
+    PeriodBalance,
     Source,
 )
 from finops.ledger.money import round_money, split_exact
@@ -658,6 +662,8 @@ def drafts_write(*, org: Organization, drafts: list[Draft], actor=None) -> tuple
                                   spec.cost_center_id, t.amount, t.txn_amount, t.txn_currency, t.rate, spec.memo))
         writer.copy_entries(entry_rows)
         writer.copy_lines(line_rows)
+        # Now, in this transaction: the demo's next steps (budgets, alerts) read what was loaded.
+        analyze_if_stale(JournalEntry, JournalLine, PeriodBalance, Period, rows=len(line_rows))
         return len(entry_rows), len(line_rows)
 
 
@@ -845,6 +851,7 @@ def scale_lines(*, org: Organization, lines: int, seed: int = DEFAULT_SEED, mont
         result.seconds = time.perf_counter() - started
         if progress:
             progress(result)
+    analyze_if_stale(JournalEntry, JournalLine, PeriodBalance, Period, rows=result.lines)
     result.seconds = time.perf_counter() - started
     return result
 

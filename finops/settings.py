@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so it marks every response below it, errors and redirects included.
+    "finops.caching.PrivateResponsesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,6 +131,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "finops"),
+        # Callers treat the cache as optional (progress bars, throttles, debouncing): an
+        # unreachable Redis must fail fast, not hang the page until the TCP stack gives up.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 
@@ -151,8 +156,28 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")
+# Background jobs kept in database rows (`finops/jobs.py`). A running job beats its row every
+# JOB_HEARTBEAT_SECONDS; beat, every JOB_REQUEUE_EVERY_SECONDS, hands a job to a worker again when
+# its heartbeat is older than JOB_HEARTBEAT_TIMEOUT (its worker died) or it has been queued for
+# JOB_QUEUED_TIMEOUT (its message was lost), and fails it after JOB_MAX_ATTEMPTS interrupted runs.
+# So a crashed import is running again within about timeout + requeue period (~3 minutes).
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
+JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT_SECONDS", "120"))
+JOB_QUEUED_TIMEOUT = float(os.environ.get("JOB_QUEUED_TIMEOUT_SECONDS", "600"))
+JOB_REQUEUE_EVERY = float(os.environ.get("JOB_REQUEUE_EVERY_SECONDS", "60"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+if JOB_HEARTBEAT_TIMEOUT < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_TIMEOUT_SECONDS must be at least three heartbeats "
+                               "(JOB_HEARTBEAT_SECONDS): a slow beat is not a dead worker.")
+# The Redis transport hands an unacknowledged message to another worker after this long, even if
+# the task is still running. Job tasks (imports) are acknowledged when they start: their row and
+# its heartbeat, not the message, make sure they run, so they may take hours. Every other task
+# is acks_late and short (alerts, sending): this bounds how long a crash delays it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", "900")),
+}
 CELERY_BEAT_SCHEDULE: dict = {
-    "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": 300.0},
+    "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": JOB_REQUEUE_EVERY},
     "variance-alerts-hourly": {"task": "budgets.tasks.variance_alerts_evaluate_all", "schedule": 3600.0},
     "variance-alerts-digest": {"task": "budgets.tasks.alert_digests_send", "schedule": 3600.0},
 }
@@ -190,6 +215,12 @@ AXES_USERNAME_CALLABLE = "finops.tenancy.forms.axes_username"  # e-mail, case-in
 AXES_LOCKOUT_CALLABLE = "finops.tenancy.forms.axes_lockout_response"  # the template above, 429
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0")) or None
+
+# Password-reset mails: at most so many per address and per IP address within the window
+# (finops/ratelimit.py, in the database); past it the page answers the same and sends nothing.
+PASSWORD_RESET_LIMIT_PER_EMAIL = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_EMAIL", "3"))
+PASSWORD_RESET_LIMIT_PER_IP = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_IP", "20"))
+PASSWORD_RESET_WINDOW_MINUTES = float(os.environ.get("PASSWORD_RESET_WINDOW_MINUTES", "60"))
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and not TESTING)
@@ -231,6 +262,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "finops <finops@localh
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 INVITATION_MAX_AGE_DAYS = int(os.environ.get("INVITATION_MAX_AGE_DAYS", "7"))
+# How long the unsubscribe link of an alert e-mail works (it is signed with the time it was sent).
+ALERT_UNSUBSCRIBE_MAX_AGE_DAYS = int(os.environ.get("ALERT_UNSUBSCRIBE_MAX_AGE_DAYS", "90"))
 
 # Called by `seed_demo` for each demo organisation, after its books: `seeder(org, *, users, today, seed)`.
 DEMO_SEEDERS = ["budgets.demo.demo_budgets_seed"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +36,13 @@ class Inbox(MessageHandler):
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.05)
         return self.messages
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, read, released): a server that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @contextmanager
@@ -67,13 +76,30 @@ def child_env() -> dict[str, str]:
     return env
 
 
+@dataclass
+class Worker:
+    """A running worker process and its log."""
+
+    log: Path
+    process: subprocess.Popen
+
+    def read_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a pulled plug would: no cleanup, no message restored."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+
 @contextmanager
-def celery_worker(log: Path, env: dict[str, str]) -> Iterator[Path]:
-    """A real `celery worker -P solo` on the configured broker, stopped when the block ends."""
+def celery_worker_process(log: Path, env: dict[str, str], *, hostname: str = "worker@%h") -> Iterator[Worker]:
+    """A real `celery worker -P solo` (one process, which runs the tasks itself) on the configured
+    broker, stopped when the block ends unless the test killed it already."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "finops", "worker", "-P", "solo", "--purge",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info", "-n", hostname],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
@@ -82,11 +108,19 @@ def celery_worker(log: Path, env: dict[str, str]) -> Iterator[Path]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
             time.sleep(0.2)
-        yield log
+        yield Worker(log, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def celery_worker(log: Path, env: dict[str, str]) -> Iterator[Path]:
+    """A real `celery worker -P solo` on the configured broker, stopped when the block ends."""
+    with celery_worker_process(log, env) as worker:
+        yield worker.log

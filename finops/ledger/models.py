@@ -367,6 +367,10 @@ class ImportJob(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The job's last sign of life (`finops.jobs`): beaten by the worker while it runs, set when
+    # beat hands the job to a worker again. Database time on both sides.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # runs started; beat gives up at JOB_MAX_ATTEMPTS
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
-from django.db.models import Q
-from django.utils import timezone
 
-from finops.tenancy.context import tenant_context
+from finops.jobs import jobs_requeue_stale
 from finops.tenancy.models import Organization
 
 from .importers import import_job_run
-from .models import ImportJob, ImportStatus
+from .models import ImportJob
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+# Acknowledged when it starts, not acks_late: an import may run for longer than the broker's
+# visibility timeout, after which Redis would hand a still-running task to a second worker. The
+# job's row and heartbeat are what make it run (see `finops/jobs.py`): a worker lost mid-import
+# stops the heartbeat, and beat requeues the job within minutes.
+@shared_task(acks_late=False)
 def gl_import_run(tenant_id: int, job_id: int) -> str | None:
-    """Import an uploaded GL file. Idempotent: a finished job is not run again, and a job
-    redelivered after a crash (its transaction rolled back) runs again from the start."""
+    """Import an uploaded GL file. Idempotent: a finished job, or one running elsewhere, is not
+    run again, and a job requeued after a crash (its transaction rolled back) runs from the start."""
     tenant = Organization.objects.filter(pk=tenant_id).first()
     if tenant is None:
         log.warning("gl_import_run: organisation %s does not exist", tenant_id)
@@ -33,29 +34,21 @@ def gl_import_run(tenant_id: int, job_id: int) -> str | None:
     return job.status
 
 
-STALE_QUEUED = timedelta(minutes=10)
-STALE_RUNNING = timedelta(hours=2)
-
-
 @shared_task
 def import_jobs_requeue_stale() -> int:
-    """Beat, every few minutes: hand unfinished jobs to a worker again when their message was
-    lost (the broker was down at upload, or a worker died and the message expired). Running a
-    job twice is safe (see `gl_import_run`), so a false alarm costs nothing but a no-op."""
-    now = timezone.now()
+    """Beat, every minute: hand unfinished jobs with no sign of life to a worker again — running
+    with a stopped heartbeat (the worker died), or queued too long (the message was lost). Running
+    a job twice is safe (see `gl_import_run`), so a false alarm costs nothing but a no-op."""
     requeued = 0
     # Organisations are the directory, not tenant data: listing them is how beat jobs visit
     # each tenant, entering its context explicitly.
     for tenant_id in Organization.objects.values_list("pk", flat=True):
-        with tenant_context(tenant_id):
-            stale = list(
-                ImportJob.objects.filter(
-                    Q(status=ImportStatus.QUEUED, created_at__lt=now - STALE_QUEUED)
-                    | Q(status=ImportStatus.RUNNING, started_at__lt=now - STALE_RUNNING)
-                ).values_list("pk", flat=True)
-            )
-        for job_id in stale:
-            gl_import_run.delay(tenant_id, job_id)
+        for job_id in jobs_requeue_stale(ImportJob, tenant=tenant_id):  # committed: the rows say queued
+            try:
+                gl_import_run.delay(tenant_id, job_id)
+            except Exception:  # noqa: BLE001 - the job stays queued; the next round sends it again
+                log.exception("could not queue import job %s of organisation %s", job_id, tenant_id)
+                continue
             requeued += 1
     if requeued:
         log.info("requeued %s stale import job(s)", requeued)

@@ -86,3 +86,22 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class RateLimitHit(models.Model):
+    """One counted request of a rate-limited action (`finops/ratelimit.py`), e.g. a password-reset
+    mail for an address or from an IP address. Site-level, like users: no tenant. Rows older
+    than their window are deleted as new ones come in."""
+
+    scope = models.CharField(max_length=40)  # "password_reset:email", "password_reset:ip"
+    key = models.CharField(max_length=128)  # an IP address, or the SHA-256 of an e-mail address
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "key", "at"], name="ratelimithit_key_idx"),
+            models.Index(fields=["at"], name="ratelimithit_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,4 +1,4 @@
-"""Writes to the directory: organisations, members, invitations.
+"""Writes to the directory: organisations, members, invitations, password-reset limits.
 
 Membership changes are audited in the organisation's audit trail. An organisation always keeps
 at least one admin: the last one can be neither demoted nor removed.
@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.money import is_valid_currency
+from finops.ratelimit import Limit, rate_limit_take
 
 from .context import invitation_context, tenant_context
 from .models import Invitation, Membership, Organization
@@ -226,3 +227,16 @@ def organization_update(*, org: Organization, actor, name: str, fiscal_year_star
         audit_record(tenant=org, actor=actor, action="organization.update", obj=org, before=before,
                      after={"name": name, "fiscal_year_start_month": int(fiscal_year_start), "reporting_currency": currency})
         return org
+
+
+def password_reset_permitted(*, email: str, ip: str | None) -> bool:
+    """Whether a password-reset mail may go out for `email`, asked for from `ip`: at most
+    PASSWORD_RESET_LIMIT_PER_EMAIL per address and PASSWORD_RESET_LIMIT_PER_IP per IP address
+    within PASSWORD_RESET_WINDOW_MINUTES. Addresses without an account count the same, so the
+    limit tells nothing about which addresses exist; the page answers the same either way."""
+    window = timedelta(minutes=settings.PASSWORD_RESET_WINDOW_MINUTES)
+    address = hashlib.sha256(email.strip().lower().encode()).hexdigest()  # no address kept in clear
+    return rate_limit_take(
+        Limit("password_reset:email", address, settings.PASSWORD_RESET_LIMIT_PER_EMAIL, window),
+        Limit("password_reset:ip", ip or "unknown", settings.PASSWORD_RESET_LIMIT_PER_IP, window),
+    )

@@ -166,6 +166,17 @@ def test_each_bad_extra_address_is_named(books, budget, users):
     ]
 
 
+def test_a_rule_sends_to_at_most_twenty_other_addresses(books, budget, users):
+    many = ", ".join(f"user{n}@example.com" for n in range(5000))
+    assert problems(books, budget, users, extra_recipients=many) == [
+        ("extra_recipients", "A rule sends to at most 20 other addresses, not 5,000: give a mailing list’s "
+                             "address instead.")]
+    twenty = [f"user{n}@example.com" for n in range(20)]
+    # Repeats (in any case) are one address.
+    rule = create(books, budget, users, extra_recipients="\n".join([*twenty, "USER0@example.com"]))
+    assert rule.extra_recipients.splitlines() == twenty
+
+
 def test_thresholds_at_least_one_positive_coherent_and_no_duplicates(books, budget, users):
     assert problems(books, budget, users, thresholds=[]) == [("thresholds", "A rule needs at least one threshold.")]
     assert problems(books, budget, users, thresholds=[

@@ -188,6 +188,43 @@ def test_the_unsubscribe_link_turns_alerts_off_and_a_tampered_token_is_refused(c
     assert (result.alerts_created, result.deliveries_created) == (4, 0)  # recorded, not e-mailed
 
 
+def token_made(days_ago: float, *, books, monkeypatch, email: str = "finance@acme.test") -> str:
+    """An unsubscribe token as an e-mail sent `days_ago` days ago carried it."""
+    import time
+
+    then = time.time() - days_ago * 86400
+    with monkeypatch.context() as patched:
+        patched.setattr(time, "time", lambda: then)
+        return unsubscribe_token(tenant_id=books.org.pk, email=email)
+
+
+def test_an_unsubscribe_link_older_than_90_days_has_expired_and_says_to_sign_in_and_change_preferences(
+        client, books, monkeypatch):
+    token = token_made(91, books=books, monkeypatch=monkeypatch)
+
+    page = client.get(f"/alerts/unsubscribe/{token}/")
+    posted = client.post(f"/alerts/unsubscribe/{token}/", {"mode": "off"})
+
+    assert (page.status_code, posted.status_code) == (410, 410)
+    text = page.content.decode()
+    assert "This link has expired" in text
+    assert "Links in alert e-mails work for 90 days." in text
+    assert 'href="/login/?next=/o/acme/budgets/alerts/preferences/"' in text
+    assert "finance@acme.test" not in text  # an expired link no longer says whose it was
+    with books_tenant(books):
+        assert not AlertPreference.objects.exists()
+
+
+def test_an_unsubscribe_link_within_its_age_still_works_and_the_age_is_configurable(client, books, monkeypatch,
+                                                                                   settings):
+    assert client.post(f"/alerts/unsubscribe/{token_made(89, books=books, monkeypatch=monkeypatch)}/").status_code == 200
+    with books_tenant(books):
+        assert list(AlertPreference.objects.values_list("email", "mode")) == [("finance@acme.test", "off")]
+
+    settings.ALERT_UNSUBSCRIBE_MAX_AGE_DAYS = 7
+    assert client.get(f"/alerts/unsubscribe/{token_made(8, books=books, monkeypatch=monkeypatch)}/").status_code == 410
+
+
 def test_a_digest_preference_delays_the_delivery_to_the_next_digest_hour(books, budget, plan):
     alerts.alert_preference_set(tenant=books.org, email="finance@acme.test", mode="digest")
     make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])

@@ -328,3 +328,36 @@ def test_the_list_shows_what_the_source_had_available_when_it_was_requested(book
         rows = {t.pk: (t.available_at_request, t.override, t.override_reason)
                 for t in transfer_list(tenant=books.org)}
     assert rows == {first.pk: (D("700.00"), False, ""), second.pk: (D("600.00"), True, "Prepaid lease")}
+
+
+def test_whoever_requested_a_transfer_does_not_approve_it_when_another_member_can(books, users, approved,
+                                                                                   march_rent, april_rent):
+    own = request(books, users, approved, march_rent, april_rent, "100.00", role="finance")
+
+    with pytest.raises(DomainError) as refused:
+        transfer_approve(tenant=books.org, actor=users["finance"], transfer=own, comment="fine by me")
+
+    assert refused.value.message == (f"You requested transfer #{own.pk}: another finance or admin member approves "
+                                     "it (segregation of duties).")
+    with tenant_context(books.org):
+        assert TransferRequest.objects.get(pk=own.pk).status == "requested"
+    assert audits(books.org, "budget.transfer_approve") == []
+    decided = transfer_approve(tenant=books.org, actor=users["admin"], transfer=own)
+    assert (decided.status, decided.decided_by, decided.requested_by) == ("approved", users["admin"], users["finance"])
+
+
+def test_the_only_member_who_may_approve_approves_their_own_transfer_and_the_audit_shows_both(
+        books, users, approved, march_rent, april_rent):
+    from finops.tenancy import services as tenancy
+    from finops.tenancy.models import Membership
+
+    finance = Membership.objects.get(organization=books.org, user=users["finance"])
+    tenancy.member_set_role(org=books.org, actor=users["admin"], membership=finance, role="viewer")
+    own = request(books, users, approved, march_rent, april_rent, "100.00", role="admin")
+
+    decided = transfer_approve(tenant=books.org, actor=users["admin"], transfer=own)
+
+    assert decided.status == "approved"
+    [asked] = audits(books.org, "budget.transfer_request")
+    [approval] = audits(books.org, "budget.transfer_approve")
+    assert (asked.actor, approval.actor) == (users["admin"], users["admin"])

@@ -130,6 +130,20 @@ def test_the_editor_shows_the_rule_and_editing_keeps_its_alerts(client, users, b
         assert AlertRule.objects.get().name == "Overspend (ops)"
 
 
+def test_too_many_other_addresses_are_refused_next_to_the_field(client, users, books, budget):
+    client.force_login(users["finance"])
+    data = form_data(budget, extra_recipients="\n".join(f"user{n}@example.com" for n in range(21)))
+
+    response = client.post(url("alert_rule_new"), data)
+
+    assert response.status_code == 400
+    errors = dict(re.findall(r'id="id_(\w+)_error"><li>([^<]*)</li>', response.content.decode()))
+    assert errors == {"extra_recipients": "A rule sends to at most 20 other addresses, not 21: give a mailing "
+                                          "list’s address instead."}
+    with tenant_context(books.org):
+        assert AlertRule.objects.count() == 0
+
+
 def test_a_bad_form_keeps_what_was_typed_and_says_what_is_wrong_by_the_field(client, users, books, budget, rule):
     client.force_login(users["finance"])
     data = form_data(budget, name="overspend", scope="account", extra_recipients="cfo@example.com\nbob@",

@@ -285,3 +285,17 @@ def test_the_filtered_list_exports_to_csv_and_xlsx_with_formulas_neutralised(cli
     assert [(r[0], r[3], r[12], r[14], r[17], r[20] or None) for r in rows[1:]] == [
         (other.pk, "rejected", 20, 500, "Back again", "No"),
         (ours.pk, "requested", 150, 1000, "'=HYPERLINK(\"http://x\")", None)]
+
+
+def test_approving_ones_own_request_from_the_list_says_why_it_is_refused(client, users, books, approved,
+                                                                         march_rent, april_rent):
+    own = transfer_request(tenant=books.org, actor=users["finance"], version=approved, source=march_rent,
+                           destination=april_rent, amount=D("50.00"), reason="Move rent")
+    finance = as_role(client, users, "finance")
+
+    response = finance.post(url("transfer_approve", pk=own.pk), follow=True)
+
+    assert (f"You requested transfer #{own.pk}: another finance or admin member approves it (segregation of "
+            "duties).") in text_of(response.content.decode())
+    with tenant_context(books.org):
+        assert TransferRequest.objects.get(pk=own.pk).status == "requested"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -21,6 +21,7 @@ from finops.ledger.periods import period_close, period_for
 from finops.ledger.services import LineSpec, translate_lines
 from finops.ledger.tasks import gl_import_run
 from finops.tenancy.context import tenant_context
+from tests.local_servers import closed_port
 
 HEADER = "date,entry_ref,entity,account,cost_center,amount,currency,memo"
 
@@ -574,6 +575,40 @@ def test_the_progress_partial_shows_the_phase_while_running(books, client):
     assert partial.lstrip().startswith('<section id="import-status"')
     assert "Checking rows: 5,000 of 20,000" in partial
     assert 'value="25"' in partial
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache points at a loopback port nobody listens on: Redis is down."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}}
+
+
+def test_with_redis_down_the_page_of_a_running_import_shows_its_state_from_the_database(books, client, redis_down):
+    login(client, "viewer")
+    job = import_job_create(tenant=books.org, actor=None, filename="a.csv", data=csv_file(*GOOD), enqueue=False)
+    with tenant_context(books.org):
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.RUNNING, started_at=datetime(2026, 3, 5, 9, 30, tzinfo=UTC),
+            heartbeat_at=datetime(2026, 3, 5, 9, 41, 12, tzinfo=UTC))
+
+    page = client.get(url("import_detail", pk=job.pk))
+    partial = client.get(url("import_detail", pk=job.pk), headers={"HX-Request": "true"})
+
+    assert (page.status_code, partial.status_code) == (200, 200)
+    text = partial.content.decode()
+    assert 'import-running">Running</span>' in text and 'hx-trigger="every 1s"' in text
+    assert "Running since 2026-03-05 09:30; the worker last reported at 09:41:12." in text
+    assert "Live progress is not available right now" in text
+
+
+def test_with_redis_down_an_import_still_runs_without_progress(books, redis_down):
+    job = import_job_create(tenant=books.org, actor=None, filename="a.csv", data=csv_file(*GOOD), enqueue=False)
+
+    job = importers.import_job_run(tenant=books.org, job_id=job.pk)
+
+    assert (job.status, job.entries_created) == (ImportStatus.SUCCEEDED, 2)
+    assert import_progress_get(job_id=job.pk) == {"unavailable": True}
 
 
 def test_a_viewer_sees_the_imports_but_cannot_upload(books, client):

@@ -10,13 +10,16 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 
+from finops.audit.models import AuditEvent
 from finops.ledger.importers import import_job_create, import_progress_get
 from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, PeriodBalance
+from finops.ledger.tasks import import_jobs_requeue_stale
 from finops.tenancy.context import tenant_context
-from tests.local_servers import celery_worker, child_env
+from tests.local_servers import celery_worker, celery_worker_process, child_env
 
 ROOT = Path(settings.BASE_DIR)
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,6 +82,83 @@ def test_a_real_worker_imports_an_uploaded_file_with_exact_balances(books, users
 
     again = wait_for(import_job_create(tenant=books.org, actor=None, filename="copy.csv", data=big_file()), books.org)
     assert (again.status, again.duplicate_of_id) == (ImportStatus.DUPLICATE, job.pk)
+
+
+def own_connection() -> psycopg.Connection:
+    """A second session on the test database, as the application's role (not Django's)."""
+    s = connection.settings_dict
+    return psycopg.connect(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"], host=s["HOST"] or None,
+                           port=s["PORT"] or None)
+
+
+def posting_is_waiting() -> bool:
+    """The import's posting statement (all lines in one INSERT) is running and waits for a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO ledger_journalline%%'")
+        return cursor.fetchone()[0] == 1
+
+
+def heartbeat_of(job: ImportJob, org):
+    with tenant_context(org):
+        return ImportJob.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
+
+
+def wait_until(condition, timeout: float = 60, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(0.1)
+
+
+@pytest.mark.worker
+def test_a_worker_killed_mid_posting_leaves_a_job_that_beat_requeues_and_a_second_worker_posts_once(
+        books, users, tmp_path, settings):
+    settings.JOB_HEARTBEAT_TIMEOUT = 3  # seconds, for the requeue run here; the workers beat every 0.5 s
+    env = {**child_env(), "JOB_HEARTBEAT_SECONDS": "0.5"}
+    # Hold the posting statement where it is slowest: the lines are inserted, and its trigger
+    # waits to update the period balances (a SHARE lock refuses their ROW EXCLUSIVE).
+    blocker = own_connection()
+    blocker.execute("LOCK TABLE ledger_periodbalance IN SHARE MODE")
+    try:
+        with celery_worker_process(tmp_path / "first.log", env, hostname="first@%h") as first:
+            job = import_job_create(tenant=books.org, actor=users["finance"], filename="march.csv", data=big_file())
+            wait_until(posting_is_waiting, what="the posting statement")
+            assert import_progress_get(job_id=job.pk)["phase"] == "post"
+            beat = heartbeat_of(job, books.org)
+            wait_until(lambda: heartbeat_of(job, books.org) > beat, timeout=10, what="a heartbeat while posting")
+            assert import_jobs_requeue_stale() == 0  # alive: left alone
+
+            first.kill()
+            last = heartbeat_of(job, books.org)
+            time.sleep(3.5)
+            assert heartbeat_of(job, books.org) == last  # nobody beats for it any more
+            with tenant_context(books.org):
+                assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.RUNNING
+
+        with celery_worker_process(tmp_path / "second.log", env, hostname="second@%h") as second:
+            assert import_jobs_requeue_stale() == 1
+            blocker.rollback()  # the dead worker's session ends; its transaction rolls back
+
+            job = wait_for(job, books.org)
+
+            assert "Task finops.ledger.tasks.gl_import_run[" in second.read_text()
+    finally:
+        blocker.close()
+    assert (job.status, job.rows, job.entries_created, job.entries_skipped, job.attempts) == (
+        ImportStatus.SUCCEEDED, 3000, 1000, 0, 2)
+    with tenant_context(books.org):
+        assert JournalEntry.objects.count() == 1000
+        assert AuditEvent.objects.filter(action="journal.import").count() == 1
+        totals = {(a, c): amount for a, c, amount in PeriodBalance.objects.values_list(
+            "account__code", "cost_center__code", "amount")}
+    assert totals == {
+        ("6100", "OPS"): Decimal("500750.0000"),
+        ("6200", "SALES"): Decimal("10000.0000"),
+        ("2000", None): Decimal("-510750.0000"),
+    }
+    assert import_jobs_requeue_stale() == 0
 
 
 def manage(*args: str) -> subprocess.CompletedProcess:

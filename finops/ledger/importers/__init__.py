@@ -31,7 +31,7 @@ The modules, in the order a file goes through them:
 - `writing.py`    COPY of the checked entries and their lines
 - `importing.py`  `gl_import`: lock, duplicate check, parse, write, in one transaction
 - `progress.py`   progress in the cache, for the page that polls it
-- `jobs.py`       upload now, import in a worker
+- `jobs.py`       upload now, import in a worker (status, heartbeat, requeue: `finops/jobs.py`)
 """
 
 from .entries import MAX_LINES_PER_ENTRY, GlEntry

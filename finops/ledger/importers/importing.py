@@ -17,10 +17,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from finops.audit.services import audit_record
+from finops.db import analyze_on_commit
 from finops.imports import RowError
 from finops.tenancy.context import tenant_context
 
-from ..models import ImportJob, ImportKind, ImportStatus
+from ..models import ImportJob, ImportKind, ImportStatus, JournalEntry, JournalLine, Period, PeriodBalance
 from ..periods import periods_ensure
 from ..signals import actuals_changed_on_commit
 from .parsing import gl_parse, no_cyclic_gc
@@ -102,7 +103,10 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
     with tenant_context(tenant) as tenant_id:
         _lock_tenant_imports(tenant_id)
         if job is not None:
-            job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+            # Re-read under the tenant's import lock: a second run of the job (a requeue of one
+            # that was only slow) waits above until the first committed, and stops here. The
+            # row itself is not locked, so the job's heartbeat can go on beating it meanwhile.
+            job = ImportJob.objects.defer("content").get(pk=job.pk)
             if job.is_finished:
                 return result_of(job)
         previous = (ImportJob.objects.filter(kind=ImportKind.GL, sha256=sha256, status=ImportStatus.SUCCEEDED)
@@ -138,6 +142,10 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
                 with no_cyclic_gc():
                     created = write_entries(tenant_id=tenant_id, actor=actor, job_id=job.pk, entries=new,
                                      periods=periods, progress=progress)
+                if created:
+                    # After the commit, the statistics of what was loaded (see finops/db.py).
+                    analyze_on_commit(JournalEntry, JournalLine, PeriodBalance, Period,
+                                      rows=sum(len(e.lines) for e in new))
         result = GlImportResult(created=created, skipped=skipped if not errors else 0, rows=parsed.rows,
                                 errors=errors, job=job)
         if job is not None:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from finops.errors import DomainError
+from finops.jobs import job_heartbeat, job_start
 from finops.tenancy.context import tenant_context
 
 from ..models import ImportJob, ImportKind, ImportStatus
@@ -47,25 +48,28 @@ def import_job_create(*, tenant, actor, filename: str, data: bytes, enqueue: boo
 
 
 def import_job_run(*, tenant, job_id: int) -> ImportJob | None:
-    """Run a queued job (what the worker and the command do). Safe to run twice: a finished job
-    is left alone, and two runs of one job serialise on its row lock."""
+    """Run a queued job (what the worker and the command do). Safe to run twice: a finished job,
+    or one another worker is running (fresh heartbeat), is left alone (`finops.jobs.job_start`);
+    two runs that both start serialise in `gl_import`, and the second finds the job finished.
+    While it runs, the job's heartbeat says so (beat requeues a job whose heartbeat stopped)."""
+    if job_start(ImportJob, tenant=tenant, pk=job_id):
+        with job_heartbeat(ImportJob, tenant=tenant, pk=job_id):
+            _run(tenant=tenant, job_id=job_id)
     with tenant_context(tenant):
-        job = ImportJob.objects.select_for_update().defer("content").filter(pk=job_id).first()
-        if job is None or job.is_finished:
-            return job
-        job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        return ImportJob.objects.defer("content").select_related("duplicate_of").filter(pk=job_id).first()
+
+
+def _run(*, tenant, job_id: int) -> None:
     try:
         with tenant_context(tenant):
+            job = ImportJob.objects.defer("content").select_related("created_by").get(pk=job_id)
             data = bytes(ImportJob.objects.values_list("content", flat=True).get(pk=job_id))
         gl_import(tenant=tenant, actor=job.created_by, data=data, filename=job.filename, job=job)
     except Exception as exc:
         log.exception("GL import job %s failed", job_id)
         with tenant_context(tenant):
-            job = ImportJob.objects.select_for_update().defer("content").get(pk=job_id)
+            job = ImportJob.objects.select_for_update(no_key=True).defer("content").get(pk=job_id)
             if not job.is_finished:
                 finish_job(job, status=ImportStatus.FAILED, message=(
                     f"The import stopped on an unexpected error ({exc.__class__.__name__}); nothing was written. "
                     "Try again; if it fails again, tell your administrator."))
-    with tenant_context(tenant):
-        return ImportJob.objects.defer("content").select_related("duplicate_of").get(pk=job_id)

@@ -3,13 +3,19 @@
 Progress goes to the cache (Redis), not to the database: the import's own transaction is
 invisible to the page that polls it until it commits. The checking and writing loops report
 every `PROGRESS_EVERY` rows (read from this module when they start, so a test may lower it).
+
+Progress is a nicety: with the cache down an import runs on without it, and the page shows the
+job's state from the database (status, started, last heartbeat) instead of a bar.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (done, total, phase)
 PROGRESS_EVERY = 5000
@@ -22,16 +28,30 @@ def _progress_key(job_id: int) -> str:
 
 def job_progress_reporter(job_id: int) -> Progress:
     key = _progress_key(job_id)
+    failed = False
 
     def report(done: int, total: int, phase: str) -> None:
-        cache.set(key, {"done": done, "total": total, "phase": phase}, timeout=24 * 3600)
+        nonlocal failed
+        if failed:
+            return  # one failure is enough: do not wait on a dead cache every few thousand rows
+        try:
+            cache.set(key, {"done": done, "total": total, "phase": phase}, timeout=24 * 3600)
+        except Exception:  # noqa: BLE001 - the import goes on; only its progress bar is missing
+            failed = True
+            log.warning("import job %s: progress cannot be written to the cache; going on without it", job_id,
+                        exc_info=True)
 
     return report
 
 
 def import_progress_get(*, job_id: int) -> dict | None:
-    """{"done", "total", "phase", "label", "percent"} from the cache, or None before the first report."""
-    state = cache.get(_progress_key(job_id))
+    """{"done", "total", "phase", "label", "percent"} from the cache, None before the first
+    report, or {"unavailable": True} when the cache cannot be read."""
+    try:
+        state = cache.get(_progress_key(job_id))
+    except Exception:  # noqa: BLE001 - the page shows what the database knows instead
+        log.warning("import job %s: progress cannot be read from the cache", job_id, exc_info=True)
+        return {"unavailable": True}
     if not state:
         return None
     total = max(int(state.get("total") or 0), 1)

@@ -7,10 +7,14 @@ IP address; its lockout page is `registration/locked_out.html` (429).
 
 from __future__ import annotations
 
+import logging
+
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path, reverse_lazy
 from django.views.decorators.http import require_http_methods
@@ -24,6 +28,8 @@ from finops.tenancy.forms import (
     NewPasswordForm,
 )
 from finops.tenancy.selectors import memberships_of
+
+log = logging.getLogger(__name__)
 
 
 def home(request):
@@ -76,11 +82,21 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Mails a reset link, within limits per address and per IP address: past them, the same
+    "check your mail" page and nothing sent (`services.password_reset_permitted`)."""
+
     form_class = EmailPasswordResetForm
     email_template_name = "registration/password_reset_email.txt"
     html_email_template_name = "registration/password_reset_email.html"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        ip = get_client_ip_address(self.request)
+        if not services.password_reset_permitted(email=form.cleaned_data["email"], ip=ip):
+            log.warning("password reset not sent: over the limit for the address or for %s", ip)
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
     # Links in e-mails use the configured public address, like invitations do.
     extra_email_context = property(lambda self: {
