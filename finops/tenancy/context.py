@@ -59,7 +59,7 @@ def _database_settings(settings: list[tuple[ContextVar, str, object]], using: st
     """
     previous = [var.get() for var, _, _ in settings]
     nested = connections[using].in_atomic_block
-    changed = {name: value for (var, name, value), old in zip(settings, previous) if not (nested and old == value)}
+    changed = {name: value for (var, name, value), old in zip(settings, previous, strict=True) if not (nested and old == value)}
     tokens = [var.set(value) for var, _, value in settings]
     try:
         if not changed and not savepoint:
@@ -73,10 +73,10 @@ def _database_settings(settings: list[tuple[ContextVar, str, object]], using: st
             # context's (or no context's) transaction, put theirs back. On an exception the
             # (sub)transaction rolls back, and the settings with it.
             if nested and changed:
-                _set_database_settings({name: old for (_, name, _), old in zip(settings, previous)
+                _set_database_settings({name: old for (_, name, _), old in zip(settings, previous, strict=True)
                                         if name in changed}, using)
     finally:
-        for (var, _, _), token in zip(reversed(settings), reversed(tokens)):
+        for (var, _, _), token in zip(reversed(settings), reversed(tokens), strict=True):
             var.reset(token)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from finops.audit.models import AuditEvent
 from finops.ledger.importers import import_job_create, import_progress_get
