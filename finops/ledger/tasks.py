@@ -12,6 +12,7 @@ from django.utils import timezone
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Organization
 
+from .import_jobs import import_job_enqueue
 from .importers import import_job_run
 from .models import ImportJob, ImportStatus
 
@@ -40,8 +41,9 @@ STALE_RUNNING = timedelta(hours=2)
 @shared_task
 def import_jobs_requeue_stale() -> int:
     """Beat, every few minutes: hand unfinished jobs to a worker again when their message was
-    lost (the broker was down at upload, or a worker died and the message expired). Running a
-    job twice is safe (see `gl_import_run`), so a false alarm costs nothing but a no-op."""
+    lost (the broker was down at upload, or a worker died and the message expired), each to the
+    task of its kind (`import_jobs.py`). Running a job twice is safe (see `gl_import_run`), so a
+    false alarm costs nothing but a no-op."""
     now = timezone.now()
     requeued = 0
     # Organisations are the directory, not tenant data: listing them is how beat jobs visit
@@ -52,10 +54,10 @@ def import_jobs_requeue_stale() -> int:
                 ImportJob.objects.filter(
                     Q(status=ImportStatus.QUEUED, created_at__lt=now - STALE_QUEUED)
                     | Q(status=ImportStatus.RUNNING, started_at__lt=now - STALE_RUNNING)
-                ).values_list("pk", flat=True)
+                ).values_list("pk", "kind")
             )
-        for job_id in stale:
-            gl_import_run.delay(tenant_id, job_id)
+        for job_id, kind in stale:
+            import_job_enqueue(kind=kind, tenant_id=tenant_id, job_id=job_id)  # its kind's task
             requeued += 1
     if requeued:
         log.info("requeued %s stale import job(s)", requeued)

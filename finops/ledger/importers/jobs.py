@@ -50,7 +50,7 @@ def import_job_run(*, tenant, job_id: int) -> ImportJob | None:
     """Run a queued job (what the worker and the command do). Safe to run twice: a finished job
     is left alone, and two runs of one job serialise on its row lock."""
     with tenant_context(tenant):
-        job = ImportJob.objects.select_for_update().defer("content").filter(pk=job_id).first()
+        job = ImportJob.objects.select_for_update().defer("content").filter(kind=ImportKind.GL, pk=job_id).first()
         if job is None or job.is_finished:
             return job
         job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
