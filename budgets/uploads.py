@@ -50,10 +50,10 @@ def newest_version_problem(*, latest, version) -> str:
     return f"Upload into the newest version (v{latest.number}); v{version.number} is not the one being worked on."
 
 
-def template_to_long(data: bytes, filename: str) -> tuple[bytes, dict[int, tuple[int, str]]] | None:
+def template_to_long(data: bytes, filename: str) -> tuple[bytes, dict[int, tuple[int, str, str | None]]] | None:
     """A template-shaped file (one column per month) as the importer's long CSV, with where each
-    long line came from ({long line: (line in the file, "line 4 (6100 / OPS), 2026-03")}); None
-    when the file is long already."""
+    long line came from ({long line: (line in the file, "line 4 (6100 / OPS), 2026-03", message
+    or None)}); None when the file is long already."""
     rows, _ = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
     first = next(rows, None)
     if first is None:
@@ -63,10 +63,11 @@ def template_to_long(data: bytes, filename: str) -> tuple[bytes, dict[int, tuple
     if not months or "period" in header:
         return None
     col = {name: header.index(name) for name in ("entity", "account", "cost_center") if name in header}
+    width = len(header)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(LONG_COLUMNS)
-    origin: dict[int, tuple[int, str]] = {}
+    origin: dict[int, tuple[int, str, str | None]] = {}
     line = 1
     for number, values in rows:
 
@@ -74,14 +75,23 @@ def template_to_long(data: bytes, filename: str) -> tuple[bytes, dict[int, tuple
             i = col.get(name)
             return str(values[i]).strip() if i is not None and i < len(values) else ""
 
+        place = f"{get('account')}{' / ' + get('cost_center') if get('cost_center') else ''}"
+        if len(values) > width and any(str(v).strip() for v in values[width:]):
+            # Shifted values (often an unquoted "1,234.56"): one long line with a value too many,
+            # which the importer refuses, so nothing is written and the line is named once.
+            line += 1
+            writer.writerow([get("entity"), get("account"), get("cost_center"), "", "", "?"])
+            origin[line] = (number, f"line {number} ({place})", (
+                f"This line has {len(values)} values but the header has {width} columns: quote values that "
+                "contain commas (e.g. \"1,234.56\")."))
+            continue
         for i, month in months.items():
             amount = str(values[i]).strip() if i < len(values) else ""
             if not amount:
                 continue  # an empty cell leaves the budget's cell as it is
             line += 1
             writer.writerow([get("entity"), get("account"), get("cost_center"), month, amount])
-            place = f"{get('account')}{' / ' + get('cost_center') if get('cost_center') else ''}"
-            origin[line] = (number, f"line {number} ({place}), {month}")
+            origin[line] = (number, f"line {number} ({place}), {month}", None)
     return out.getvalue().encode(), origin
 
 
@@ -97,13 +107,18 @@ def budget_upload_import(*, tenant, actor, version, data: bytes, filename: str,
         template = template_to_long(data, filename)
     except FileProblem as problem:
         return BudgetImportResult(errors=[problem.error]), [problem.error]
-    origin: dict[int, tuple[int, str]] = {}
+    origin: dict[int, tuple[int, str, str | None]] = {}
     if template is not None:
         (data, origin), filename = template, "template.csv"
     result = budget_import(tenant=tenant, actor=actor, data=data, filename=filename,
                            budget_name=version.budget.name, progress=progress)
-    problems = [RowError(origin[e.line][0], f"{origin[e.line][1]}: {e.message}") if e.line in origin
-                else RowError(e.line, str(e)) for e in result.errors]
+    problems = []
+    for error in result.errors:
+        if error.line in origin:
+            line, where, message = origin[error.line]
+            problems.append(RowError(line, f"{where}: {message or error.message}"))
+        else:
+            problems.append(RowError(error.line, str(error)))
     return result, problems
 
 

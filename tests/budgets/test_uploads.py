@@ -123,6 +123,22 @@ def test_a_failed_upload_lists_every_bad_cell_and_offers_the_form_again(finance,
     assert cells(books, draft) == {}
 
 
+def test_a_template_row_with_more_values_than_columns_is_named_not_cut(books, draft):
+    # An unquoted "12,500.00" makes two values: the second must not be dropped silently.
+    data = WIDE.replace(b"200.50", b"12,500.00").replace(b"US,4000", b"US,9999")
+    job = budget_upload_create(tenant=books.org, actor=None, version=draft, filename="plan.csv", data=data,
+                               enqueue=False)
+
+    budget_upload_run(tenant=books.org, job_id=job.pk)
+
+    assert job_of(books, job.pk).errors == [
+        {"line": 2, "message": "line 2 (6100 / OPS): This line has 7 values but the header has 6 columns: quote "
+                               "values that contain commas (e.g. \"1,234.56\")."},
+        {"line": 3, "message": "line 3 (9999), 2026-01: Unknown account “9999”."},
+    ]
+    assert cells(books, draft) == {}
+
+
 def revise(books, version):
     """Approve `version` (with one cell) and start v2, the newest."""
     january = services.budget_periods(tenant=books.org, budget=version.budget)[0]
