@@ -33,6 +33,7 @@ from django.db import transaction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.imports import NUMBER_HINT, FileProblem, RowError, csv_rows, is_xlsx, parse_amount, xlsx_rows
+from finops.ledger.importers import PROGRESS_EVERY, Progress
 from finops.ledger.models import Account, CostCenter, Entity, Period
 from finops.ledger.money import minor_units
 from finops.ledger.periods import fiscal_year_label
@@ -148,14 +149,15 @@ def _check_cost_center(cost_centers: dict, text: str) -> tuple[tuple | None, str
     return cc, ""
 
 
-def _read(data: bytes, filename: str, budget: Budget | None) -> tuple[list[_Row], list[RowError], int]:
+def _read(data: bytes, filename: str, budget: Budget | None,
+          progress: Progress | None = None) -> tuple[list[_Row], list[RowError], int]:
     """Check every row (no writes). Returns (rows, errors, number of data rows)."""
     entities = {code: (pk, str(cur), active) for pk, code, cur, active in
                 Entity.objects.values_list("id", "code", "functional_currency", "active")}
     accounts = {code: (pk, kind, active) for pk, code, kind, active in
                 Account.objects.values_list("id", "code", "type", "active")}
     cost_centers = {code: (pk, active) for pk, code, active in CostCenter.objects.values_list("id", "code", "active")}
-    rows_in, _total = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
+    rows_in, total = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
     first = next(rows_in, None)
     if first is None:
         raise FileProblem("The file is empty.")
@@ -177,6 +179,8 @@ def _read(data: bytes, filename: str, budget: Budget | None) -> tuple[list[_Row]
         if not any(str(v).strip() for v in values):
             continue  # blank lines (and the trailing empty rows spreadsheets keep) are not rows
         count += 1
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count, max(total - 1, count), "check")
         if len(values) > width and any(str(v).strip() for v in values[width:]):
             errors.append(RowError(line, f"This line has {len(values)} values but the header has {width} columns: "
                                          "quote values that contain commas (e.g. \"1,234.56\")."))
@@ -275,16 +279,18 @@ def _summary(*, version: BudgetVersion, rows: list[_Row], count: int, lines: Lin
             "budget": version.budget.name, "version": version.number}
 
 
-def budget_import(*, tenant, actor, data: bytes, filename: str, budget_name: str) -> BudgetImportResult:
+def budget_import(*, tenant, actor, data: bytes, filename: str, budget_name: str,
+                  progress: Progress | None = None) -> BudgetImportResult:
     """Import budget cells into the budget named `budget_name` (created if missing), all or
-    nothing. Row problems do not raise: they are in `result.errors`, and then nothing is written."""
+    nothing. Row problems do not raise: they are in `result.errors`, and then nothing is written.
+    `progress(done, total, "check")` hears of the rows checked (a job's page polls it)."""
     name = (budget_name or "").strip()
     if not name:
         return BudgetImportResult(errors=[RowError(None, "Name the budget to import into.")])
     with tenant_context(tenant):
         budget = Budget.objects.select_related("entity").filter(name__iexact=name).first()
         try:
-            rows, errors, count = _read(data, filename, budget)
+            rows, errors, count = _read(data, filename, budget, progress)
         except FileProblem as problem:
             return BudgetImportResult(budget=budget, errors=[problem.error])
         fiscal_year, more = _check_budget(rows, tenant, budget)

@@ -1,4 +1,5 @@
-"""Background work of variance alerts. Tasks are thin: load ids, enter the tenant, call a service.
+"""Background work of budgets: variance alerts, and uploads (at the end). Tasks are thin: load
+ids, enter the tenant, call a service.
 
 Evaluating twice is safe (alerts and deliveries are unique per rule × line × period × threshold
 and per recipient), so the tasks are acks_late: a worker lost mid-task means it runs again.
@@ -111,3 +112,25 @@ def alert_digests_send() -> int:
         alert_deliveries_send_task.delay(tenant_id)
         count += 1
     return count
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+# Acknowledged when it starts, like the GL import (finops/ledger/tasks.py): the job's row is what
+# makes it run, and beat requeues it if its worker is lost.
+@shared_task(acks_late=False)
+def budget_upload_run_task(tenant_id: int, job_id: int) -> str | None:
+    """Import an uploaded budget file (`uploads.budget_upload_run`, which queues this task and so
+    is imported here, not at the top). Idempotent: a finished job is not run again, and one
+    redelivered after a crash (its transaction rolled back) runs again from the start."""
+    from .uploads import budget_upload_run
+
+    tenant = Organization.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        log.warning("budget_upload_run_task: organisation %s does not exist", tenant_id)
+        return None
+    job = budget_upload_run(tenant=tenant, job_id=job_id)
+    if job is None:
+        log.warning("budget_upload_run_task: upload job %s of organisation %s does not exist", job_id, tenant_id)
+        return None
+    return job.status

@@ -37,7 +37,7 @@ class FileProblem(Exception):
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (a BOM is fine), or a FileProblem naming the line of the first bad byte."""
+    """UTF-8 (a BOM is fine) without NUL, or a FileProblem naming the line of the first bad byte."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -45,6 +45,11 @@ def decode_text(data: bytes) -> str:
         raise FileProblem(
             f"The file is not UTF-8 text (line {line} has the byte 0x{data[exc.start]:02x}): "
             "save it as “CSV UTF-8” and import it again.", line) from None
+    nul = data.find(b"\x00")  # UTF-8 has no other NUL byte than the character, which PostgreSQL refuses in text
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise FileProblem(f"The file has a NUL byte (0x00) on line {line}, which is not text: save it as "
+                          "“CSV UTF-8” and import it again.", line)
     if not text.strip():
         raise FileProblem("The file is empty.")
     return text
@@ -93,24 +98,11 @@ def _xlsx_cell(value) -> str:
 
 
 def xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
-    from openpyxl import load_workbook
+    """The first sheet's rows, each with its row number, and how many rows it has; the file's
+    zip and XML are checked first, without trusting them (see `finops.xlsx`)."""
+    from finops.xlsx import xlsx_rows as read
 
-    try:
-        # data_only: a formula cell gives the value the spreadsheet shows, as the user sees it.
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise FileProblem(f"The XLSX file cannot be read ({exc.__class__.__name__}): "
-                          "save it again from the spreadsheet, or as CSV UTF-8.") from None
-
-    def rows():
-        try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, [_xlsx_cell(v) for v in values]
-        finally:
-            workbook.close()
-
-    return rows(), sheet.max_row or 0
+    return read(data)
 
 
 # --- amounts -----------------------------------------------------------------------------------

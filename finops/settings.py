@@ -291,6 +291,12 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
+# An XLSX file is checked before it is unzipped (finops/xlsx.py). A sheet's XML takes 4–7 bytes
+# for each byte of the same rows as CSV, so 5× lets an XLSX hold about as many rows as the largest
+# CSV accepted; a real sheet unzips to 5–20 times its size, a zip bomb to about 1,000.
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES",
+                                                        str(5 * IMPORT_MAX_BYTES)))
+IMPORT_XLSX_MAX_RATIO = int(os.environ.get("IMPORT_XLSX_MAX_RATIO", "100"))
 
 CURRENCIES = None  # django-money: every ISO 4217 currency
 DEFAULT_CURRENCY = "USD"

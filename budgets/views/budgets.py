@@ -1,29 +1,28 @@
 """Budget pages around the grid: the list (and creating a budget), a version's workflow
 (submit, approve, reject with a comment, lock, revise), the diff of a revision against its
-parent, and the grid's XLSX template download and CSV/XLSX upload (through
-`importers.budget_import`, all or nothing, every bad cell named)."""
+parent, and the grid's XLSX template download and CSV/XLSX upload (recorded as a job that a
+worker imports, all or nothing, every bad cell named: `uploads.py`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path, re_path
+from django.urls import path, re_path, reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.imports import FileProblem, csv_rows, is_xlsx, xlsx_rows
+from finops.ledger.importers import import_progress_get
 from finops.shell import org_view
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 
 from ..forms import BudgetCreateForm, BudgetUploadForm, RejectForm
-from ..importers import budget_import
 from ..models import VersionKind
 from ..selectors import (
     budget_get,
@@ -42,6 +41,7 @@ from ..services import (
     version_revise,
     version_submit,
 )
+from ..uploads import budget_upload_create, budget_upload_get
 
 
 def _to_version(request, version_pk: int):
@@ -144,74 +144,42 @@ def version_template(request, pk: int):
     return export_response(fmt, f"{name}-v{found.number}", header, rows)
 
 
-_MONTH = re.compile(r"(\d{4})-(\d{1,2})(?:-\d{1,2}(?:[ T]00:00:00)?)?")
-
-
-def _wide_to_long(data: bytes, filename: str) -> tuple[bytes, dict[int, str]] | None:
-    """A template-shaped file (one column per month) as the importer's long CSV, with where each
-    long line came from ("line 4, 2026-03"); None when the file is already long
-    (entity, account, cost_center, period, amount)."""
-    rows, _ = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
-    first = next(rows, None)
-    if first is None:
-        return None
-    header = [str(h).strip().lower() for h in first[1]]
-    months = {i: f"{int(m[1]):04d}-{int(m[2]):02d}" for i, h in enumerate(header) if (m := _MONTH.fullmatch(h))}
-    if not months or "period" in header:
-        return None
-    col = {name: header.index(name) for name in ("entity", "account", "cost_center") if name in header}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["entity", "account", "cost_center", "period", "amount"])
-    origin: dict[int, str] = {}
-    line = 1
-    for number, values in rows:
-
-        def get(name, values=values):
-            i = col.get(name)
-            return str(values[i]).strip() if i is not None and i < len(values) else ""
-
-        for i, month in months.items():
-            amount = str(values[i]).strip() if i < len(values) else ""
-            if not amount:
-                continue  # an empty cell leaves the budget's cell as it is
-            line += 1
-            writer.writerow([get("entity"), get("account"), get("cost_center"), month, amount])
-            origin[line] = f"line {number} ({get('account')}{' / ' + get('cost_center') if get('cost_center') else ''}), {month}"
-    return out.getvalue().encode(), origin
-
-
 @org_view(Action.VIEW, post=Action.WRITE)
 def version_upload(request, pk: int):
-    """Upload the template (or a long CSV/XLSX) into this version, all or nothing."""
+    """Upload the template (or a long CSV/XLSX) into this version: the file is recorded as a job
+    and a worker imports it, all or nothing (`uploads.py`); the job's page shows how it went."""
     found = version_get(tenant=request.org, pk=pk)
     form = BudgetUploadForm(request.POST or None, request.FILES or None)
-    problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        data, filename, origin = upload.read(), upload.name, {}
         try:
-            wide = _wide_to_long(data, filename)
-        except FileProblem as problem:
-            wide, problems = None, [str(problem.error)]
-        if wide is not None:
-            data, origin = wide
-            filename = "template.csv"
-        latest = version_latest(tenant=request.org, budget=found.budget)
-        if not problems and latest.pk != found.pk:
-            problems = [f"Upload into the newest version (v{latest.number}); v{found.number} is not the one being "
-                        "worked on."]
-        if not problems:
-            result = budget_import(tenant=request.org, actor=request.user, data=data, filename=filename,
-                                   budget_name=found.budget.name)
-            if result.ok:
-                messages.success(request, result.summary())
-                return _to_version(request, found.pk)
-            problems = [f"{origin[e.line]}: {e.message}" if e.line in origin else str(e) for e in result.errors]
-            problems.append(result.summary())
-    status = 400 if (problems or form.errors) else 200
-    return render(request, "budgets/version_upload.html",
-                  {"version": found, "budget": found.budget, "form": form, "problems": problems}, status=status)
+            job = budget_upload_create(tenant=request.org, actor=request.user, version=found, filename=upload.name,
+                                       data=upload.read())
+        except DomainError as exc:
+            form.add_error("file", exc.message)
+        else:
+            target = reverse("budgets:upload_detail", kwargs={"org_slug": request.org.slug, "pk": job.pk})
+            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    return render(request, "budgets/version_upload.html", {"version": found, "budget": found.budget, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@org_view(Action.VIEW)
+@require_GET
+def upload_detail(request, pk: int):
+    """An upload's job: waiting, checking (the page polls), then the result or every bad cell,
+    with the form to upload the corrected file."""
+    job = budget_upload_get(tenant=request.org, pk=pk)
+    if job is None:
+        raise Http404("No such upload.")
+    found = version_get(tenant=request.org, pk=job.params["version_id"])
+    context = {"job": job, "version": found, "budget": found.budget, "form": BudgetUploadForm(),
+               "progress": None if job.is_finished else import_progress_get(job_id=job.pk)}
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, "budgets/upload_detail.html#status" if partial else "budgets/upload_detail.html",
+                      context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 urlpatterns = [
@@ -220,6 +188,7 @@ urlpatterns = [
     path("versions/<int:pk>/diff/", version_compare, name="version_diff"),
     path("versions/<int:pk>/template/", version_template, name="version_template"),
     path("versions/<int:pk>/upload/", version_upload, name="version_upload"),
+    path("uploads/<int:pk>/", upload_detail, name="upload_detail"),
     re_path(r"^versions/(?P<pk>[0-9]+)/(?P<action>submit|approve|reject|lock|revise)/$", version_workflow,
             name="version_workflow"),
 ]

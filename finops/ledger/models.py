@@ -325,6 +325,7 @@ class PeriodBalance(TenantModel):
 
 class ImportKind(models.TextChoices):
     GL = "gl", "GL actuals"
+    BUDGET = "budget", "Budget cells"  # budgets/uploads.py
 
 
 class ImportStatus(models.TextChoices):
@@ -336,17 +337,21 @@ class ImportStatus(models.TextChoices):
 
 
 class ImportJob(TenantModel):
-    """One uploaded file and what became of it (see `finops/ledger/importers/`).
+    """One uploaded file and what became of it (see `import_jobs.py`; GL actuals:
+    `finops/ledger/importers/`; budget cells: `budgets/uploads.py`).
 
     The file itself is kept in the row (`content`): the worker that runs the job may sit on
-    another machine than the web server that received the upload. A file's SHA-256 identifies
-    it within the tenant: at most one *succeeded* job per content, so importing it again is
-    recognised and changes nothing.
+    another machine than the web server that received the upload. A GL file's SHA-256 identifies
+    it within the tenant: at most one *succeeded* GL job per content, so importing it again is
+    recognised and changes nothing. (A budget file may succeed twice: the second time every cell
+    is unchanged, and the same file may go into another version.) What a job needs besides the
+    file is in `params`, by kind.
     """
 
     MAX_STORED_ERRORS = 1000
 
     kind = models.CharField(max_length=8, choices=ImportKind.choices, default=ImportKind.GL)
+    params = models.JSONField(default=dict, blank=True)  # by kind: a budget upload's {"version_id": …}
     filename = models.CharField(max_length=255)
     content = models.BinaryField()
     size = models.BigIntegerField(default=0)  # bytes
@@ -377,7 +382,7 @@ class ImportJob(TenantModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "kind", "sha256"],
-                condition=models.Q(status="succeeded"),
+                condition=models.Q(status="succeeded", kind="gl"),
                 name="importjob_succeeded_sha256_unique",
             ),
         ]

@@ -7,8 +7,10 @@ import logging
 from celery import shared_task
 
 from finops.jobs import jobs_requeue_stale
+from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Organization
 
+from .import_jobs import import_job_enqueue
 from .importers import import_job_run
 from .models import ImportJob
 
@@ -37,15 +39,21 @@ def gl_import_run(tenant_id: int, job_id: int) -> str | None:
 @shared_task
 def import_jobs_requeue_stale() -> int:
     """Beat, every minute: hand unfinished jobs with no sign of life to a worker again — running
-    with a stopped heartbeat (the worker died), or queued too long (the message was lost). Running
-    a job twice is safe (see `gl_import_run`), so a false alarm costs nothing but a no-op."""
+    with a stopped heartbeat (the worker died), or queued too long (the message was lost) — each to
+    the task of its kind (`import_jobs.py`). Running a job twice is safe (see `gl_import_run`), so
+    a false alarm costs nothing but a no-op."""
     requeued = 0
     # Organisations are the directory, not tenant data: listing them is how beat jobs visit
     # each tenant, entering its context explicitly.
     for tenant_id in Organization.objects.values_list("pk", flat=True):
-        for job_id in jobs_requeue_stale(ImportJob, tenant=tenant_id):  # committed: the rows say queued
+        job_ids = jobs_requeue_stale(ImportJob, tenant=tenant_id)  # committed: the rows say queued
+        if not job_ids:
+            continue
+        with tenant_context(tenant_id):
+            kinds = dict(ImportJob.objects.filter(pk__in=job_ids).values_list("pk", "kind"))
+        for job_id in job_ids:
             try:
-                gl_import_run.delay(tenant_id, job_id)
+                import_job_enqueue(kind=kinds[job_id], tenant_id=tenant_id, job_id=job_id)  # its kind's task
             except Exception:  # noqa: BLE001 - the job stays queued; the next round sends it again
                 log.exception("could not queue import job %s of organisation %s", job_id, tenant_id)
                 continue

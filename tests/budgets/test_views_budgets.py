@@ -12,6 +12,8 @@ from openpyxl import load_workbook
 from budgets import services
 from budgets.models import Budget, BudgetLine, BudgetVersion
 from budgets.selectors import version_latest
+from budgets.tasks import budget_upload_run_task
+from finops.ledger.models import ImportJob
 from finops.tenancy.context import tenant_context
 
 
@@ -132,7 +134,21 @@ def test_the_diff_shows_only_the_changed_cells(finance, books, draft, periods, u
     assert "Jan 2026" not in page
 
 
-def test_the_template_download_round_trips_through_the_upload(finance, books, draft, periods):
+def upload_and_run(client, books, version, upload, capture):
+    """Upload as the page does, run the queued job as the worker would, then open the page the
+    upload led to (the job's, which shows its result)."""
+    with capture() as callbacks:
+        response = client.post(url("version_upload", pk=version.pk), {"file": upload})
+    assert response.status_code == 302 and len(callbacks) == 1
+    with tenant_context(books.org):
+        job = ImportJob.objects.get(kind="budget")
+    assert response["Location"] == url("upload_detail", pk=job.pk)
+    budget_upload_run_task(books.org.pk, job.pk)
+    return client.get(response["Location"])
+
+
+def test_the_template_download_round_trips_through_the_upload(finance, books, draft, periods,
+                                                              django_capture_on_commit_callbacks):
     services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
         (books.rent, books.ops, periods[0], Decimal("100.00")), (books.revenue, None, periods[2], Decimal("900.00"))])
     response = finance.get(url("version_template", pk=draft.pk))
@@ -150,19 +166,21 @@ def test_the_template_download_round_trips_through_the_upload(finance, books, dr
     buffer = io.BytesIO()
     sheet_w.save(buffer)
     upload = SimpleUploadedFile("plan.xlsx", buffer.getvalue())
-    response = finance.post(url("version_upload", pk=draft.pk), {"file": upload}, follow=True)
+    response = upload_and_run(finance, books, draft, upload, django_capture_on_commit_callbacks)
     assert response.status_code == 200
     assert "3 rows into Plan 2026 v1: 1 cells created, 0 changed, 2 unchanged." in response.content.decode()
     assert cells_of(books, draft) == {("6100", "OPS", 1): Decimal("100.00"), ("6100", "OPS", 2): Decimal("1500.25"),
                                       ("4000", "", 3): Decimal("900.00")}
 
 
-def test_an_upload_with_bad_cells_names_each_and_saves_nothing(finance, books, draft):
+def test_an_upload_with_bad_cells_names_each_and_saves_nothing(finance, books, draft,
+                                                              django_capture_on_commit_callbacks):
     csv = (b"entity,account,account_name,cost_center,2026-01,2026-02\n"
            b"US,6100,Rent,OPS,100,abc\n"
            b"US,9999,Nope,,5,\n")
-    response = finance.post(url("version_upload", pk=draft.pk), {"file": SimpleUploadedFile("plan.csv", csv)})
-    assert response.status_code == 400
+    response = upload_and_run(finance, books, draft, SimpleUploadedFile("plan.csv", csv),
+                              django_capture_on_commit_callbacks)
+    assert response.status_code == 200
     page = response.content.decode()
     assert "line 2 (6100 / OPS), 2026-02: Amount “abc” is not a number" in page
     assert "line 3 (9999), 2026-01: Unknown account “9999”." in page

@@ -22,6 +22,7 @@ from budgets.alerts import alerts_evaluate
 from budgets.models import Alert, AlertRule, AlertThreshold, BudgetLine
 from budgets.selectors import version_latest
 from budgets.transfers import transfer_request
+from budgets.uploads import budget_upload_create
 from finops.ledger import services as ledger
 from finops.ledger.importers import gl_import
 from finops.ledger.periods import period_for
@@ -46,6 +47,7 @@ class Planted:
     version: object
     transfer: object
     alert: object
+    upload: object
     canary: str
 
 
@@ -84,10 +86,14 @@ def plant(org, canary: str) -> Planted:
     assert alerts_evaluate(tenant=org, as_of=date(2026, 3, 31)).alerts_created == 1
     with tenant_context(org):
         alert = Alert.objects.get(rule=rule)
+    upload = budget_upload_create(tenant=org, actor=None, version=version, filename=f"{canary}-plan.csv",
+                                  data=f"entity,account,period,amount\nUS,6100,2026-05,{canary}\n".encode(),
+                                  enqueue=False)
     return Planted(
         org=org, books=books, entry=entry, period=period_for(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=member(org, user__email=f"viewer@{org.slug}.test"),
-        invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, canary=canary,
+        invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, upload=upload,
+        canary=canary,
     )
 
 
@@ -105,6 +111,7 @@ FOREIGN_KWARGS = {
     "budgets:version_diff": lambda p: {"pk": p.version.pk},
     "budgets:version_template": lambda p: {"pk": p.version.pk},
     "budgets:version_upload": lambda p: {"pk": p.version.pk},
+    "budgets:upload_detail": lambda p: {"pk": p.upload.pk},
     "budgets:version_workflow": lambda p: {"pk": p.version.pk, "action": "lock"},
     "budgets:variance": lambda p: {"pk": p.version.pk},
     "budgets:transfers": lambda p: {},

@@ -22,7 +22,7 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 
 from ..importers import COLUMNS, import_job_create, import_progress_get
-from ..models import Account, CostCenter, Entity, ImportJob
+from ..models import Account, CostCenter, Entity, ImportJob, ImportKind
 
 RECENT_JOBS = 25
 
@@ -49,7 +49,8 @@ def access_import_job(*, tenant, pk: int) -> ImportJob:
     """The tenant's job `pk`, or 404 — the same answer for "missing" and "another company's"."""
     with tenant_context(tenant):
         try:
-            return ImportJob.objects.defer("content").select_related("created_by", "duplicate_of").get(pk=pk)
+            return (ImportJob.objects.defer("content").select_related("created_by", "duplicate_of")
+                    .get(kind=ImportKind.GL, pk=pk))
         except ImportJob.DoesNotExist:
             raise Http404("No such import.") from None
 
@@ -70,7 +71,7 @@ def import_list(request):
         else:
             url = _detail_url(request, job)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    jobs = ImportJob.objects.defer("content").select_related("created_by")[:RECENT_JOBS]
+    jobs = ImportJob.objects.filter(kind=ImportKind.GL).defer("content").select_related("created_by")[:RECENT_JOBS]
     return render(request, "ledger/import_list.html", {"form": form, "jobs": jobs, "columns": COLUMNS},
                   status=400 if form.errors else 200)
 
