@@ -438,11 +438,7 @@ class TypedTotals:
 
 def typed_totals(*, tenant, data) -> TypedTotals:
     """Sum what was typed, row by row, leniently: nothing here is validated or saved."""
-    functional = ""
-    entity_id = str(data.get("entity") or "")
-    if entity_id.isdigit():
-        with tenant_context(tenant):
-            functional = Entity.objects.filter(pk=int(entity_id)).values_list("functional_currency", flat=True).first() or ""
+    functional = _functional_currency(tenant, data)
     totals = TypedTotals()
     currencies = set()
     for row in raw_lines(data):
