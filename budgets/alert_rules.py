@@ -33,9 +33,11 @@ from django.db.models import Count, Max, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from finops import bounds
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.models import Account, CostCenter
+from finops.ledger.periods import add_months
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Role
 
@@ -56,7 +58,8 @@ from .services import BUDGET_ACCOUNT_TYPES, fiscal_year_first_month
 MAX_THRESHOLDS = 20
 MAX_EXTRA_RECIPIENTS = 20  # beyond that, a mailing list's address is the right tool
 MAX_PCT = Decimal("99999.99")  # numeric(7, 2)
-MAX_AMOUNT = Decimal("1e16")  # numeric(20, 4)
+MAX_AMOUNT = bounds.AMOUNT_LIMIT  # an amount like any other (finops/bounds.py)
+MAX_ADDRESS = 254  # what the outbox (`AlertDelivery.recipient`) and SMTP take
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,10 @@ def _check(*, rule_pk, name, budget, scope, cost_center, account_type, account, 
         addresses, bad = addresses_parse(extra_recipients)
     for word in bad:
         problems.add("extra_recipients", f"“{word}” is not a valid e-mail address.")
+    for address in addresses:
+        if len(address) > MAX_ADDRESS:
+            problems.add("extra_recipients", f"“{address}” is longer than the {MAX_ADDRESS} characters an e-mail "
+                                             "address may have.")
     if not roles and not notify_cost_center_owners and not distinct:
         problems.add("recipient_roles", "Choose who is told: a role, the cost-center owners or an address.")
     checked_thresholds = _thresholds(thresholds, problems)
@@ -443,7 +450,7 @@ def preview_as_of(*, tenant, rule: AlertRule, today: date | None = None) -> date
     """The default day of a preview: today, brought into the budget's fiscal year."""
     today = today or timezone.localdate()
     first = fiscal_year_first_month(tenant=tenant, fiscal_year=rule.budget.fiscal_year)
-    last = date(first.year + 1, first.month, 1) - timedelta(days=1)
+    last = add_months(first, 12) - timedelta(days=1)
     return min(max(today, first), last)
 
 

@@ -13,7 +13,9 @@ Evaluation (`alerts_evaluate`)
                     so it fires on the amount alone.
     New alerts go in with INSERT … ON CONFLICT DO NOTHING on (tenant, rule, threshold, account,
     cost center, period) — so evaluating again, or two workers at once, records nothing new — and
-    with them, in the same transaction, one outbox row (`AlertDelivery`) per recipient.
+    with them, in the same transaction, one outbox row (`AlertDelivery`) per recipient. Each rule
+    is evaluated and recorded in its own savepoint: one that fails is logged and skipped (its
+    rows rolled back), and the other rules still fire.
 
 Sending (`alert_deliveries_send`), after the evaluation has committed. Delivery is AT LEAST
 ONCE: due deliveries are claimed (row locks taken with SKIP LOCKED, status "sending", a shared
@@ -32,6 +34,7 @@ rule sends everyone the digest.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -44,7 +47,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import connection
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -69,6 +72,8 @@ from .models import (
 from .reports import budget_vs_actual
 from .selectors import version_current, version_latest
 from .services import fiscal_year_first_month
+
+log = logging.getLogger(__name__)
 
 SENDING_TIMEOUT = timedelta(minutes=15)
 DIGEST_HOUR_UTC = 7  # the daily digest goes out at 07:00 UTC
@@ -101,6 +106,7 @@ class Evaluation:
     breaches: list[Breach] = field(default_factory=list)  # every line beyond a threshold now
     alerts_created: int = 0  # of which newly recorded
     deliveries_created: int = 0
+    failed: list[AlertRule] = field(default_factory=list)  # rules that could not be evaluated (logged)
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -222,45 +228,78 @@ def next_digest_at(now: datetime) -> datetime:
     return today if now <= today else today + timedelta(days=1)
 
 
+@dataclass
+class _Audience:
+    """Who may hear of an alert in one tenant, loaded once per evaluation (when there is a breach)."""
+
+    role_emails: dict[str, list[str]]
+    owners: dict[int, str | None]
+    prefs: dict[str, str]
+
+    @classmethod
+    def load(cls, tenant_id: int) -> _Audience:
+        role_emails = defaultdict(list)
+        for role, email in (Membership.objects.filter(organization_id=tenant_id)
+                            .values_list("role", "user__email").order_by("user__email")):
+            role_emails[role].append(email.lower())
+        return cls(role_emails, _cost_center_owner_emails(tenant_id),
+                   dict(AlertPreference.objects.values_list("email", "mode")))
+
+
+def _record(*, tenant_id: int, breaches: list[Breach], audience: _Audience, now: datetime) -> tuple[int, int]:
+    """Record the new alerts of `breaches` and their deliveries: (alerts, deliveries) created."""
+    digest_at = next_digest_at(now)
+    alerts, deliveries = 0, []
+    with connection.cursor() as cursor:
+        for b in breaches:
+            cursor.execute(_INSERT_ALERT, [tenant_id, b.rule.pk, b.threshold.pk, b.entity_id, b.account_id,
+                                           b.cost_center_id, b.period.pk, b.actual, b.budget, b.variance, b.pct])
+            row = cursor.fetchone()
+            if row is None:  # recorded before
+                continue
+            alerts += 1
+            for email in _recipients(b.rule, role_emails=audience.role_emails, owners=audience.owners,
+                                     cost_center_id=b.cost_center_id):
+                mode = audience.prefs.get(email, AlertPreference.Mode.IMMEDIATE)
+                if mode == AlertPreference.Mode.OFF:
+                    continue
+                digest = mode == AlertPreference.Mode.DIGEST or b.rule.delivery == AlertDeliveryMode.DIGEST
+                deliveries.append(AlertDelivery(tenant_id=tenant_id, alert_id=row[0], recipient=email,
+                                                due_at=digest_at if digest else now))
+    AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    return alerts, len(deliveries)
+
+
 def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, now: datetime | None = None
                     ) -> Evaluation:
     """Evaluate `rule` (or every active rule) for the month of `as_of`; record new alerts and
-    their deliveries in one transaction. With `dry_run`, record nothing."""
+    their deliveries in one transaction. With `dry_run`, record nothing.
+
+    Each rule is evaluated and recorded in its own savepoint: a rule that fails (data the
+    database refuses, a bug) is logged, rolled back alone and listed in `failed`, and the other
+    rules still fire. It fails again on the next run until it is fixed, and says so each time."""
     now = now or timezone.now()
     result = Evaluation()
     with tenant_context(tenant) as tenant_id:
         rules = AlertRule.objects.select_related("budget__entity").prefetch_related("thresholds")
         rules = rules.filter(pk=getattr(rule, "pk", rule)) if rule is not None else rules.filter(active=True)
+        audience = None
         for r in rules:
-            result.breaches += _rule_breaches(tenant=tenant, rule=r, as_of=as_of)
-        if dry_run or not result.breaches:
-            return result
-        role_emails = defaultdict(list)
-        for role, email in (Membership.objects.filter(organization_id=tenant_id)
-                            .values_list("role", "user__email").order_by("user__email")):
-            role_emails[role].append(email.lower())
-        owners = _cost_center_owner_emails(tenant_id)
-        prefs = dict(AlertPreference.objects.values_list("email", "mode"))
-        digest_at = next_digest_at(now)
-        deliveries = []
-        with connection.cursor() as cursor:
-            for b in result.breaches:
-                cursor.execute(_INSERT_ALERT, [tenant_id, b.rule.pk, b.threshold.pk, b.entity_id, b.account_id,
-                                               b.cost_center_id, b.period.pk, b.actual, b.budget, b.variance, b.pct])
-                row = cursor.fetchone()
-                if row is None:  # recorded before
-                    continue
-                result.alerts_created += 1
-                for email in _recipients(b.rule, role_emails=role_emails, owners=owners,
-                                         cost_center_id=b.cost_center_id):
-                    mode = prefs.get(email, AlertPreference.Mode.IMMEDIATE)
-                    if mode == AlertPreference.Mode.OFF:
-                        continue
-                    digest = mode == AlertPreference.Mode.DIGEST or b.rule.delivery == AlertDeliveryMode.DIGEST
-                    deliveries.append(AlertDelivery(tenant_id=tenant_id, alert_id=row[0], recipient=email,
-                                                    due_at=digest_at if digest else now))
-        AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-        result.deliveries_created = len(deliveries)
+            try:
+                with transaction.atomic():
+                    breaches = _rule_breaches(tenant=tenant, rule=r, as_of=as_of)
+                    created = (0, 0)
+                    if breaches and not dry_run:
+                        audience = audience or _Audience.load(tenant_id)
+                        created = _record(tenant_id=tenant_id, breaches=breaches, audience=audience, now=now)
+            except Exception:  # noqa: BLE001  one bad rule must not silence the others
+                log.exception("variance alerts: rule %s “%s” of organisation %s failed and was skipped",
+                              r.pk, r.name, tenant_id)
+                result.failed.append(r)
+                continue
+            result.breaches += breaches
+            result.alerts_created += created[0]
+            result.deliveries_created += created[1]
     return result
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from django import forms
 from django.conf import settings
 
+from finops.imports import parse_amount
 from finops.ledger.models import Account, CostCenter, Entity
 from finops.ledger.periods import fiscal_year_label
 
@@ -74,11 +75,10 @@ class SpreadForm(forms.Form):
 
     def clean_profile(self):
         text = self.cleaned_data["profile"].replace(",", " ").replace("%", " ")
-        from decimal import Decimal, InvalidOperation
-        try:
-            return [Decimal(p) for p in text.split()]
-        except InvalidOperation:
-            raise forms.ValidationError("The profile is 12 percentages such as 5 5 10 10 …") from None
+        numbers = [parse_amount(p, places=None) for p in text.split()]
+        if any(isinstance(n, str) for n in numbers):  # not a plain number ("1e9", "NaN"), or too large
+            raise forms.ValidationError("The profile is 12 percentages such as 5 5 10 10 …")
+        return numbers
 
     def clean(self):
         data = super().clean()
@@ -182,9 +182,14 @@ class _TypedNumberField(forms.DecimalField):
             attrs={"inputmode": "decimal", "autocomplete": "off", "size": kwargs.pop("size")}), **kwargs)
 
     def to_python(self, value):
-        if isinstance(value, str):
-            value = re.sub(r"[,\s\u00a0]", "", value)
-        return super().to_python(value)
+        """Read like every typed amount (`finops.imports.parse_amount`): "2,500" is 2500, "2,50"
+        is not a number rather than 250."""
+        if value in self.empty_values:
+            return None
+        parsed = parse_amount(re.sub(r"[\s\u00a0]", "", str(value)), places=None)
+        if parsed is None or isinstance(parsed, str):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
 
 
 class ThresholdForm(forms.Form):

@@ -2,8 +2,10 @@
 
 The file: columns `entity, account, cost_center, period, amount` (header names in any case and
 spacing; `cost_center` may be left empty or left out), one row per cell; `period` is `YYYY-MM`
-(a spreadsheet date such as 2026-01-01 names its month); amounts in natural sign (a revenue
-budget of 100 is 100) in the entity's functional currency, at most its minor unit's decimals.
+(a spreadsheet date such as 2026-01-01 names its month; one that does not exist, 2030-02-30,
+names none) inside the date window; amounts in natural sign (a revenue budget of 100 is 100) in
+the entity's functional currency, within the amount limit and at most its minor unit's decimals
+(`finops.bounds`).
 
 Every row is checked against the tenant's entities, accounts and cost centers (loaded once) and
 against the budget: one entity per budget, every period inside its fiscal year, no cell twice.
@@ -22,6 +24,7 @@ type, version) rather than every cell: the file itself, named by its hash, is th
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -30,13 +33,14 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from finops import bounds
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.imports import NUMBER_HINT, FileProblem, RowError, csv_rows, is_xlsx, parse_amount, xlsx_rows
 from finops.ledger.importers import PROGRESS_EVERY, Progress
 from finops.ledger.models import Account, CostCenter, Entity, Period
 from finops.ledger.money import minor_units
-from finops.ledger.periods import fiscal_year_label
+from finops.ledger.periods import fiscal_year_label, month_end
 from finops.tenancy.context import tenant_context
 
 from .models import Budget, BudgetVersion
@@ -53,7 +57,7 @@ COLUMNS = ("entity", "account", "cost_center", "period", "amount")
 REQUIRED = ("entity", "account", "period", "amount")
 _HEADER_JUNK = re.compile(r"[\s_\-]+")
 _KNOWN = {c.replace("_", ""): c for c in COLUMNS}
-_PERIOD = re.compile(r"(\d{4})-(\d{1,2})(?:-\d{1,2})?")
+_PERIOD = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
 HEADER_HINT = "The header must name entity, account, cost_center, period, amount."
 
 
@@ -119,12 +123,20 @@ def _header(row: list[str]) -> dict[str, int]:
 
 
 def _parse_period(text: str) -> date | str:
+    """The month `text` names (YYYY-MM, or a date of it: a spreadsheet's date cell), inside the
+    date window; else why not. A date that does not exist (2030-02-30) names no month."""
     match = _PERIOD.fullmatch(text)
     if not text:
         return "period is empty."
-    if match is None or not 1 <= int(match[2]) <= 12:
+    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) == 0:
         return f"period “{text}” is not a month like 2026-01 (YYYY-MM)."
-    return date(int(match[1]), int(match[2]), 1)
+    year, month = int(match[1]), int(match[2])
+    if match[3] is not None:
+        days = calendar.monthrange(year, month)[1]
+        if not 1 <= int(match[3]) <= days:
+            return f"period “{text}” is not a date: {year:04d}-{month:02d} has {days} days."
+    first = date(year, month, 1)
+    return bounds.month_problem(first, month_end(first), text=f"“{text}”", what="period") or first
 
 
 def _check_account(accounts: dict, text: str) -> tuple[tuple | None, str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from finops.ledger.models import AMOUNT_DIGITS, Account, CostCenter, Entity, Period
+from finops.ledger.models import AMOUNT_DIGITS, TOTAL_DIGITS, Account, CostCenter, Entity, Period
 from finops.tenancy.models import TenantModel
 
 # Django's single-column FK constraints and indexes are replaced by composite (tenant_id, …)
@@ -171,8 +171,9 @@ class TransferRequest(TenantModel):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True)
-    # What the source line had available (effective − actual − pending outgoing) when requested.
-    available_at_request = models.DecimalField(**AMOUNT_DIGITS)
+    # What the source line had available (effective − actual − pending outgoing) when requested:
+    # a sum (of an actual too), so as wide as the rollup (finops/bounds.py).
+    available_at_request = models.DecimalField(**TOTAL_DIGITS)
     override = models.BooleanField(default=False)  # finance let it exceed the available amount
     override_reason = models.TextField(blank=True)
     proposal = models.PositiveIntegerField(null=True, blank=True)  # "ROI proposal #n" it came from
@@ -306,11 +307,13 @@ class Alert(TenantModel):
     account = models.ForeignKey(Account, related_name="+", **_REF)
     cost_center = models.ForeignKey(CostCenter, null=True, blank=True, related_name="+", **_REF)
     period = models.ForeignKey(Period, related_name="+", **_REF)
-    # Observed when recorded, natural sign, the budget entity's functional currency.
-    actual = models.DecimalField(**AMOUNT_DIGITS)
-    budget = models.DecimalField(**AMOUNT_DIGITS)
-    variance = models.DecimalField(**AMOUNT_DIGITS)
-    pct = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)  # consumed or variance %
+    # Observed when recorded, natural sign, the budget entity's functional currency. Sums over the
+    # rule's basis (a year of a line), so as wide as the rollup; a percentage of such a sum over
+    # the smallest budget (0.0001) is < 10^30 (finops/bounds.py).
+    actual = models.DecimalField(**TOTAL_DIGITS)
+    budget = models.DecimalField(**TOTAL_DIGITS)
+    variance = models.DecimalField(**TOTAL_DIGITS)
+    pct = models.DecimalField(max_digits=32, decimal_places=2, null=True, blank=True)  # consumed or variance %
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     snoozed_until = models.DateTimeField(null=True, blank=True)

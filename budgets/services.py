@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from finops import bounds
 from finops.audit.services import audit_record
 from finops.db import analyze_on_commit
 from finops.errors import DomainError
@@ -34,7 +35,7 @@ from finops.ledger.models import (
     PeriodBalance,
 )
 from finops.ledger.money import minor_units
-from finops.ledger.periods import periods_ensure
+from finops.ledger.periods import fiscal_year_ensure, fiscal_year_first_day
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
 from finops.tenancy.permissions import Role
@@ -52,7 +53,7 @@ from .models import (
 )
 
 BUDGET_ACCOUNT_TYPES = frozenset({AccountType.REVENUE, AccountType.EXPENSE})
-MAX_AMOUNT = Decimal("1e16")  # numeric(20, 4): 16 digits before the point
+MAX_AMOUNT = bounds.AMOUNT_LIMIT  # a cell, a transfer: |amount| < 10^15 (why: finops/bounds.py)
 READ_ONLY = "approved and locked budgets are read-only; changing one means a new revision"
 
 
@@ -66,8 +67,7 @@ def _pk(value) -> int | None:
 
 def fiscal_year_first_month(*, tenant, fiscal_year: int) -> date:
     """The first day of FY `fiscal_year` (labelled by the calendar year in which it ends)."""
-    start_month = tenant.fiscal_year_start_month
-    return date(fiscal_year if start_month == 1 else fiscal_year - 1, start_month, 1)
+    return fiscal_year_first_day(start_month=tenant.fiscal_year_start_month, label=fiscal_year)
 
 
 # --- budgets ------------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def budget_create(*, tenant, actor, entity, fiscal_year: int, name: str) -> Budg
         raise DomainError("A budget needs a name.")
     if len(name) > 200:
         raise DomainError("A budget's name has at most 200 characters.")
-    if not isinstance(fiscal_year, int) or not 1900 < fiscal_year < 3000:
+    if not isinstance(fiscal_year, int) or isinstance(fiscal_year, bool):
         raise DomainError(f"{fiscal_year} is not a fiscal year.")
     with tenant_context(tenant):
         found = Entity.objects.filter(pk=_pk(entity)).first()
@@ -90,7 +90,7 @@ def budget_create(*, tenant, actor, entity, fiscal_year: int, name: str) -> Budg
             raise DomainError(f"Entity {found} is inactive.")
         if Budget.objects.filter(name__iexact=name).exists():
             raise DomainError(f"A budget named “{name}” exists already: choose another name.")
-        periods_ensure(tenant=tenant, dates=[fiscal_year_first_month(tenant=tenant, fiscal_year=fiscal_year)])
+        fiscal_year_ensure(tenant=tenant, label=fiscal_year)  # refused outside the date window
         try:
             with transaction.atomic():
                 budget = Budget.objects.create(tenant_id=tenant.pk, entity=found, fiscal_year=fiscal_year,
@@ -158,12 +158,7 @@ def _amount(value, currency: str) -> Decimal | str:
         return f"“{value}” is not a number"
     if not amount.is_finite():
         return f"“{value}” is not a number"
-    if abs(amount) >= MAX_AMOUNT:
-        return "is too large (at most 16 digits before the decimal point)"
-    places = minor_units(currency)
-    if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        return f"has more decimals than {currency} allows ({places})"
-    return amount
+    return bounds.amount_problem(amount, places=minor_units(currency), currency=currency) or amount
 
 
 def _cell_key_label(accounts, cost_centers, periods, key) -> str:

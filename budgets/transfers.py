@@ -28,6 +28,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from finops import bounds
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.models import CostCenter
@@ -209,7 +210,7 @@ def _money(value, currency: str) -> Decimal:
     if amount <= 0:
         raise DomainError("The amount to move must be above zero.")
     if amount >= MAX_AMOUNT:
-        raise DomainError("The amount is too large (at most 16 digits before the decimal point).")
+        raise DomainError(f"The amount {bounds.TOO_LARGE}.")
     places = minor_units(currency)
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
         raise DomainError(f"The amount has more decimals than {currency} allows ({places}).")

@@ -58,12 +58,14 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 
+from finops import bounds
 from finops.errors import DomainError
 from finops.ledger.models import NORMAL_BALANCE_OF, AccountType, NormalBalance
 from finops.ledger.money import round_money
+from finops.ledger.periods import add_months
 
 HUNDRED = Decimal(100)
 PCT_PLACES = Decimal("0.01")
@@ -102,7 +104,9 @@ def _account_type(account_type) -> AccountType:
 def _pct(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     if denominator == 0:
         return None
-    return (numerator * HUNDRED / denominator).quantize(PCT_PLACES, rounding=ROUND_HALF_UP)
+    # A large actual over a small budget is far past 28 digits (< 10^30: finops/bounds.py).
+    with localcontext(bounds.EXACT):
+        return (numerator * HUNDRED / denominator).quantize(PCT_PLACES, rounding=ROUND_HALF_UP)
 
 
 # --- sign and favourability -------------------------------------------------------------------
@@ -169,12 +173,9 @@ def variance(*, account_type, actual, budget, currency: str) -> Variance:
 # --- bases --------------------------------------------------------------------------------------
 
 
-def _month_index(d: date) -> int:
-    return d.year * 12 + d.month - 1
-
-
-def _month_at(index: int) -> date:
-    return date(index // 12, index % 12 + 1, 1)
+def _months_from(first: date, month: date) -> int:
+    """How many months `month` lies after `first`'s month (negative: before)."""
+    return (month.year - first.year) * 12 + month.month - first.month
 
 
 def period_window(*, fiscal_year_start: date, month: date, basis) -> list[date]:
@@ -185,28 +186,27 @@ def period_window(*, fiscal_year_start: date, month: date, basis) -> list[date]:
     except ValueError:
         choices = ", ".join(b.value for b in Basis)
         raise DomainError(f"Unknown basis {basis!r}; choose one of {choices}.") from None
-    first = _month_index(fiscal_year_start)
-    current = _month_index(month)
-    offset = current - first
+    first = fiscal_year_start.replace(day=1)
+    offset = _months_from(first, month)
     if not 0 <= offset < MONTHS_IN_YEAR:
-        last = _month_at(first + MONTHS_IN_YEAR - 1)
+        last = add_months(first, MONTHS_IN_YEAR - 1)
         raise DomainError(
             f"{month:%Y-%m} is not in the fiscal year {fiscal_year_start:%Y-%m} to {last:%Y-%m}."
         )
     if basis == Basis.MONTH:
-        start, end = current, current
+        start, end = offset, offset
     elif basis == Basis.QTD:
-        start, end = first + offset // MONTHS_IN_QUARTER * MONTHS_IN_QUARTER, current
+        start, end = offset // MONTHS_IN_QUARTER * MONTHS_IN_QUARTER, offset
     elif basis == Basis.YTD:
-        start, end = first, current
+        start, end = 0, offset
     else:
-        start, end = first, first + MONTHS_IN_YEAR - 1
-    return [_month_at(i) for i in range(start, end + 1)]
+        start, end = 0, MONTHS_IN_YEAR - 1
+    return [add_months(first, i) for i in range(start, end + 1)]
 
 
 def fiscal_quarter(*, fiscal_year_start: date, month: date) -> int:
     """1 to 4: the fiscal quarter `month` falls in."""
-    offset = _month_index(month) - _month_index(fiscal_year_start)
+    offset = _months_from(fiscal_year_start, month)
     if not 0 <= offset < MONTHS_IN_YEAR:
         raise DomainError(f"{month:%Y-%m} is not in the fiscal year starting {fiscal_year_start:%Y-%m}.")
     return offset // MONTHS_IN_QUARTER + 1

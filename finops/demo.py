@@ -58,7 +58,7 @@ from finops.ledger.models import (
     Source,
 )
 from finops.ledger.money import round_money, split_exact
-from finops.ledger.periods import month_end, month_start, periods_ensure
+from finops.ledger.periods import add_months, month_end, month_start, periods_ensure
 from finops.ledger.services import LineSpec, translate_lines
 from finops.tenancy import services as tenancy
 from finops.tenancy.context import tenant_context
@@ -255,11 +255,6 @@ class ScaleResult:
 
 
 # --- calendar helpers -------------------------------------------------------------------------
-
-def add_months(d: date, months: int) -> date:
-    index = d.year * 12 + d.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
 
 def window(*, today: date, months: int) -> list[date]:
     """The first days of the `months` months ending with today's month."""

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-MAX_AMOUNT_DIGITS = 16  # numeric(20, 4): 16 digits before the point
+from finops import bounds
+
+MAX_AMOUNT_DIGITS = bounds.AMOUNT_LIMIT_DIGITS  # why 15: finops/bounds.py
 # 1234.56  -1234.56  1,234.56  (1,234.56); thousands separators only in groups of three.
 _NUMBER = re.compile(r"(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _PAREN_NUMBER = re.compile(r"\((\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\)")
@@ -107,8 +109,10 @@ def xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
 
 # --- amounts -----------------------------------------------------------------------------------
 
-def parse_amount(text: str, places: int) -> Decimal | str:
-    """Decimal, or the reason it is not one (a str)."""
+def parse_amount(text: str, places: int | None) -> Decimal | str | None:
+    """Decimal, or the reason it is not one (a str), or None when it has more than `places`
+    decimals (None: any number of decimals). The one reading of a typed or imported amount:
+    digits only (no exponent), at most `MAX_AMOUNT_DIGITS` before the point (`finops.bounds`)."""
     match = _NUMBER.fullmatch(text)
     if match is not None:
         negative, whole, fraction = match.groups()
@@ -119,8 +123,8 @@ def parse_amount(text: str, places: int) -> Decimal | str:
         negative, (whole, fraction) = "-", match.groups()
     whole = whole.replace(",", "")
     if len(whole.lstrip("0")) > MAX_AMOUNT_DIGITS:
-        return f"is too large (at most {MAX_AMOUNT_DIGITS} digits before the decimal point)"
-    if fraction and len(fraction) > places and fraction[places:].strip("0"):
+        return bounds.TOO_LARGE
+    if places is not None and fraction and len(fraction) > places and fraction[places:].strip("0"):
         return None  # too many decimals: the caller names the currency
     number = f"{negative or ''}{whole}.{fraction}" if fraction else f"{negative or ''}{whole}"
     return Decimal(number)

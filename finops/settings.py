@@ -2,6 +2,7 @@
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -299,6 +300,15 @@ IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_UNCOMPR
 IMPORT_XLSX_MAX_RATIO = int(os.environ.get("IMPORT_XLSX_MAX_RATIO", "100"))
 
 CURRENCIES = None  # django-money: every ISO 4217 currency
+
+# Bounds (DESIGN §4, `finops/bounds.py`): dates are accepted from LEDGER_DATE_MIN to the end of
+# the year LEDGER_DATE_YEARS_AHEAD years after the current one.
+try:
+    LEDGER_DATE_MIN = date.fromisoformat(os.environ.get("LEDGER_DATE_MIN") or "1990-01-01")
+    LEDGER_DATE_YEARS_AHEAD = int(os.environ.get("LEDGER_DATE_YEARS_AHEAD") or "10")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"LEDGER_DATE_MIN must be a date like 1990-01-01 and LEDGER_DATE_YEARS_AHEAD a "
+                               f"whole number ({exc}).") from None
 DEFAULT_CURRENCY = "USD"
 
 LOGGING = {

@@ -7,6 +7,9 @@ from datetime import date
 
 from django import forms
 
+from finops import bounds
+from finops.ledger.periods import month_end
+
 from .selectors import SPANS
 
 
@@ -16,14 +19,24 @@ class DashboardFilterForm(forms.Form):
                              error_messages={"invalid": "Months are written YYYY-MM."})
     range = forms.ChoiceField(choices=list(SPANS.items()), required=False)
 
+    def clean_month(self):
+        """The month as its first day; one with no day inside the date window is refused, so
+        the dashboard's month arithmetic (a year back, a month ahead) stays in the calendar."""
+        text = self.cleaned_data["month"]
+        if not text:
+            return None
+        first = date(max(int(text[:4]), 1), int(text[5:7]), 1)  # year 0000: no date, outside too
+        if problem := bounds.month_problem(first, month_end(first), text=text, what=""):
+            raise forms.ValidationError(problem)
+        return first
+
     def selection(self) -> dict:
         """Keyword arguments for `dashboard_get` from whatever was valid."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
-        month = data.get("month")
         return {
             "entity_id": data.get("entity"),
-            "month": date(int(month[:4]), int(month[5:7]), 1) if month else None,
+            "month": data.get("month"),
             "span": data.get("range") or "12m",
         }
 

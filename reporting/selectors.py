@@ -25,10 +25,11 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from finops import bounds
 from finops.ledger.fx import RateBook
 from finops.ledger.models import AccountType, Entity, FxRate, FxRateKind
-from finops.ledger.money import round_money
-from finops.ledger.periods import fiscal_year_label, fiscal_year_start, month_end, month_start
+from finops.ledger.money import round_money, translate
+from finops.ledger.periods import add_months, fiscal_year_label, fiscal_year_start, month_end, month_start
 
 SPANS = {"12m": "Last 12 months", "fy": "Fiscal year"}
 BALANCE_SHEET_TYPES = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY)
@@ -39,12 +40,6 @@ NATURAL_SIGN = {
 }
 TOP_ACCOUNTS = 6
 ZERO = Decimal(0)
-
-
-def add_months(d: date, months: int) -> date:
-    """The first day of the month `months` after (or before) `d`'s month."""
-    index = d.year * 12 + d.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass
@@ -239,6 +234,10 @@ def dashboard_months(*, tenant) -> tuple[list[date], date | None]:
             {"tenant": tenant.pk},
         )
         rows = cursor.fetchall()
+    # Only months inside the date window: a period stored before the window existed (a typo of
+    # 9999-12-31) is neither offered nor the default, so no month arithmetic leaves the calendar.
+    window = bounds.date_window()
+    rows = [(start, posted) for start, posted in rows if window.overlaps(start, month_end(start))]
     latest = next((start for start, posted in rows if posted), None)
     return [start for start, _ in rows], latest
 
@@ -320,7 +319,7 @@ class _Translator:
                 gap["months"].add(month)
                 gap["entities"].add(entity.code)
             return None
-        return round_money(amount * rate, self.currency)
+        return translate(amount, rate, self.currency)
 
     def missing_rates(self) -> list[MissingRate]:
         return [

@@ -209,6 +209,15 @@ def grid_cell(request, pk: int):
     return _row_response(request, found, account_id, cc_id)
 
 
+def _whole(value) -> int:
+    """A pasted row or month id: a whole number as JSON or digits, never 1.5 taken as 1."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise ValueError(f"{value!r} is not a whole number")
+
+
 def _row_labels(*, tenant, keys) -> dict:
     account_ids = {a for a, _ in keys}
     cc_ids = {c for _, c in keys if c}
@@ -228,7 +237,7 @@ def grid_paste(request, pk: int):
     try:
         raw = json.loads(request.POST.get("cells", ""))
         assert isinstance(raw, list) and 0 < len(raw) <= MAX_PASTE_CELLS
-        items = [(int(a), int(c) if c else None, int(m), str(t)) for a, c, m, t in raw]
+        items = [(_whole(a), _whole(c) if c not in (None, "") else None, _whole(m), str(t)) for a, c, m, t in raw]
     except (ValueError, TypeError, AssertionError):
         return _problems_response(request, found, ["Nothing to paste: copy a block of cells from a spreadsheet."])
     currency = str(found.budget.entity.functional_currency)

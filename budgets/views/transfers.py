@@ -6,7 +6,7 @@ cancel (the requester) and the ROI proposal page."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django import forms
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from finops.errors import DomainError
 from finops.exports import export_response
+from finops.imports import parse_amount
 from finops.ledger.forms import DateInput
 from finops.ledger.models import Account, AccountType, CostCenter, Period
 from finops.ledger.money import minor_units
@@ -234,6 +235,14 @@ def transfer_cancel_view(request, pk: int):
     return _decision(request, pk, transfer_cancel, "cancelled")
 
 
+def _typed_amount(text: str) -> Decimal:
+    """An amount as typed, read like every other (`finops.imports.parse_amount`), or InvalidOperation."""
+    parsed = parse_amount(text.replace(" ", "").replace("\u00a0", ""), places=None)
+    if not isinstance(parsed, Decimal):
+        raise InvalidOperation(text)
+    return parsed
+
+
 def _proposal_inputs(post, funds) -> tuple[list[tuple], dict, list[str]]:
     """(lines for proposal_build, what the user typed per line, errors) from the proposal form."""
     picked = set(post.getlist("pick"))
@@ -244,8 +253,8 @@ def _proposal_inputs(post, funds) -> tuple[list[tuple], dict, list[str]]:
             continue
         values = typed[f.line_id]
         try:
-            minimum = Decimal(values["min"] or "0")
-            maximum = Decimal(values["max"]) if values["max"] else f.effective + sum(
+            minimum = _typed_amount(values["min"] or "0")
+            maximum = _typed_amount(values["max"]) if values["max"] else f.effective + sum(
                 (g.effective for g in funds if str(g.line_id) in picked and g.line_id != f.line_id), Decimal(0))
         except ArithmeticError:
             errors.append(f"{f.label}: the minimum and maximum must be amounts.")

@@ -19,6 +19,7 @@ from finops.exports import export_response
 from finops.ledger.forms import MonthField
 from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter
+from finops.ledger.periods import add_months
 from finops.shell import org_view
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
@@ -66,8 +67,7 @@ class VarianceFilterForm(forms.Form):
 def default_month(tenant, version, today: date | None = None) -> date:
     """This month while the budget's year runs; its last month after, its first month before."""
     first = fiscal_year_first_month(tenant=tenant, fiscal_year=version.budget.fiscal_year)
-    index = first.year * 12 + first.month - 1 + 11
-    last = date(index // 12, index % 12 + 1, 1)
+    last = add_months(first, 11)
     month = (today or date.today()).replace(day=1)
     return min(max(month, first), last)
 

@@ -8,17 +8,20 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet, formset_factory
 
+from finops import bounds
+from finops.imports import NUMBER_HINT
+from finops.imports import parse_amount as parse_typed_amount
 from finops.tenancy.context import tenant_context
 
 from .models import Account, AccountType, CostCenter, Entity, FxRateKind, Period, Source
-from .money import is_valid_currency
+from .money import is_valid_currency, minor_units
 from .selectors import JournalFilters
 from .services import LineSpec
 
@@ -43,20 +46,28 @@ class ObjectChoiceField(forms.ChoiceField):
 
 
 class AmountField(forms.DecimalField):
-    """A positive amount as people type it: "1,234.50" and " 1 234.50 " are accepted."""
+    """A positive amount as people type it: "1,234.50" and " 1 234.50 " are accepted, read like
+    an imported one (`finops.imports.parse_amount`: digits only, within the limit). Its decimals
+    depend on the currency, which the line form knows (`LineForm.clean`)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_digits", 16)
-        kwargs.setdefault("decimal_places", 4)
         kwargs.setdefault("min_value", Decimal(0))
         super().__init__(**kwargs)
         self.widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "amount"})
 
     def to_python(self, value):
-        if isinstance(value, str):
-            value = re.sub(r"[,\s\u00a0]", "", value)
-        return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        text = re.sub(r"[\s\u00a0]", "", str(value))
+        if not text:
+            return None
+        parsed = parse_typed_amount(text, places=None)
+        if parsed == NUMBER_HINT:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if isinstance(parsed, str):
+            raise ValidationError(f"{text} {parsed}.", code="invalid")
+        return parsed
 
 
 class CurrencyCodeField(forms.CharField):
@@ -81,7 +92,7 @@ class MonthField(forms.CharField):
         if not value:
             return None
         match = re.fullmatch(r"(\d{4})-(\d{1,2})", value)
-        if not match or not 1 <= int(match[2]) <= 12:
+        if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) == 0:
             raise ValidationError("Enter a month as YYYY-MM.")
         return date(int(match[1]), int(match[2]), 1)
 
@@ -155,6 +166,12 @@ class EntryForm(forms.Form):
         with tenant_context(tenant):
             self.fields["entity"].queryset = Entity.objects.filter(active=True).order_by("code")
 
+    def clean_date(self):
+        value = self.cleaned_data["date"]
+        if problem := bounds.date_problem(value):
+            raise ValidationError(problem)
+        return value
+
     def clean_key(self):
         key = self.cleaned_data.get("key") or ""
         return key if re.fullmatch(r"[0-9a-f]{32}", key) else uuid.uuid4().hex
@@ -172,8 +189,9 @@ class LineForm(forms.Form):
     currency = CurrencyCodeField(required=False, widget=forms.TextInput(
         attrs={"size": 3, "placeholder": "own", "class": "ccy", "autocomplete": "off"}))
 
-    def __init__(self, *args, accounts, cost_centers, **kwargs):
+    def __init__(self, *args, accounts, cost_centers, functional_currency: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        self.functional_currency = functional_currency  # of the entity chosen, if known
         self.fields["account"] = ObjectChoiceField(objects=accounts, blank_label="Account…", required=False)
         self.fields["cost_center"] = ObjectChoiceField(objects=cost_centers, blank_label="—", required=False)
         number = (self.prefix or "").rsplit("-", 1)[-1]
@@ -192,6 +210,13 @@ class LineForm(forms.Form):
             self.add_error("credit", "Enter a debit or a credit, not both.")
         elif not debit and not credit:
             self.add_error("debit", "Enter a debit or a credit.")
+        currency = data.get("currency") or self.functional_currency
+        for name in ("debit", "credit"):
+            value = data.get(name)
+            if value and currency and (problem := bounds.amount_problem(value, places=minor_units(currency),
+                                                                         currency=currency)):
+                typed = re.sub(r"[\s\u00a0]", "", str(self.data.get(self.add_prefix(name), "")))
+                self.add_error(name, f"{typed} {problem}.")
         return data
 
     def amount(self) -> Decimal:
@@ -228,18 +253,28 @@ class BaseLineFormSet(BaseFormSet):
         ]
 
 
+def _functional_currency(tenant, data) -> str:
+    """The functional currency of the entity `data` names, "" when it names none of the tenant's."""
+    entity_id = str((data or {}).get("entity") or "")
+    if not entity_id.isdigit():
+        return ""
+    with tenant_context(tenant):
+        return str(Entity.objects.filter(pk=int(entity_id)).values_list("functional_currency", flat=True).first() or "")
+
+
 def line_formset(*, tenant, data=None, rows: int = 4, initial=None):
     """The lines of an entry: bound to `data`, or `rows` blank rows (pre-filled from `initial`)."""
     with tenant_context(tenant):
         accounts = list(Account.objects.filter(active=True).order_by("code"))
         cost_centers = list(CostCenter.objects.filter(active=True).order_by("code"))
+    functional = _functional_currency(tenant, data)
     formset_class = formset_factory(
         LineForm, formset=BaseLineFormSet, extra=rows, max_num=MAX_ENTRY_LINES, validate_max=True,
         absolute_max=MAX_ENTRY_LINES,
     )
     return formset_class(
         data=data, initial=initial, prefix="lines",
-        form_kwargs={"accounts": accounts, "cost_centers": cost_centers},
+        form_kwargs={"accounts": accounts, "cost_centers": cost_centers, "functional_currency": functional},
     )
 
 
@@ -261,11 +296,10 @@ def raw_lines(data) -> list[dict]:
 
 
 def parse_amount(text: str) -> Decimal | None:
-    try:
-        value = Decimal(re.sub(r"[,\s\u00a0]", "", text or ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    """What was typed as a number, read as the form will read it; None when it is not one (or
+    does not fit), so the preview never sums what posting would refuse."""
+    parsed = parse_typed_amount(re.sub(r"[\s\u00a0]", "", text or ""), places=None)
+    return parsed if isinstance(parsed, Decimal) else None
 
 
 class ReverseForm(forms.Form):
@@ -340,12 +374,8 @@ class EntityForm(forms.Form):
 
 
 class FiscalYearForm(forms.Form):
-    fiscal_year = forms.IntegerField(min_value=1990, max_value=2200, label="Fiscal year",
-                                     help_text="Labelled by the calendar year in which it ends.")
-
-    def first_day(self, *, start_month: int) -> date:
-        label = self.cleaned_data["fiscal_year"]
-        return date(label, 1, 1) if start_month == 1 else date(label - 1, start_month, 1)
+    # Which years may be created is the date window's to say (`periods.fiscal_year_ensure`).
+    fiscal_year = forms.IntegerField(label="Fiscal year", help_text="Labelled by the calendar year in which it ends.")
 
 
 class FxRateForm(forms.Form):
@@ -408,11 +438,7 @@ class TypedTotals:
 
 def typed_totals(*, tenant, data) -> TypedTotals:
     """Sum what was typed, row by row, leniently: nothing here is validated or saved."""
-    functional = ""
-    entity_id = str(data.get("entity") or "")
-    if entity_id.isdigit():
-        with tenant_context(tenant):
-            functional = Entity.objects.filter(pk=int(entity_id)).values_list("functional_currency", flat=True).first() or ""
+    functional = _functional_currency(tenant, data)
     totals = TypedTotals()
     currencies = set()
     for row in raw_lines(data):

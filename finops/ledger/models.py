@@ -9,7 +9,9 @@ PostgreSQL, not Python, holds the ledger's invariants (see migration 0002):
 - posted entries and lines are immutable: UPDATE and DELETE raise; corrections are reversals;
 - every entry balances to zero and has at least two lines (checked after each INSERT statement,
   so an entry's lines are written by one statement: a COPY or one multi-row INSERT);
-- nothing is posted into a closed period, and an entry's date lies inside its period;
+- nothing is posted into a closed period, and an entry's date lies inside its period; periods
+  and FX rates lie inside the date wall 1900-01-01 … 2999-12-31 (migration 0006, under the
+  narrower window `finops.bounds` applies to what enters);
 - a line agrees with its entry on tenant, entity, period and date, and refers only to accounts
   and cost centers of its own tenant (composite foreign keys on tenant_id);
 - `PeriodBalance` (tenant, entity, account, cost center, period) is updated by the same trigger,
@@ -25,6 +27,9 @@ from djmoney.models.fields import CurrencyField
 from finops.tenancy.models import TenantModel
 
 AMOUNT_DIGITS = {"max_digits": 20, "decimal_places": 4}  # one place defines stored precision
+# A column that holds a SUM of amounts (a rollup cell, an alert's actual): wide enough that no
+# realistic number of rows can overflow it (the arithmetic: finops/bounds.py).
+TOTAL_DIGITS = {"max_digits": 28, "decimal_places": 4}
 RATE_DIGITS = {"max_digits": 24, "decimal_places": 10}
 
 
@@ -305,7 +310,7 @@ class PeriodBalance(TenantModel):
         CostCenter, on_delete=models.PROTECT, null=True, db_index=False, db_constraint=False, related_name="+"
     )
     period = models.ForeignKey(Period, on_delete=models.PROTECT, db_index=False, db_constraint=False, related_name="+")
-    amount = models.DecimalField(**AMOUNT_DIGITS)  # currency: the entity's functional currency
+    amount = models.DecimalField(**TOTAL_DIGITS)  # currency: the entity's functional currency
     line_count = models.BigIntegerField()
 
     class Meta:

@@ -9,10 +9,12 @@ to the total and the same input always gives the same split.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision
+
+from finops import bounds
 
 
 @lru_cache(maxsize=512)
@@ -27,6 +29,13 @@ def quantum(currency: str) -> Decimal:
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def translate(amount: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """`amount` × `rate` in `currency`, computed exactly (up to 44 digits: `bounds.EXACT`) and
+    rounded once to the minor unit — never rounded to 28 digits first."""
+    with localcontext(bounds.EXACT):
+        return (amount * rate).quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def is_valid_currency(code: str) -> bool:

@@ -2,7 +2,8 @@
 
 A fiscal year starts on the first day of the organisation's `fiscal_year_start_month` and is
 labelled by the calendar year in which it ends (start month 4: April 2026 – March 2027 is
-FY2027). Periods are created, open, the first time an entry or a budget needs them.
+FY2027). Periods are created, open, the first time an entry or a budget needs them, and only
+for dates inside the date window (`finops.bounds`): each such date brings its whole fiscal year.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from django.db import connection
 from django.utils import timezone
 
+from finops import bounds
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
@@ -39,13 +41,42 @@ def fiscal_year_label(*, start_month: int, d: date) -> int:
     return start.year if start_month == 1 else start.year + 1
 
 
-def _add_months(d: date, months: int) -> date:
+def add_months(d: date, months: int) -> date:
+    """The first day of the month `months` after (or before) `d`'s month: the one place the
+    product does month arithmetic. Dates come from inside the window (`finops.bounds`), so this
+    stays in the calendar; if it ever would not, it says so instead of raising ValueError."""
     index = d.year * 12 + d.month - 1 + months
+    if not 1 <= index // 12 <= 9999:
+        raise DomainError(f"{d:%Y-%m} {'+' if months >= 0 else '−'} {abs(months)} months is outside the calendar.")
     return date(index // 12, index % 12 + 1, 1)
 
 
+def fiscal_year_first_day(*, start_month: int, label: int) -> date:
+    """The first day of FY `label` (labelled by the calendar year in which it ends)."""
+    return date(label if start_month == 1 else label - 1, start_month, 1)
+
+
+def fiscal_year_ensure(*, tenant, label: int) -> dict[date, Period]:
+    """Create FY `label` (if missing) and return its periods; refused when the fiscal year has
+    no day inside the date window."""
+    start_month = tenant.fiscal_year_start_month
+    wall = bounds.DATE_WALL
+    if not isinstance(label, int) or not wall[0].year < label < wall[1].year:
+        raise DomainError(f"{label} is not a fiscal year.")
+    first = fiscal_year_first_day(start_month=start_month, label=label)
+    last = add_months(first, 11)
+    if problem := bounds.month_problem(first, month_end(last), text=f"FY{label}", what=""):
+        raise DomainError(problem)
+    return periods_ensure(tenant=tenant, dates=[max(first, bounds.date_window().first)])
+
+
 def periods_ensure(*, tenant, dates: Iterable[date]) -> dict[date, Period]:
-    """Create the fiscal years covering `dates` (if missing) and return {month start: Period}."""
+    """Create the fiscal years covering `dates` (if missing) and return {month start: Period}.
+    Every date must lie inside the date window (`finops.bounds`): a DomainError names the first
+    that does not, and nothing is created."""
+    dates = set(dates)
+    for d in sorted(dates):
+        bounds.date_require(d)
     months = sorted({month_start(d) for d in dates})
     if not months:
         return {}
@@ -54,7 +85,7 @@ def periods_ensure(*, tenant, dates: Iterable[date]) -> dict[date, Period]:
     for fy_start in sorted({fiscal_year_start(start_month=start_month, d=m) for m in months}):
         label = fiscal_year_label(start_month=start_month, d=fy_start)
         for number in range(1, 13):
-            start = _add_months(fy_start, number - 1)
+            start = add_months(fy_start, number - 1)
             rows.append((tenant.pk, label, number, start, month_end(start)))
     with tenant_context(tenant), connection.cursor() as cursor:
         cursor.executemany(

@@ -16,12 +16,13 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from finops import bounds
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
 
 from . import writer
-from .fx import RateBook
+from .fx import RATE_PLACES, RateBook
 from .models import (
     NORMAL_BALANCE_OF,
     Account,
@@ -32,7 +33,7 @@ from .models import (
     JournalEntry,
     Source,
 )
-from .money import is_valid_currency, round_money
+from .money import is_valid_currency, minor_units, round_money, translate
 from .periods import period_for, periods_lock_open
 from .signals import actuals_changed_on_commit
 
@@ -75,13 +76,13 @@ def translate_lines(*, entity: Entity, month: date, lines: Sequence[LineSpec], r
     out: list[Translated] = []
     for spec in lines:
         currency = (spec.currency or functional).upper()
-        txn_amount = round_money(spec.amount, currency)
+        txn_amount = round_money(spec.amount, currency)  # already in minor units: `_check_amounts`
         rate = rates.rate(src=currency, dst=functional, month=month)
         if rate is None:
             raise DomainError(
                 f"No {currency}→{functional} average rate for {month:%Y-%m}: add it under Ledger → FX rates."
             )
-        out.append(Translated(round_money(txn_amount * rate, functional), txn_amount, currency, rate))
+        out.append(Translated(translate(txn_amount, rate, functional), txn_amount, currency, rate))
     currencies = {t.txn_currency for t in out}
     if len(currencies) == 1:
         (currency,) = currencies
@@ -104,6 +105,39 @@ def _imbalance_message(lines: list[Translated], currency: str, *, key: str) -> s
         f"The entry does not balance: debits {debits:,.2f} ≠ credits {credits:,.2f} "
         f"(difference {debits - credits:,.2f} {currency})."
     )
+
+
+def _shown(amount: Decimal) -> str:
+    """An amount for a message, as given (a number past any limit stays short)."""
+    return f"{amount:,}" if amount.is_finite() and amount.copy_abs() < 10**30 else f"{amount:.6E}"
+
+
+def _check_amounts(lines: Sequence[LineSpec], functional: str) -> None:
+    """Each line's amount fits (`finops.bounds`): finite, within the limit, in its currency's
+    minor units — refused, never rounded."""
+    for n, spec in enumerate(lines, start=1):
+        currency = (spec.currency or functional).upper()
+        if not isinstance(spec.amount, Decimal):
+            raise DomainError(f"Line {n}: pass the amount as a Decimal, not {type(spec.amount).__name__}.")
+        if not is_valid_currency(currency):
+            raise DomainError(f"Line {n}: unknown currency {currency!r}.")
+        if problem := bounds.amount_problem(spec.amount, places=minor_units(currency), currency=currency):
+            raise DomainError(f"Line {n}: the amount {_shown(spec.amount)} {currency} {problem}.")
+
+
+def _check_translated(lines: Sequence[LineSpec], translated: list[Translated], functional: str) -> None:
+    for n, t in enumerate(translated, start=1):
+        if t.txn_currency != functional and abs(t.amount) >= bounds.AMOUNT_LIMIT:
+            raise DomainError(f"Line {n}: {_shown(t.txn_amount)} {t.txn_currency} is {_shown(t.amount)} {functional}, "
+                              f"which {bounds.TOO_LARGE}.")
+
+
+def _check_texts(*, memo: str, reference: str, lines: Sequence[LineSpec]) -> None:
+    """Texts longer than their columns are refused, never cut."""
+    for what, text, limit in (("memo", memo, 500), ("reference", reference, 100),
+                              *((f"memo of line {n}", spec.memo, 500) for n, spec in enumerate(lines, start=1))):
+        if len(text) > limit:
+            raise DomainError(f"The {what} has {len(text)} characters; at most {limit} are allowed.")
 
 
 def _check_references(lines: Sequence[LineSpec]) -> None:
@@ -136,16 +170,26 @@ def journal_post(
     rates: RateBook | None = None,
 ) -> PostResult:
     """Post one balanced entry. Posting again with the same idempotency key returns the entry
-    already posted and changes nothing. A new entry sends `actuals_changed` once it commits."""
+    already posted and changes nothing. A new entry sends `actuals_changed` once it commits.
+
+    The date must lie in the date window and every amount within the limits, in its currency's
+    minor units (`finops.bounds`). A reversal mirrors lines already stored, so its amounts are
+    not held to the limit: a line stored before the limit existed can still be reversed."""
     with tenant_context(tenant):
         if idempotency_key:
             existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
                 return PostResult(existing, created=False)
+        bounds.date_require(date)
         if len(lines) < 2:
             raise DomainError("An entry needs at least two lines.")
+        if len(lines) > bounds.MAX_LINES_PER_ENTRY:
+            raise DomainError(f"An entry has at most {bounds.MAX_LINES_PER_ENTRY:,} lines; this one has {len(lines):,}.")
         if entity.tenant_id != tenant.pk:
             raise DomainError("Unknown entity.")
+        _check_texts(memo=memo, reference=reference, lines=lines)
+        if source != Source.REVERSAL:
+            _check_amounts(lines, entity.functional_currency)
         _check_references(lines)
         if any(spec.amount == 0 for spec in lines):
             raise DomainError("Lines with a zero amount are not allowed.")
@@ -154,18 +198,20 @@ def journal_post(
         translated = translate_lines(
             entity=entity, month=date, lines=lines, rates=rates or RateBook.load(tenant=tenant)
         )
+        if source != Source.REVERSAL:
+            _check_translated(lines, translated, entity.functional_currency)
         key = idempotency_key or f"{source}:{uuid.uuid4()}"
         try:
             with transaction.atomic():
                 (entry_id,) = writer.reserve_entry_ids(1)
                 writer.copy_entries([(
-                    entry_id, tenant.pk, entity.pk, period.pk, date, memo[:500], reference[:100], source, key,
+                    entry_id, tenant.pk, entity.pk, period.pk, date, memo, reference, source, key,
                     reverses.pk if reverses else None, None, actor.pk if getattr(actor, "pk", None) else None,
                     timezone.now(),
                 )])
                 writer.copy_lines(
                     (tenant.pk, entry_id, n, entity.pk, period.pk, date, spec.account_id, spec.cost_center_id,
-                     t.amount, t.txn_amount, t.txn_currency, t.rate, spec.memo[:500])
+                     t.amount, t.txn_amount, t.txn_currency, t.rate, spec.memo)
                     for n, (spec, t) in enumerate(zip(lines, translated, strict=True), start=1)
                 )
         except IntegrityError:
@@ -198,6 +244,9 @@ def journal_reverse(*, tenant, actor, entry: JournalEntry, date: date | None = N
             for line in entry.lines.order_by("line_no")
         ]
         reversal_date = date or entry.date
+        if date is None and (problem := bounds.date_problem(entry.date)):
+            # An entry stored before the window existed: it can still be reversed, on a date inside it.
+            raise DomainError(f"{problem[:-1]}: choose a reversal date inside it.")
         result = journal_post(
             tenant=tenant, actor=actor, entity=entry.entity, date=reversal_date, lines=specs,
             memo=memo or f"Reversal of JE-{entry.pk}: {entry.memo}"[:500], reference=entry.reference,
@@ -316,8 +365,13 @@ def fx_rate_set(*, tenant, actor, date: date, from_currency: str, to_currency: s
             raise DomainError(f"Unknown currency {code!r}.")
     if from_currency == to_currency:
         raise DomainError("A rate needs two different currencies.")
-    if rate <= 0:
-        raise DomainError("A rate must be positive.")
+    if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
+        raise DomainError("A rate must be a positive number.")
+    if rate >= 10**14:
+        raise DomainError(f"The rate {rate} is too large (at most 14 digits before the decimal point).")
+    if rate != rate.quantize(RATE_PLACES):  # numeric(24, 10) would round it
+        raise DomainError(f"The rate {rate} has more than 10 decimals.")
+    bounds.date_require(date)
     date = month_start(date) if kind == FxRateKind.AVERAGE else month_end(date)
     with tenant_context(tenant):
         existing = FxRate.objects.filter(date=date, from_currency=from_currency, to_currency=to_currency, kind=kind).first()

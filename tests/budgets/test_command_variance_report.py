@@ -26,7 +26,7 @@ def plan(books, draft, periods):
         (books.revenue, None, jan, D("1000")), (books.revenue, None, feb, D("1000")),
         (books.rent, books.ops, feb, D("300")), (books.software, books.sales, feb, D("50.50"))])
     book(books, date(2026, 1, 10), books.revenue, "-1200")
-    book(books, date(2026, 2, 10), books.revenue, "-950.255")
+    book(books, date(2026, 2, 10), books.revenue, "-950.26")
     book(books, date(2026, 2, 11), books.rent, "320", cc=books.ops)
     book(books, date(2026, 2, 12), books.payable, "77")  # a balance-sheet account: not reported
     book(books, date(2026, 2, 13), books.rent, "40", cc=books.sales)  # unbudgeted

@@ -171,6 +171,18 @@ def test_the_proposal_page_keeps_the_input_and_names_a_bad_value(client, users, 
     assert "6100 Rent / OPS / 2026-03" in html and "is not a number" in html
 
 
+@pytest.mark.parametrize("typed", ["1e1000000", "NaN", "1,0"])
+def test_a_proposal_minimum_that_is_not_an_amount_is_named_not_a_crash(client, users, books, approved, march_rent,
+                                                                       april_rent, typed):
+    director = as_role(client, users, "director")
+    response = director.post(url("transfer_proposal", version_pk=approved.pk), {
+        "pick": [march_rent.pk, april_rent.pk], f"min_{march_rent.pk}": typed, f"roi_{march_rent.pk}": "1",
+        f"roi_{april_rent.pk}": "2", "preview": "1"})
+    html = response.content.decode()
+    assert response.status_code == 200 and f'value="{typed}"' in html
+    assert "the minimum and maximum must be amounts." in html
+
+
 def test_a_viewer_reads_the_proposal_page_but_cannot_accept(client, users, approved, march_rent):
     viewer = as_role(client, users, "viewer")
     assert viewer.get(url("transfer_proposal", version_pk=approved.pk)).status_code == 200

@@ -32,6 +32,8 @@ class Command(BaseCommand):
             pct = "" if b.pct is None else f" ({b.pct} %)"
             self.stdout.write(f"{b.rule.name}: {b.account_code} {b.cost_center_code or '-'} {b.period.start:%Y-%m} "
                               f"actual {b.actual} budget {b.budget} variance {b.variance}{pct} — {b.threshold}")
+        for rule in result.failed:
+            self.stderr.write(f"{rule.name}: could not be evaluated and was skipped (see the log).")
         if dry_run:
             self.stdout.write(f"Dry run: {len(result.breaches)} breach(es); nothing recorded.")
             return

@@ -48,7 +48,7 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"No organisation with slug {org!r}.")
         match = re.fullmatch(r"(\d{4})-(\d{2})", period.strip())
-        if not match or not 1 <= int(match[2]) <= 12:
+        if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) == 0:
             raise CommandError(f"--period {period!r}: enter a month as YYYY-MM.")
         month = date(int(match[1]), int(match[2]), 1)
         found = budget_by_name(tenant=tenant, name=budget)

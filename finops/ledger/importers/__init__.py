@@ -7,8 +7,9 @@ the header being line 1) → otherwise one transaction writes all entries with C
 
 The file: columns `date, entry_ref, entity, account, cost_center, amount, currency, memo`
 (header names in any case and spacing), or `debit` and `credit` instead of `amount`. Amounts are
-signed, debit positive. Lines sharing an `entry_ref` form one entry, which must balance, carry
-one date and one entity. Codes name the entity, account and cost center; an empty currency is
+signed, debit positive, at most 15 digits before the point and the currency's decimals; dates
+inside the date window (`finops.bounds`). Lines sharing an `entry_ref` form one entry, which must
+balance, carry one date and one entity. Codes name the entity, account and cost center; an empty currency is
 the entity's functional currency, any other is translated at the month's average rate with the
 same rounding as `services.translate_lines` (once per line to the minor unit, remainder on the
 largest line).

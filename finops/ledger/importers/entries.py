@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from finops import bounds
 from finops.imports import RowError
 
 from ..money import minor_units
@@ -65,7 +66,13 @@ class GlEntry:
 
 def check_entries(entries: dict[str, PendingEntry], ref: GlReference, errors: list[RowError]) -> list[GlEntry]:
     """Per entry: at least two lines, balanced; translate foreign lines into the functional
-    currency exactly as `services.translate_lines` does."""
+    currency exactly as `services.translate_lines` does (products computed exactly, rounded once:
+    `bounds.EXACT`), and the translated amounts within the limit."""
+    with localcontext(bounds.EXACT):
+        return _check_entries(entries, ref, errors)
+
+
+def _check_entries(entries: dict[str, PendingEntry], ref: GlReference, errors: list[RowError]) -> list[GlEntry]:
     checked: list[GlEntry] = []
     quanta: dict[str, Decimal] = {}
     for entry in entries.values():
@@ -99,6 +106,12 @@ def check_entries(entries: dict[str, PendingEntry], ref: GlReference, errors: li
                     amounts[largest] -= difference
             elif sum(amounts):
                 errors.append(RowError(entry.line, _imbalance(entry, amounts, functional)))
+                continue
+            too_large = [RowError(ln[7], f"{ln[3]:,} {ln[4]} is {amount:,} {functional}, which {bounds.TOO_LARGE}.")
+                         for ln, amount in zip(lines, amounts, strict=True)
+                         if ln[5] is not ONE and abs(amount) >= bounds.AMOUNT_LIMIT]
+            if too_large:
+                errors.extend(too_large)
                 continue
             lines = [(ln[0], ln[1], amount, *ln[3:]) for ln, amount in zip(lines, amounts, strict=True)]
         checked.append(GlEntry(entry.ref, entry.line, entity_id, entity_code, entry.date, entry.memo[:500],

@@ -12,6 +12,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from finops import bounds
 from finops.imports import FileProblem, RowError, parse_amount
 
 from ..money import is_valid_currency, minor_units
@@ -74,6 +75,7 @@ def check_rows(rows, columns: dict[str, int], header_width: int, ref: GlReferenc
     accounts, accounts_ci = ref.accounts, ref.accounts_ci
     ccs, ccs_ci = ref.cost_centers, ref.cost_centers_ci
     dates: dict[str, date | str] = {}
+    window = bounds.date_window()
     currencies: dict[str, int | None] = {}
     rates: dict[tuple, Decimal | None] = {}
     amounts_cache: dict[tuple[str, int], Decimal | str | None] = {}
@@ -127,7 +129,7 @@ def check_rows(rows, columns: dict[str, int], header_width: int, ref: GlReferenc
         # Date.
         parsed_date = dates.get(date_text)
         if parsed_date is None:
-            parsed_date = dates[date_text] = _parse_date(date_text)
+            parsed_date = dates[date_text] = _parse_date(date_text, window)
         if parsed_date.__class__ is str:
             add_error(RowError(line, parsed_date))
             bad = True
@@ -245,14 +247,16 @@ def check_rows(rows, columns: dict[str, int], header_width: int, ref: GlReferenc
     return entries, count
 
 
-def _parse_date(text: str) -> date | str:
+def _parse_date(text: str, window: bounds.DateWindow) -> date | str:
     if not text:
         return "date is empty."
     if _ISO_DATE.fullmatch(text):
         try:
-            return date.fromisoformat(text)
+            value = date.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            return value if value in window else bounds.outside_window(f"“{text}”")
     return f"date “{text}” is not a date in the form YYYY-MM-DD."
 
 

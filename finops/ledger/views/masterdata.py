@@ -18,7 +18,7 @@ from finops.tenancy.permissions import Action
 from .. import selectors
 from ..forms import AccountForm, CostCenterForm, EntityForm, FiscalYearForm, FxFilterForm, FxRateForm
 from ..models import Account, CostCenter, FxRate, Period
-from ..periods import fiscal_year_label, period_close, period_reopen, periods_ensure
+from ..periods import fiscal_year_ensure, fiscal_year_label, period_close, period_reopen
 from ..services import account_save, cost_center_save, entity_create, fx_rate_set
 
 
@@ -103,12 +103,16 @@ def periods(request):
     if request.method == "POST" and form.is_valid():
         label = form.cleaned_data["fiscal_year"]
         existed = any(fy.label == label for fy in years)
-        periods_ensure(tenant=org, dates=[form.first_day(start_month=org.fiscal_year_start_month)])
-        if existed:
-            messages.info(request, f"FY{label} exists already; its periods are unchanged.")
+        try:
+            fiscal_year_ensure(tenant=org, label=label)
+        except DomainError as exc:
+            form.add_error("fiscal_year", exc.message)
         else:
-            messages.success(request, f"Created FY{label} with 12 open periods.")
-        return _back(request, "periods", f"fy-{label}")
+            if existed:
+                messages.info(request, f"FY{label} exists already; its periods are unchanged.")
+            else:
+                messages.success(request, f"Created FY{label} with 12 open periods.")
+            return _back(request, "periods", f"fy-{label}")
     return render(request, "ledger/period_list.html", {"years": years, "form": form})
 
 
