@@ -111,7 +111,7 @@ def _database_settings() -> dict:
     url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/finops"
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
                                    conn_health_checks=True)
-    config["ENGINE"] = "django.db.backends.postgresql"
+    config["ENGINE"] = "finops.postgres"  # Django's, grouping by every column (finops/postgres/base.py)
     config["USER"] = os.environ.get("DATABASE_APP_USER", "finops_app")
     config["PASSWORD"] = os.environ.get("DATABASE_APP_PASSWORD", "finops_app")
     config.setdefault("OPTIONS", {})

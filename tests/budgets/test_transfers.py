@@ -349,9 +349,9 @@ def test_whoever_requested_a_transfer_does_not_approve_it_when_another_member_ca
 def test_the_only_member_who_may_approve_approves_their_own_transfer_and_the_audit_shows_both(
         books, users, approved, march_rent, april_rent):
     from finops.tenancy import services as tenancy
-    from finops.tenancy.models import Membership
+    from tests.conftest import member
 
-    finance = Membership.objects.get(organization=books.org, user=users["finance"])
+    finance = member(books.org, user=users["finance"])
     tenancy.member_set_role(org=books.org, actor=users["admin"], membership=finance, role="viewer")
     own = request(books, users, approved, march_rent, april_rent, "100.00", role="admin")
 

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from finops.caching import PrivateResponsesMiddleware
-from finops.tenancy.models import Membership
+from tests.conftest import member
 from tests.platform.test_isolation import FOREIGN_KWARGS, plant
 
 
@@ -36,7 +36,7 @@ EXPORTS = [  # (url name, query): the downloads, in every format they come in
 
 def test_every_organisation_page_and_export_says_no_store(client, org):
     planted = plant(org, "CACHE-1")
-    client.force_login(Membership.objects.get(organization=org, role="admin").user)
+    client.force_login(member(org, role="admin").user)
     seen, failures = 0, []
     requests = [(name, "") for name in FOREIGN_KWARGS] + EXPORTS
     for name, query in requests:
@@ -51,7 +51,7 @@ def test_every_organisation_page_and_export_says_no_store(client, org):
 
 def test_the_downloads_are_attachments_and_stay_private(client, org):
     planted = plant(org, "CACHE-2")
-    client.force_login(Membership.objects.get(organization=org, role="admin").user)
+    client.force_login(member(org, role="admin").user)
     for name, query in EXPORTS:
         url = reverse(name, kwargs={"org_slug": org.slug, **FOREIGN_KWARGS[name](planted)}) + query
         response = client.get(url)

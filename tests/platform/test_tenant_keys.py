@@ -99,3 +99,14 @@ def test_a_new_table_that_breaks_the_rule_is_named():
         ]
     finally:
         _as_owner("DROP TABLE careless; DROP TABLE careless_parent")
+
+
+def test_an_aggregate_grouped_by_a_model_selects_columns_postgresql_sees_as_grouped(books):
+    """Django groups by `id` alone where it may; with (tenant_id, id) as the database's key that is
+    refused, so finops/postgres/base.py has it group by every selected column."""
+    from django.db.models import Count
+
+    with tenant_context(books.org):
+        counted = {(a.code, a.n) for a in Account.objects.annotate(n=Count("children")).filter(code__in=["1000", "6100"])}
+    assert counted == {("1000", 0), ("6100", 0)}
+    assert connection.features.allows_group_by_selected_pks is False
