@@ -11,7 +11,7 @@ Dates
     current one. Fiscal periods are created only for dates inside it (the whole fiscal year of
     each, which may reach up to eleven months past an edge).
     Under the window the database holds a coarse WALL, 1900-01-01 … 2999-12-31, on periods and
-    FX rates (migration ledger 0006; every entry lies inside its period): a path that forgets the
+    FX rates (migration ledger 0010; every entry lies inside its period): a path that forgets the
     window still cannot store a date whose month arithmetic — a fiscal year, a report's twelve
     months back or one ahead — leaves the calendar. The window must keep a year inside the wall
     on each side; settings that do not are refused when the window is first asked for.
@@ -53,7 +53,7 @@ from finops.errors import DomainError
 
 # --- dates ------------------------------------------------------------------------------------
 
-DATE_WALL = (date(1900, 1, 1), date(2999, 12, 31))  # held by the database (migration ledger 0006)
+DATE_WALL = (date(1900, 1, 1), date(2999, 12, 31))  # held by the database (migration ledger 0010)
 
 
 @dataclass(frozen=True)

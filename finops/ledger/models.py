@@ -10,7 +10,7 @@ PostgreSQL, not Python, holds the ledger's invariants (see migration 0002):
 - every entry balances to zero and has at least two lines (checked after each INSERT statement,
   so an entry's lines are written by one statement: a COPY or one multi-row INSERT);
 - nothing is posted into a closed period, and an entry's date lies inside its period; periods
-  and FX rates lie inside the date wall 1900-01-01 … 2999-12-31 (migration 0006, under the
+  and FX rates lie inside the date wall 1900-01-01 … 2999-12-31 (migration 0010, under the
   narrower window `finops.bounds` applies to what enters);
 - a line agrees with its entry on tenant, entity, period and date, and refers only to accounts
   and cost centers of its own tenant (composite foreign keys on tenant_id);
