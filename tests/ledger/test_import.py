@@ -34,6 +34,19 @@ GOOD = [
 ]
 
 
+# Every test here runs both ways a file is written (writing.py): checked, then written (small
+# files), and written while it is checked (large files; forced here by lowering the threshold).
+CHECKED_THEN_WRITTEN, WRITTEN_WHILE_CHECKED = "checked, then written", "written while checked"
+
+
+@pytest.fixture(autouse=True, params=[CHECKED_THEN_WRITTEN, WRITTEN_WHILE_CHECKED])
+def write_mode(request, monkeypatch):
+    if request.param == WRITTEN_WHILE_CHECKED:
+        monkeypatch.setattr(importers.writing, "STREAM_MIN_BYTES", 0)
+        monkeypatch.setattr(importers.writing, "STREAM_BLOCK_LINES", 2)  # several blocks even in a small file
+    return request.param
+
+
 def csv_file(*lines: str, header: str = HEADER) -> bytes:
     return ("\n".join([header, *lines]) + "\n").encode()
 
@@ -429,6 +442,7 @@ def test_the_same_entry_ref_in_two_tenants_is_two_entries(books, other_books):
     assert ledger_state(other_books.org)[:2] == (2, 5)
 
 
+@pytest.mark.parametrize("write_mode", [CHECKED_THEN_WRITTEN], indirect=True)
 def test_progress_is_reported_while_checking_and_writing(books, monkeypatch):
     monkeypatch.setattr(importers.progress, "PROGRESS_EVERY", 2)
     seen = []
@@ -439,6 +453,19 @@ def test_progress_is_reported_while_checking_and_writing(books, monkeypatch):
     assert run_result.created == 2
     assert seen == [(2, 5, "check"), (4, 5, "check"), (5, 5, "check"), (2, 5, "write"), (5, 5, "write"),
                     (5, 5, "post")]
+
+
+@pytest.mark.parametrize("write_mode", [WRITTEN_WHILE_CHECKED], indirect=True)
+def test_a_file_written_while_it_is_checked_reports_checking_then_posting(books, monkeypatch):
+    monkeypatch.setattr(importers.progress, "PROGRESS_EVERY", 2)
+    seen = []
+
+    run_result = gl_import(tenant=books.org, actor=None, data=csv_file(*GOOD), filename="a.csv",
+                           progress=lambda done, total, phase: seen.append((done, total, phase)))
+
+    assert run_result.created == 2
+    # The lines are written as they are checked: no separate writing phase to show.
+    assert seen == [(2, 5, "check"), (4, 5, "check"), (5, 5, "check"), (5, 5, "post")]
 
 
 # --- jobs, the command, the page -----------------------------------------------------------------------
