@@ -105,6 +105,20 @@ def test_lines_of_an_entry_need_not_be_next_to_each_other(books):
     assert balances(books.org)[("US", "2000", None)] == Decimal("-1600.0000")
 
 
+def test_entries_are_numbered_in_the_order_they_first_appear_in_the_file(books):
+    result = run(books, csv_file(GOOD[2], GOOD[0], GOOD[3], GOOD[1], GOOD[4]))
+
+    assert result.created == 2
+    with tenant_context(books.org):
+        entries = list(JournalEntry.objects.order_by("pk").values_list("reference", flat=True))
+        lines = list(JournalLine.objects.order_by("entry_id", "line_no").values_list("entry__reference", "line_no",
+                                                                                     "amount"))
+    assert entries == ["INV-2", "INV-1"]
+    assert lines == [("INV-2", 1, Decimal("300.5000")), ("INV-2", 2, Decimal("99.5000")),
+                     ("INV-2", 3, Decimal("-400.0000")),
+                     ("INV-1", 1, Decimal("1200.0000")), ("INV-1", 2, Decimal("-1200.0000"))]
+
+
 def test_headers_are_read_whatever_their_case_and_spacing(books):
     header = " Date ,Entry Ref,ENTITY,account,Cost  Center,Amount,CURRENCY,Memo "
     result = run(books, csv_file(*GOOD[:2], header=header))
@@ -466,6 +480,26 @@ def test_a_file_written_while_it_is_checked_reports_checking_then_posting(books,
     assert run_result.created == 2
     # The lines are written as they are checked: no separate writing phase to show.
     assert seen == [(2, 5, "check"), (4, 5, "check"), (5, 5, "check"), (5, 5, "post")]
+
+
+@pytest.mark.parametrize("write_mode", [WRITTEN_WHILE_CHECKED], indirect=True)
+def test_a_failure_while_the_file_is_written_stops_the_check_and_writes_nothing(books, monkeypatch):
+    from finops.ledger import writer
+
+    copy_text, calls = writer.copy_text, []
+
+    def broken_after_the_first_block(table, columns, blocks):
+        calls.append(table)
+        if len(calls) > 2:
+            raise OSError("disk on fire")
+        copy_text(table, columns, blocks)
+
+    monkeypatch.setattr(writer, "copy_text", broken_after_the_first_block)
+    job = import_job_create(tenant=books.org, actor=None, filename="a.csv", data=csv_file(*GOOD), enqueue=False)
+
+    assert gl_import_run(books.org.pk, job.pk) == "failed"
+    assert calls == ["gl_import_line", "gl_import_entry_new", "gl_import_line"]
+    assert ledger_state(books.org) == (0, 0, 0)
 
 
 # --- jobs, the command, the page -----------------------------------------------------------------------

@@ -31,7 +31,7 @@ class PendingEntry:
     what was readable: ids may be None and `rate` is None."""
 
     __slots__ = ("ref", "line", "entity", "entity_line", "date", "date_line", "memo", "lines", "bad", "foreign",
-                 "unreadable", "number")
+                 "unreadable", "number", "staged")
 
     def __init__(self, ref: str, line: int):
         self.ref, self.line = ref, line
@@ -45,7 +45,10 @@ class PendingEntry:
         self.bad = False  # some row is wrong: the entry is not written
         self.foreign = False  # some line is not in the entity's functional currency
         self.unreadable = False  # some row's amount or currency could not be read: no balance check
-        self.number = 0  # its place among the entries staged while the file is read (writing.py); 0: not staged
+        # While the file is read, its lines are staged (writing.py): the entry's place among the
+        # staged entries (0: none yet), and how many of its lines are staged.
+        self.number = 0
+        self.staged = 0
 
 
 @dataclass
