@@ -271,6 +271,10 @@ class _Stage:
             writer.copy_text("gl_import_translated", ("entry_no", "line_no", "amount"), ["".join(translated).encode()])
         if progress is not None:
             progress(self.lines, self.lines, "post")
+        with connection.cursor() as cursor:
+            # Statistics for the join below: without them the planner sorts a million lines for a
+            # merge join where a hash of the entries does.
+            cursor.execute("ANALYZE gl_import_line, gl_import_entry")
         if self.created:
             writer.copy_lines(writer.Staged(_MOVE_LINES.format(
                 amount="coalesce(t.amount, l.txn_amount)" if translated else "l.txn_amount",
