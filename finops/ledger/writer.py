@@ -4,7 +4,8 @@ PostgreSQL refuses COPY FROM into a table under row-level security, so rows are 
 a temporary staging table (no policies, no indexes) and moved with one INSERT ... SELECT, which
 the policies and triggers do see. All of an entry's lines therefore arrive in one statement,
 which is what the database's balance check expects. Entry ids are drawn from their sequence
-first so lines can refer to them.
+first so lines can refer to them. The GL import stages its own rows while it reads the file and
+hands `copy_lines` the query that gives them (`Staged`).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 from psycopg import sql
@@ -101,9 +102,12 @@ def _stage_while_checking(stage: _Stage, data: bytes, filename: str, ref: GlRefe
 
     def check() -> GlParsed:
         try:
-            return gl_parse(data, filename, ref, progress, sink)
+            # This thread's own connection would be outside the import's transaction (and tenant).
+            with connection.execute_wrapper(_no_database):
+                return gl_parse(data, filename, ref, progress, sink)
         finally:
             sink.close()
+            caches.close_all()  # the progress reporter's connection, opened by this thread
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gl-check") as pool:
         checking = pool.submit(check)
@@ -126,6 +130,11 @@ class _Cancelled(Exception):
     pass
 
 
+def _no_database(execute, sql, params, many, context):
+    raise RuntimeError("The GL check thread must not use the database: its queries would run outside the import's "
+                       "transaction.")
+
+
 class _Blocks:
     """The `parsing.LineSink`: collects the entries of the lines checked, and formats them in
     bulk as rows of the staging tables (each line, and each entry once), handed on in blocks of
@@ -133,28 +142,34 @@ class _Blocks:
 
     def __init__(self, size: int, deliver, end=None):
         self.size, self.deliver, self.end = size, deliver, end
-        self.cancelled = self.closed = False
+        self.cancelled = False  # set by the writing thread: the check stops
+        self.stopped = False  # a row was wrong: the check goes on, the staging stops
+        self.closed = False
         self.entries = 0
         self._pending: list[PendingEntry] = []  # an entry per line checked since the last block
         self._memos = _Escaped()
 
     def __call__(self, entry: PendingEntry) -> None:
-        pending = self._pending
-        if len(pending) >= self.size and len(entry.lines) == 1:
+        if len(self._pending) >= self.size and len(entry.lines) == 1:
             if self.cancelled:
                 raise _Cancelled
             self._flush()
-        pending.append(entry)
+        self._pending.append(entry)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
-        if not pending:
+        if not pending or self.stopped:
             return
         lines: list[str] = []
         entries: list[str] = []
         dates: set[date] = set()
         esc, memos, null = writer.text_field, self._memos, writer.NULL_TEXT
         for entry in pending:
+            if entry.bad:
+                # A row of it was wrong since it was last seen: nothing will be written, and its
+                # lines may not even be readable. Stage no more.
+                self.stopped = True
+                return
             staged, count = entry.staged, len(entry.lines)
             if staged == count:
                 continue  # an entry with several lines in this block: all staged at its first
