@@ -31,7 +31,7 @@ from psycopg import sql
 from finops.imports import RowError
 
 from .. import writer
-from ..models import Source
+from ..models import PeriodStatus, Source
 from ..periods import periods_ensure
 from . import progress as _progress
 from .entries import PendingEntry, entry_key
@@ -121,7 +121,7 @@ def _stage_while_checking(stage: _Stage, data: bytes, filename: str, ref: GlRefe
                 if blocks := [b for b in blocks if b is not None]:
                     stage.add(blocks)
         except BaseException:
-            sink.cancelled = True  # the check stops at its next line
+            sink.cancelled = True  # the check stops at its next block
             raise
         return checking.result()
 
@@ -130,7 +130,7 @@ class _Cancelled(Exception):
     pass
 
 
-def _no_database(execute, sql, params, many, context):
+def _no_database(execute, query, params, many, context):
     raise RuntimeError("The GL check thread must not use the database: its queries would run outside the import's "
                        "transaction.")
 
@@ -231,8 +231,8 @@ class _Stage:
             (sequence,) = cursor.fetchone()
             self._insert_entries = _INSERT_ENTRIES.format(sequence=sql.Literal(sequence).as_string(cursor.cursor))
             # The entries' deferred foreign keys are checked as each block is written, while the
-            # file is still being read, instead of all at commit (250,000 checks took ~1.5 s
-            # there). The savepoint's rollback, or `finish`, puts them back to deferred.
+            # file is still being read, instead of all at commit (250,000 entries: ~1 s there).
+            # The savepoint's rollback, or `finish`, puts them back to deferred.
             cursor.execute("SELECT string_agg(format('%I.%I', n.nspname, c.conname), ', ') FROM pg_constraint c"
                            " JOIN pg_namespace n ON n.oid = c.connamespace"
                            " WHERE c.conrelid = 'ledger_journalentry'::regclass AND c.condeferred")
@@ -267,7 +267,7 @@ class _Stage:
             cursor.execute("SELECT id, start, status FROM ledger_period WHERE id = ANY(%s) ORDER BY id FOR SHARE",
                            [sorted(p.pk for p in periods.values())])
             for pk, start, status in cursor.fetchall():
-                if status == "open":
+                if status == PeriodStatus.OPEN:
                     self.open_periods[start] = pk
                 else:
                     self.closed.add(start)
