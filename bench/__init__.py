@@ -102,14 +102,30 @@ def gl_csv(org, *, lines: int, today: date) -> bytes:
     return buffer.getvalue().encode()
 
 
-def analyze() -> None:
+def owner_connection():
+    """A connection as the database's owner (finops/dbsetup.py), for what the application's role
+    may not do and a benchmark needs: VACUUM, and a scratch table for the COPY limit."""
+    from finops import dbsetup
+
+    roles = dbsetup.roles()
+    return dbsetup.connect(connection.settings_dict["NAME"], user=roles.owner, password=roles.owner_password)
+
+
+def vacuum_analyze(*tables: str) -> None:
     """What autovacuum would soon do to the tables just filled: fresh planner statistics (a plan
     for a table "still empty" is not the plan the application runs with) and a visibility map
     (without it no index-only scan pays). Done explicitly because a server may run with
-    autovacuum off, as the development machine's does."""
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) ledger_journalline, ledger_journalentry, ledger_periodbalance, ledger_period,"
-                       " ledger_account, ledger_costcenter, ledger_entity")
+    autovacuum off, as the development machine's does; as the owner, since only an owner may."""
+    with owner_connection() as owner:
+        owner.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+
+
+LEDGER_TABLES = ("ledger_journalline", "ledger_journalentry", "ledger_periodbalance", "ledger_period",
+                 "ledger_account", "ledger_costcenter", "ledger_entity")
+
+
+def analyze() -> None:
+    vacuum_analyze(*LEDGER_TABLES)
 
 
 # --- GL import vs COPY ------------------------------------------------------------------------------
@@ -147,20 +163,19 @@ def time_copy_limit(org, *, runs: int) -> tuple[float, int]:
                 dump += block
     rows = dump.count(b"\n")
     times = []
-    try:
-        for _ in range(runs):
-            with connection.cursor() as cursor:
-                cursor.execute("DROP TABLE IF EXISTS bench_lines")
-                cursor.execute("CREATE TABLE bench_lines (LIKE ledger_journalline INCLUDING ALL)")
+    with owner_connection() as owner:  # the application's role may not create tables
+        try:
+            for _ in range(runs):
+                owner.execute("DROP TABLE IF EXISTS bench_lines")
+                owner.execute("CREATE TABLE bench_lines (LIKE ledger_journalline INCLUDING ALL)")
                 started = time.perf_counter()
-                with cursor.cursor.copy(f"COPY bench_lines ({cols}) FROM STDIN") as copy:
+                with owner.cursor().copy(f"COPY bench_lines ({cols}) FROM STDIN") as copy:
                     view = memoryview(dump)
                     for offset in range(0, len(view), 1 << 20):
                         copy.write(view[offset:offset + (1 << 20)])
                 times.append(time.perf_counter() - started)  # autocommit: the COPY has committed
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS bench_lines")
+        finally:
+            owner.execute("DROP TABLE IF EXISTS bench_lines")
     return statistics.median(times), rows
 
 

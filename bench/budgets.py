@@ -34,7 +34,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from . import BENCH_EMAIL, Figure, _get, log, median_seconds, tenant_create
+from . import BENCH_EMAIL, LEDGER_TABLES, Figure, _get, log, median_seconds, tenant_create, vacuum_analyze
 
 BUILD = 1  # bump when the shape of the generated data changes: older tenants are then not reused
 BUDGET_NAME = "Bench budget"
@@ -330,10 +330,8 @@ def _first_version(org, budget):
 def analyze() -> None:
     """Vacuumed tables with fresh statistics, as autovacuum would leave them (the development
     server runs without it): each chunk's upsert leaves a dead version of most rollup rows."""
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) ledger_journalline, ledger_journalentry, ledger_periodbalance, ledger_period,"
-                       " ledger_account, ledger_costcenter, ledger_entity, budgets_budget, budgets_budgetversion,"
-                       " budgets_budgetline, budgets_transferrequest")
+    vacuum_analyze(*LEDGER_TABLES, "budgets_budget", "budgets_budgetversion", "budgets_budgetline",
+                   "budgets_transferrequest")
 
 
 # --- budget vs actual: the service against one hand-written query ------------------------------------
