@@ -130,12 +130,23 @@ def analyze() -> None:
 
 # --- GL import vs COPY ------------------------------------------------------------------------------
 
-def time_gl_import(org, data: bytes) -> tuple[float, object]:
+def time_gl_import(org, data: bytes) -> tuple[float, object, dict[str, float]]:
+    """(seconds, result, {phase: seconds}): the phases as the import reports them to its progress
+    bar (`importers.PHASES`), each timed from its first report to the next phase's."""
     from finops.ledger.importers import gl_import
 
+    marks: dict[str, float] = {}
+
+    def progress(done: int, total: int, phase: str) -> None:
+        marks.setdefault(phase, time.perf_counter())
+
     started = time.perf_counter()
-    result = gl_import(tenant=org, actor=None, data=data, filename=f"{org.slug}-gl.csv")
-    return time.perf_counter() - started, result
+    result = gl_import(tenant=org, actor=None, data=data, filename=f"{org.slug}-gl.csv", progress=progress)
+    ended = time.perf_counter()
+    starts = sorted([*marks.items(), ("", ended)], key=lambda item: item[1])
+    starts[0] = (starts[0][0], started)  # the first phase starts with the import (reading the reference data)
+    phases = {phase: starts[i + 1][1] - at for i, (phase, at) in enumerate(starts[:-1])}
+    return ended - started, result, phases
 
 
 def time_copy_limit(org, *, runs: int) -> tuple[float, int]:
@@ -310,3 +321,8 @@ def machine() -> str:
         cursor.execute("SHOW server_version")
         (version,) = cursor.fetchone()
     return f"PostgreSQL {version}, {os.cpu_count()} CPUs"
+
+
+def load() -> str:
+    """The machine's 1-minute load average: on a shared machine, read the figures beside it."""
+    return f"{os.getloadavg()[0]:.1f}"

@@ -69,6 +69,7 @@ def main(argv: list[str]) -> int:
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     warnings.filterwarnings("ignore", message="No directory at")
     call_command("migrate", verbosity=0)
+    started_load = bench.load()
     figures, checks, tenants = [], [], []
     client = Client()
     client.force_login(user_get_or_create(email=bench.BENCH_EMAIL))
@@ -103,7 +104,8 @@ def main(argv: list[str]) -> int:
         tenants.append(bva.org.slug)
 
     print()
-    print(f"finops bench · tenant {', '.join(tenants)} · {bench.machine()} · {timezone.localdate():%Y-%m-%d}")
+    print(f"finops bench · tenant {', '.join(tenants)} · {bench.machine()} · {timezone.localdate():%Y-%m-%d}"
+          f" · load average {started_load} at the start, {bench.load()} at the end")
     print("ratio: limit ÷ service for the import (higher is better), service ÷ limit for queries (lower is better)")
     print()
     print(bench.table(figures))
@@ -130,19 +132,25 @@ def ledger_figures(args, client):
         started = time.perf_counter()
         data = bench.gl_csv(org, lines=args.lines, today=timezone.localdate())
         bench.log(f"GL CSV: {args.lines:,} lines, {len(data) / 1e6:,.1f} MB in {time.perf_counter() - started:.1f} s")
-        bench.log("importing through gl_import ...")
-        service_time, result = bench.time_gl_import(org, data)
+        bench.log(f"importing through gl_import (load average {bench.load()}) ...")
+        service_time, result, phases = bench.time_gl_import(org, data)
         del data
         if result.errors or result.duplicate_of is not None:
             print(f"The import did not go through: {result.summary()}", file=sys.stderr)
             for error in result.errors[:20]:
                 print(f"  {error}", file=sys.stderr)
             return None
-        bench.log(f"imported in {service_time:.1f} s: {result.summary()}")
-        bench.log(f"raw COPY of the same rows × {args.copy_runs} ...")
+        from finops.ledger.importers import PHASES
+
+        bench.log(f"imported in {service_time:.1f} s: {result.summary()} "
+                  f"({', '.join(f'{PHASES[p].lower()} {t:.1f} s' for p, t in phases.items())})")
+        bench.log(f"raw COPY of the same rows × {args.copy_runs} (load average {bench.load()}) ...")
         limit_time, rows = bench.time_copy_limit(org, runs=args.copy_runs)
-        figures.append(bench.Figure(f"GL import, {rows:,} lines (gl_import vs COPY)", service_time, limit_time,
-                                    "≥ 0.5", rows=rows))
+        figure = bench.Figure(f"GL import, {rows:,} lines (gl_import vs COPY)", service_time, limit_time, "≥ 0.5",
+                              rows=rows)
+        figures.append(figure)
+        bench.log(f"GL import {service_time:.2f} s, COPY {limit_time:.2f} s: ratio {figure.ratio:.2f}× "
+                  f"(load average {bench.load()})")
     bench.analyze()
     bench.log(f"queries, median of {args.runs} runs ...")
     dashboard, page, check = bench.dashboard_figures(org, runs=args.runs, client=client)

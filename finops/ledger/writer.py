@@ -4,7 +4,8 @@ PostgreSQL refuses COPY FROM into a table under row-level security, so rows are 
 a temporary staging table (no policies, no indexes) and moved with one INSERT ... SELECT, which
 the policies and triggers do see. All of an entry's lines therefore arrive in one statement,
 which is what the database's balance check expects. Entry ids are drawn from their sequence
-first so lines can refer to them.
+first so lines can refer to them. The GL import stages its own rows while it reads the file and
+hands `copy_lines` the query that gives them (`Staged`).
 """
 
 from __future__ import annotations
@@ -66,13 +67,28 @@ def _stage_and_move(table: str, columns: Sequence[str], write) -> int:
         )
         with cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
             write(copy)
+        count = _move(table, columns, f"SELECT {cols} FROM {stage}")
+        cursor.execute(f"TRUNCATE {stage}")
+        return count
+
+
+def _move(table: str, columns: Sequence[str], select: str, params: Sequence = ()) -> int:
+    """INSERT INTO `table` the rows of `select` (one statement: the triggers see them all)."""
+    with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [MOVE_WORK_MEM])
         (work_mem, _) = cursor.fetchone()
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}")
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {select}", params)
         count = cursor.rowcount
-        cursor.execute(f"TRUNCATE {stage}")
         cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         return count
+
+
+def copy_text(table: str, columns: Sequence[str], blocks: Iterable[bytes | str]) -> None:
+    """COPY rows already in COPY's text format (see `TextBlocks`) into a table that COPY may fill
+    (a staging table of this transaction: not one under row-level security)."""
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for block in blocks:
+            copy.write(block)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -94,11 +110,21 @@ class TextBlocks:
         self.blocks = blocks
 
 
+class Staged:
+    """Lines staged already in this transaction (the GL import stages them while it reads the
+    file), for `copy_lines`: `select` gives them in LINE_COLUMNS order."""
+
+    def __init__(self, select: str, params: Sequence = ()):
+        self.select, self.params = select, params
+
+
 def copy_entries(rows: Iterable[EntryRow]) -> int:
     return _copy("ledger_journalentry", ENTRY_COLUMNS, rows)
 
 
-def copy_lines(rows: Iterable[LineRow] | TextBlocks) -> int:
+def copy_lines(rows: Iterable[LineRow] | TextBlocks | Staged) -> int:
+    if isinstance(rows, Staged):
+        return _move("ledger_journalline", LINE_COLUMNS, rows.select, rows.params)
     if isinstance(rows, TextBlocks):
         def write(copy):
             for block in rows.blocks:

@@ -35,6 +35,19 @@ GOOD = [
 ]
 
 
+# Every test here runs both ways a file is written (writing.py): checked, then written (small
+# files), and written while it is checked (large files; forced here by lowering the threshold).
+CHECKED_THEN_WRITTEN, WRITTEN_WHILE_CHECKED = "checked, then written", "written while checked"
+
+
+@pytest.fixture(autouse=True, params=[CHECKED_THEN_WRITTEN, WRITTEN_WHILE_CHECKED])
+def write_mode(request, monkeypatch):
+    if request.param == WRITTEN_WHILE_CHECKED:
+        monkeypatch.setattr(importers.writing, "STREAM_MIN_BYTES", 0)
+        monkeypatch.setattr(importers.writing, "STREAM_BLOCK_LINES", 2)  # several blocks even in a small file
+    return request.param
+
+
 def csv_file(*lines: str, header: str = HEADER) -> bytes:
     return ("\n".join([header, *lines]) + "\n").encode()
 
@@ -91,6 +104,20 @@ def test_lines_of_an_entry_need_not_be_next_to_each_other(books):
 
     assert (result.created, result.errors) == (2, [])
     assert balances(books.org)[("US", "2000", None)] == Decimal("-1600.0000")
+
+
+def test_entries_are_numbered_in_the_order_they_first_appear_in_the_file(books):
+    result = run(books, csv_file(GOOD[2], GOOD[0], GOOD[3], GOOD[1], GOOD[4]))
+
+    assert result.created == 2
+    with tenant_context(books.org):
+        entries = list(JournalEntry.objects.order_by("pk").values_list("reference", flat=True))
+        lines = list(JournalLine.objects.order_by("entry_id", "line_no").values_list("entry__reference", "line_no",
+                                                                                     "amount"))
+    assert entries == ["INV-2", "INV-1"]
+    assert lines == [("INV-2", 1, Decimal("300.5000")), ("INV-2", 2, Decimal("99.5000")),
+                     ("INV-2", 3, Decimal("-400.0000")),
+                     ("INV-1", 1, Decimal("1200.0000")), ("INV-1", 2, Decimal("-1200.0000"))]
 
 
 def test_headers_are_read_whatever_their_case_and_spacing(books):
@@ -430,6 +457,7 @@ def test_the_same_entry_ref_in_two_tenants_is_two_entries(books, other_books):
     assert ledger_state(other_books.org)[:2] == (2, 5)
 
 
+@pytest.mark.parametrize("write_mode", [CHECKED_THEN_WRITTEN], indirect=True)
 def test_progress_is_reported_while_checking_and_writing(books, monkeypatch):
     monkeypatch.setattr(importers.progress, "PROGRESS_EVERY", 2)
     seen = []
@@ -440,6 +468,39 @@ def test_progress_is_reported_while_checking_and_writing(books, monkeypatch):
     assert run_result.created == 2
     assert seen == [(2, 5, "check"), (4, 5, "check"), (5, 5, "check"), (2, 5, "write"), (5, 5, "write"),
                     (5, 5, "post")]
+
+
+@pytest.mark.parametrize("write_mode", [WRITTEN_WHILE_CHECKED], indirect=True)
+def test_a_file_written_while_it_is_checked_reports_checking_then_posting(books, monkeypatch):
+    monkeypatch.setattr(importers.progress, "PROGRESS_EVERY", 2)
+    seen = []
+
+    run_result = gl_import(tenant=books.org, actor=None, data=csv_file(*GOOD), filename="a.csv",
+                           progress=lambda done, total, phase: seen.append((done, total, phase)))
+
+    assert run_result.created == 2
+    # The lines are written as they are checked: no separate writing phase to show.
+    assert seen == [(2, 5, "check"), (4, 5, "check"), (5, 5, "check"), (5, 5, "post")]
+
+
+@pytest.mark.parametrize("write_mode", [WRITTEN_WHILE_CHECKED], indirect=True)
+def test_a_failure_while_the_file_is_written_stops_the_check_and_writes_nothing(books, monkeypatch):
+    from finops.ledger import writer
+
+    copy_text, calls = writer.copy_text, []
+
+    def broken_after_the_first_block(table, columns, blocks):
+        calls.append(table)
+        if len(calls) > 2:
+            raise OSError("disk on fire")
+        copy_text(table, columns, blocks)
+
+    monkeypatch.setattr(writer, "copy_text", broken_after_the_first_block)
+    job = import_job_create(tenant=books.org, actor=None, filename="a.csv", data=csv_file(*GOOD), enqueue=False)
+
+    assert gl_import_run(books.org.pk, job.pk) == "failed"
+    assert calls == ["gl_import_line", "gl_import_entry_new", "gl_import_line"]
+    assert ledger_state(books.org) == (0, 0, 0)
 
 
 # --- jobs, the command, the page -----------------------------------------------------------------------

@@ -3,7 +3,7 @@ still checked when its amounts are readable, so one pass reports every problem."
 
 from __future__ import annotations
 
-from tests.ledger.test_import import csv_file, ledger_state, problems, run
+from tests.ledger.test_import import csv_file, ledger_state, problems, run, write_mode  # noqa: F401 (runs both ways)
 
 
 def test_a_bad_account_does_not_hide_that_its_entry_does_not_balance(books):

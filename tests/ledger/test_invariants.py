@@ -168,3 +168,59 @@ def test_a_line_must_agree_with_its_entry(books):
                 [books.org.pk, new_id, entry.entity_id, other_period.pk, date(2026, 4, 2), books.cash.pk,
                  books.org.pk, new_id, entry.entity_id, other_period.pk, date(2026, 4, 2), books.rent.pk],
             )
+
+
+# A bulk insert (the GL import's) is checked set-wise, matching its entries by one join: the same
+# rules and messages as for one entry.
+BULK_ENTRIES = 1200
+
+
+def _bulk(books, cursor, *, change: str = "") -> None:
+    period = period_for(tenant=books.org, d=date(2026, 3, 1))
+    other = period_for(tenant=books.org, d=date(2026, 4, 1))
+    cursor.execute(
+        "INSERT INTO ledger_journalentry (tenant_id, entity_id, period_id, date, memo, reference, source,"
+        " idempotency_key, posted_at)"
+        " SELECT %s, %s, %s, %s, 'bulk', '', 'import', 'bulk-' || n, now() FROM generate_series(1, %s) n"
+        " RETURNING id",
+        [books.org.pk, books.usd.pk, period.pk, date(2026, 3, 10), BULK_ENTRIES],
+    )
+    ids = sorted(row[0] for row in cursor.fetchall())
+    odd = ids[len(ids) // 2]
+    rows = []
+    for entry_id in ids:
+        period_id, day, amount = period.pk, date(2026, 3, 10), Decimal("10")
+        if entry_id == odd and change == "period":
+            period_id, day = other.pk, date(2026, 4, 10)
+        rows.append((entry_id, 1, period_id, day, books.cash.pk, amount))
+        rows.append((entry_id, 2, period_id, day, books.rent.pk,
+                     -amount + (1 if entry_id == odd and change == "unbalanced" else 0)))
+    if change == "posted":
+        posted = sale(books).entry
+        rows += [(posted.pk, 3, posted.period_id, posted.date, books.cash.pk, Decimal("5")),
+                 (posted.pk, 4, posted.period_id, posted.date, books.rent.pk, Decimal("-5"))]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'USD', 1, '')"] * len(rows))
+    cursor.execute(
+        "INSERT INTO ledger_journalline (tenant_id, entry_id, line_no, entity_id, period_id, date, account_id,"
+        f" amount, txn_amount, txn_currency, rate, memo) VALUES {values}",
+        [v for (entry_id, n, period_id, day, account, amount) in rows
+         for v in (books.org.pk, entry_id, n, books.usd.pk, period_id, day, account, amount, amount)],
+    )
+
+
+def test_a_bulk_insert_of_balanced_entries_is_rolled_up(books):
+    with tenant_context(books.org), connection.cursor() as cursor:
+        _bulk(books, cursor)
+        assert PeriodBalance.objects.get(account=books.cash).amount == Decimal(10 * BULK_ENTRIES)
+        assert PeriodBalance.objects.get(account=books.rent).line_count == BULK_ENTRIES
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("period", "journalline_entry_fk: a line of journal entry [0-9]+ does not match"),
+    ("unbalanced", "journal entry [0-9]+ does not balance: 2 lines sum to 1"),
+    ("posted", "lines cannot be added to a posted journal entry"),
+])
+def test_a_bulk_insert_is_refused_for_one_bad_entry(books, change, message):
+    with tenant_context(books.org), connection.cursor() as cursor:
+        with pytest.raises(DatabaseError, match=message), transaction.atomic():
+            _bulk(books, cursor, change=change)

@@ -19,9 +19,11 @@ an entry whose idempotency key `import:<entity code>:<entry_ref>` exists already
 counted, so overlapping files never post twice.
 
 Speed: the check runs once per row with dictionary lookups (codes, dates, rates are cached) and
-no ORM; rows are written with one COPY per table (`writer.py`), so the balance trigger sees
-whole entries. Progress goes to the cache (Redis), not to the database: the import's own
-transaction is invisible to the page that polls it until it commits.
+no ORM, in a second thread, while this one writes what has been checked so far (`writing.py`):
+the lines into a temporary table, the entries into the ledger. Once every row is checked, one
+INSERT … SELECT moves all lines into the ledger, so the balance trigger sees whole entries; a
+problem found anywhere rolls it all back. Progress goes to the cache (Redis), not to the
+database: the import's own transaction is invisible to the page that polls it until it commits.
 
 The modules, in the order a file goes through them:
 
@@ -29,8 +31,8 @@ The modules, in the order a file goes through them:
 - `rows.py`       the header and the per-row checks (the hot loop)
 - `entries.py`    entries as a whole: line count, balance, translation
 - `parsing.py`    `gl_parse`: rows then entries, no database
-- `writing.py`    COPY of the checked entries and their lines
-- `importing.py`  `gl_import`: lock, duplicate check, parse, write, in one transaction
+- `writing.py`    writing while checking: staged lines, entries, then one move into the ledger
+- `importing.py`  `gl_import`: lock, duplicate check, check and write, in one transaction
 - `progress.py`   progress in the cache, for the page that polls it
 - `jobs.py`       upload now, import in a worker (status, heartbeat, requeue: `finops/jobs.py`)
 """

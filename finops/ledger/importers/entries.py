@@ -32,7 +32,7 @@ class PendingEntry:
     what was readable: ids may be None and `rate` is None."""
 
     __slots__ = ("ref", "line", "entity", "entity_line", "date", "date_line", "memo", "lines", "bad", "foreign",
-                 "unreadable")
+                 "unreadable", "number", "staged")
 
     def __init__(self, ref: str, line: int):
         self.ref, self.line = ref, line
@@ -46,6 +46,10 @@ class PendingEntry:
         self.bad = False  # some row is wrong: the entry is not written
         self.foreign = False  # some line is not in the entity's functional currency
         self.unreadable = False  # some row's amount or currency could not be read: no balance check
+        # While the file is read, its lines are staged (writing.py): the entry's place among the
+        # staged entries (0: none yet), and how many of its lines are staged.
+        self.number = 0
+        self.staged = 0
 
 
 @dataclass
@@ -62,6 +66,13 @@ class GlEntry:
     memo: str
     key: str
     lines: list[tuple]
+    number: int = 0  # PendingEntry.number
+    foreign: bool = False  # some line was translated: its `amount` differs from `txn_amount`
+
+
+def entry_key(entity_code: str, ref: str) -> str:
+    """The idempotency key of an imported entry: the same entry_ref of the same entity is the same entry."""
+    return f"import:{entity_code}:{ref}"
 
 
 def check_entries(entries: dict[str, PendingEntry], ref: GlReference, errors: list[RowError]) -> list[GlEntry]:
@@ -115,7 +126,7 @@ def _check_entries(entries: dict[str, PendingEntry], ref: GlReference, errors: l
                 continue
             lines = [(ln[0], ln[1], amount, *ln[3:]) for ln, amount in zip(lines, amounts, strict=True)]
         checked.append(GlEntry(entry.ref, entry.line, entity_id, entity_code, entry.date, entry.memo[:500],
-                               f"import:{entity_code}:{entry.ref}", lines))
+                               entry_key(entity_code, entry.ref), lines, entry.number, entry.foreign))
     return checked
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -22,12 +21,11 @@ from finops.imports import RowError
 from finops.tenancy.context import tenant_context
 
 from ..models import ImportJob, ImportKind, ImportStatus, JournalEntry, JournalLine, Period, PeriodBalance
-from ..periods import periods_ensure
 from ..signals import actuals_changed_on_commit
-from .parsing import gl_parse, no_cyclic_gc
+from .parsing import no_cyclic_gc
 from .progress import Progress, job_progress_reporter
 from .reference import gl_reference_load
-from .writing import write_entries
+from .writing import write_while_checking
 
 IMPORT_LOCK_CLASS = 0x676C_696D  # pg_advisory_xact_lock(class, tenant): "glim"
 
@@ -67,28 +65,6 @@ def _lock_tenant_imports(tenant_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_CLASS, tenant_id])
 
 
-def _existing_keys(tenant_id: int, keys: list[str]) -> set[str]:
-    if not keys:
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT idempotency_key FROM ledger_journalentry WHERE tenant_id = %s AND idempotency_key = ANY(%s)",
-            [tenant_id, keys],
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
-def _lock_periods(tenant, months: set[date]) -> tuple[dict[date, int], set[date]]:
-    """Create missing periods, share-lock them (closing one waits for us), return
-    ({month: period id}, closed months)."""
-    periods = periods_ensure(tenant=tenant, dates=months)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT start, status FROM ledger_period WHERE id = ANY(%s) ORDER BY id FOR SHARE",
-                       [sorted(p.pk for p in periods.values())])
-        closed = {start for start, status in cursor.fetchall() if status != "open"}
-    return {month: p.pk for month, p in periods.items()}, closed
-
-
 def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | None = None,
               progress: Progress | None = None) -> GlImportResult:
     """Import GL actuals from `data` (CSV or XLSX), all or nothing.
@@ -117,35 +93,29 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
                            message=duplicate_message(previous))
             return GlImportResult(duplicate_of=previous, job=job)
 
-        parsed = gl_parse(data, filename, gl_reference_load(tenant=tenant), progress)
-        errors, created, skipped = parsed.errors, 0, 0
-        existing = _existing_keys(tenant_id, [e.key for e in parsed.entries])
-        new = [e for e in parsed.entries if e.key not in existing]
-        skipped = len(parsed.entries) - len(new)
+        ref = gl_reference_load(tenant=tenant)
         with transaction.atomic():
-            periods, closed = _lock_periods(tenant, {e.date.replace(day=1) for e in new}) if new else ({}, set())
-            if closed:
-                errors = sorted(
-                    [*errors, *(RowError(e.line, f"Period {e.date:%Y-%m} is closed: reopen it or post into an "
-                                                 "open period.") for e in new if e.date.replace(day=1) in closed)],
-                    key=lambda e: e.line or 0)
+            # Entries are written while the file is checked (writing.py): if anything is wrong,
+            # this savepoint takes them back, with the periods (and the job row) just created.
+            own_job = job is None
+            if own_job:
+                # Only the fingerprint is kept (the caller has the file): the row makes the
+                # same content recognisable next time without storing it twice.
+                job = ImportJob.objects.create(
+                    tenant_id=tenant_id, kind=ImportKind.GL, filename=filename[:255], content=b"",
+                    size=len(data), sha256=sha256, status=ImportStatus.RUNNING, started_at=timezone.now(),
+                    created_by=actor if getattr(actor, "pk", None) else None)
+            with no_cyclic_gc():
+                written = write_while_checking(tenant=tenant, actor=actor, job_id=job.pk, data=data,
+                                               filename=filename, ref=ref, progress=progress)
+            parsed, errors, created, skipped = written.parsed, written.errors, written.created, written.skipped
             if errors:
-                transaction.set_rollback(True)  # the periods just created go too
-            else:
-                if job is None:
-                    # Only the fingerprint is kept (the caller has the file): the row makes the
-                    # same content recognisable next time without storing it twice.
-                    job = ImportJob.objects.create(
-                        tenant_id=tenant_id, kind=ImportKind.GL, filename=filename[:255], content=b"",
-                        size=len(data), sha256=sha256, status=ImportStatus.RUNNING, started_at=timezone.now(),
-                        created_by=actor if getattr(actor, "pk", None) else None)
-                with no_cyclic_gc():
-                    created = write_entries(tenant_id=tenant_id, actor=actor, job_id=job.pk, entries=new,
-                                     periods=periods, progress=progress)
-                if created:
-                    # After the commit, the statistics of what was loaded (see finops/db.py).
-                    analyze_on_commit(JournalEntry, JournalLine, PeriodBalance, Period,
-                                      rows=sum(len(e.lines) for e in new))
+                transaction.set_rollback(True)
+                if own_job:
+                    job = None
+            elif created:
+                # After the commit, the statistics of what was loaded (see finops/db.py).
+                analyze_on_commit(JournalEntry, JournalLine, PeriodBalance, Period, rows=parsed.rows)
         result = GlImportResult(created=created, skipped=skipped if not errors else 0, rows=parsed.rows,
                                 errors=errors, job=job)
         if job is not None:

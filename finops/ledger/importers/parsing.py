@@ -7,13 +7,23 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from finops.imports import FileProblem, RowError, csv_rows, is_xlsx, xlsx_rows
 
-from .entries import GlEntry, check_entries
+from .entries import GlEntry, PendingEntry, check_entries
 from .progress import Progress
 from .reference import GlReference
 from .rows import check_rows, header_columns
+
+
+class LineSink(Protocol):
+    """Where `check_rows` hands each good line (writing.py stages them while the file is read).
+    `close()` may be called more than once."""
+
+    def __call__(self, entry: PendingEntry) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -23,8 +33,12 @@ class GlParsed:
     rows: int
 
 
-def gl_parse(data: bytes, filename: str, ref: GlReference, progress: Progress | None = None) -> GlParsed:
-    """Check every row of the file; return the entries, or every problem with its line."""
+def gl_parse(data: bytes, filename: str, ref: GlReference, progress: Progress | None = None,
+             sink: LineSink | None = None) -> GlParsed:
+    """Check every row of the file; return the entries, or every problem with its line.
+
+    A `sink` sees each good line as soon as it is checked (`rows.check_rows`), and is closed
+    once the last row is read, before the entries are checked as a whole."""
     errors: list[RowError] = []
     try:
         rows, total = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
@@ -36,7 +50,10 @@ def gl_parse(data: bytes, filename: str, ref: GlReference, progress: Progress | 
                               "cost_center, amount, currency, memo.", 1)
         columns, header_width = header_columns(first[1])
         with no_cyclic_gc():
-            entries, count = check_rows(rows, columns, header_width, ref, errors, progress, max(total - 1, 1))
+            entries, count = check_rows(rows, columns, header_width, ref, errors, progress, max(total - 1, 1),
+                                        sink)
+        if sink is not None:
+            sink.close()
     except FileProblem as problem:
         return GlParsed([], [*errors, problem.error], 0)
     if count == 0 and not errors:

@@ -65,8 +65,10 @@ def header_columns(row: list[str]) -> tuple[dict[str, int], int]:
 
 
 def check_rows(rows, columns: dict[str, int], header_width: int, ref: GlReference, errors: list[RowError],
-               progress: Progress | None, total: int) -> tuple[dict[str, PendingEntry], int]:
-    """The hot loop: one pass, dictionary lookups, no database."""
+               progress: Progress | None, total: int, sink=None) -> tuple[dict[str, PendingEntry], int]:
+    """The hot loop: one pass, dictionary lookups, no database. `sink(entry)`, if given, is
+    called after each good line is added to its entry (`entry.lines[-1]`) as long as no row was
+    wrong, so the lines can be staged while the file is still being read (writing.py)."""
     width = max(columns.values()) + 1
     i_date, i_ref, i_entity, i_account = (columns[c] for c in REQUIRED)
     i_cc, i_currency, i_memo = (columns.get(c) for c in ("cost_center", "currency", "memo"))
@@ -241,6 +243,8 @@ def check_rows(rows, columns: dict[str, int], header_width: int, ref: GlReferenc
                 continue
             entry.foreign = True
         entry.lines.append((account[0], cc_id, amount, amount, currency, rate, memo, line))
+        if sink is not None and not errors:  # once a row is wrong nothing will be written: stop staging
+            sink(entry)
 
     if progress is not None:
         progress(count, count, "check")
