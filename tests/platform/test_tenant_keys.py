@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from finops import dbsetup
 from finops.ledger.models import Account
 from finops.tenancy.context import tenant_context
+from tests.conftest import owner_connection
 
 # Per tenant table (one with a tenant_id column): its primary key and unique indexes whose first
 # column is not tenant_id, and its foreign keys to another tenant table that do not join on it.
@@ -79,8 +79,7 @@ def test_a_reference_to_another_tenants_row_is_refused_by_the_composite_key(book
 
 
 def _as_owner(statement: str) -> None:
-    roles = dbsetup.roles()
-    with dbsetup.connect(connection.settings_dict["NAME"], user=roles.owner, password=roles.owner_password) as owner:
+    with owner_connection() as owner:
         owner.execute(statement)
 
 
