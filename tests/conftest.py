@@ -50,6 +50,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _connect_as(settings_dict, roles.owner, roles.owner_password)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests hash with MD5: Argon2 costs ~0.2 s a user and each organisation fixture makes four.
+    Argon2 stays in the list, so hashes made by a child process (production settings) still check;
+    tests/tenancy/test_passwords.py proves production hashes with Argon2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
 @dataclass
 class Books:
     org: object

@@ -38,11 +38,6 @@ class Rollback(Exception):
     pass
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def acme() -> Organization:
     return Organization.objects.get(slug="acme")
 

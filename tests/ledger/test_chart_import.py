@@ -33,11 +33,6 @@ Cost-Center,WEB,Web platform,,,ENG
 """
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The shared fixtures create a user per role: Argon2 would take most of these tests' time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def run(org, text: str | bytes, actor=None):
     data = text.encode() if isinstance(text, str) else text

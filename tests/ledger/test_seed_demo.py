@@ -25,11 +25,6 @@ class Rollback(Exception):
     pass
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Eight demo users per run: Argon2 would take most of these tests' time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def books_snapshot(slug: str) -> dict:
     """Every period balance by codes (ids differ between runs), and every entry key with its lines."""

@@ -18,10 +18,6 @@ from tests.conftest import member
 from tests.local_servers import child_env
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def command(*args) -> str:
     out = io.StringIO()
