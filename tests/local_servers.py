@@ -1,4 +1,5 @@
-"""Real local peers for tests: an SMTP server (aiosmtpd) and a Celery worker process."""
+"""Real local peers for tests: an SMTP server (aiosmtpd) and a Celery worker process; and waiting
+for a condition instead of sleeping."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_until(condition, timeout: float = 60, what: str = "the condition", every: float = 0.05) -> None:
+    """Poll `condition` until it holds; fail the test, naming `what`, after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(every)
 
 
 class Inbox(MessageHandler):

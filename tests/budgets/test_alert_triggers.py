@@ -28,10 +28,9 @@ from finops.ledger.periods import period_for
 from finops.ledger.services import LineSpec
 from finops.ledger.signals import actuals_changed
 from finops.tenancy.context import tenant_context
-from tests.conftest import make_books, make_org
-from tests.ledger.test_import import GOOD, csv_file
-from tests.ledger.test_import_worker import child_env
-from tests.local_servers import celery_worker, smtp_server
+from tests.builders import make_books, make_org
+from tests.ledger.gl_files import GOOD, csv_file
+from tests.local_servers import celery_worker, child_env, smtp_server
 
 EVALUATE = "budgets.tasks.variance_alerts_evaluate"
 

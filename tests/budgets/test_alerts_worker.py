@@ -16,7 +16,7 @@ from budgets.tasks import variance_alerts_evaluate
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
-from tests.conftest import make_books, make_org
+from tests.builders import make_books, make_org
 from tests.local_servers import celery_worker, child_env, smtp_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

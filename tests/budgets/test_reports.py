@@ -17,7 +17,7 @@ from finops.errors import DomainError
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.services import organization_update
-from tests.conftest import make_books
+from tests.builders import make_books
 
 
 def book(books, d, account, amount, *, cc=None, entity=None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
@@ -29,6 +28,7 @@ from finops.errors import DomainError
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
+from tests.local_servers import wait_until
 
 
 def line_of(org, version, account, cost_center, period) -> BudgetLine:
@@ -242,6 +242,14 @@ def test_another_organisations_line_is_not_a_source(books, users, approved, apri
         request(books, users, approved, foreign, april_rent, "1.00")
 
 
+def _lock_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # else a transaction sees its first snapshot only
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_requests_cannot_overdraw_one_source_line(books, users, approved, march_rent, april_rent):
     """Both requests start while the source line is locked, so they run against the same state;
@@ -265,7 +273,7 @@ def test_two_concurrent_requests_cannot_overdraw_one_source_line(books, users, a
         for thread in threads:
             thread.start()
         started.wait()
-        time.sleep(0.5)
+        wait_until(lambda: _lock_waiters() == 2, timeout=10, what="both requests waiting for the line lock")
     for thread in threads:
         thread.join(10)
     assert sorted(outcomes) == [
@@ -349,7 +357,7 @@ def test_whoever_requested_a_transfer_does_not_approve_it_when_another_member_ca
 def test_the_only_member_who_may_approve_approves_their_own_transfer_and_the_audit_shows_both(
         books, users, approved, march_rent, april_rent):
     from finops.tenancy import services as tenancy
-    from tests.conftest import member
+    from tests.builders import member
 
     finance = member(books.org, user=users["finance"])
     tenancy.member_set_role(org=books.org, actor=users["admin"], membership=finance, role="viewer")

@@ -17,9 +17,8 @@ from budgets.models import BudgetLine
 from budgets.selectors import version_latest
 from finops.ledger.models import ImportJob
 from finops.tenancy.context import tenant_context
-from tests.conftest import make_books, make_org
-from tests.ledger.test_import_worker import child_env
-from tests.local_servers import celery_worker
+from tests.builders import make_books, make_org
+from tests.local_servers import celery_worker, child_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

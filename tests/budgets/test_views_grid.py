@@ -394,7 +394,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def test_in_chromium_finance_types_moves_with_enter_and_pastes_a_block(live_server, monkeypatch):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.conftest import PASSWORD, make_books, make_org
+    from tests.builders import PASSWORD, make_books, make_org
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     books = make_books(make_org("acme", "Acme"))
@@ -455,7 +455,7 @@ def test_in_chromium_finance_collapses_the_cost_center_tree_and_the_keys_skip_wh
                                                                                            monkeypatch):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.conftest import PASSWORD, make_books, make_org
+    from tests.builders import PASSWORD, make_books, make_org
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     books = make_books(make_org("acme", "Acme"))

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import SCREENSHOTS
+
 # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still
 # synchronous, so Django's async-safety guard does not apply here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",

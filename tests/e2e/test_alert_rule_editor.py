@@ -20,7 +20,7 @@ from budgets.selectors import version_latest
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
-from tests.conftest import PASSWORD, make_books, make_org
+from tests.builders import PASSWORD, make_books, make_org
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -20,10 +20,9 @@ from playwright.sync_api import expect
 
 from budgets.models import AlertDelivery, AlertRule, AlertThreshold, Budget, BudgetLine, ThresholdKind
 from finops.tenancy.context import tenant_context
-from tests.conftest import PASSWORD, make_books, make_org
-from tests.e2e.conftest import SCREENSHOTS
-from tests.ledger.test_import_worker import child_env
-from tests.local_servers import celery_worker, smtp_server
+from tests.builders import make_books, make_org
+from tests.e2e.browser import shot, sign_in
+from tests.local_servers import celery_worker, child_env, smtp_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -91,19 +90,6 @@ def open_page(browser, errors: list[str]):
     page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
     return page
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/o/acme/$"))
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"e2e-budget-{name}.png"), full_page=True)
 
 
 def cells(row) -> list[str]:

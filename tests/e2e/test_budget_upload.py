@@ -12,10 +12,9 @@ from playwright.sync_api import expect
 
 from budgets import services
 from budgets.selectors import version_latest
-from tests.conftest import make_books, make_org
-from tests.e2e.test_budget_journey import shot, sign_in
-from tests.ledger.test_import_worker import child_env
-from tests.local_servers import celery_worker
+from tests.builders import make_books, make_org
+from tests.e2e.browser import shot, sign_in
+from tests.local_servers import celery_worker, child_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

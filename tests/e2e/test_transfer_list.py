@@ -20,7 +20,7 @@ from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
-from tests.conftest import PASSWORD, make_books, make_org
+from tests.builders import PASSWORD, make_books, make_org
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -16,59 +16,25 @@ from finops.audit.models import AuditEvent
 from finops.ledger import importers
 from finops.ledger.fx import RateBook
 from finops.ledger.importers import gl_import, import_job_create, import_progress_get
-from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, JournalLine, Period, PeriodBalance
+from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, JournalLine, Period
 from finops.ledger.periods import period_close, period_for
 from finops.ledger.services import LineSpec, translate_lines
 from finops.ledger.tasks import gl_import_run
 from finops.tenancy.context import tenant_context
+from tests.ledger.gl_files import (
+    CHECKED_THEN_WRITTEN,
+    GOOD,
+    HEADER,
+    WRITTEN_WHILE_CHECKED,
+    balances,
+    csv_file,
+    ledger_state,
+    problems,
+    run,
+)
 from tests.local_servers import closed_port
 
-HEADER = "date,entry_ref,entity,account,cost_center,amount,currency,memo"
-
-# Two balanced entries (lines 2-3 and 4-6).
-GOOD = [
-    "2026-03-05,INV-1,US,6100,OPS,1200.00,,March rent",
-    "2026-03-05,INV-1,US,2000,,-1200.00,,March rent",
-    "2026-03-20,INV-2,US,6200,SALES,300.50,,Licences",
-    "2026-03-20,INV-2,US,6200,OPS,99.50,,Licences",
-    "2026-03-20,INV-2,US,2000,,-400.00,,Licences",
-]
-
-
-# Every test here runs both ways a file is written (writing.py): checked, then written (small
-# files), and written while it is checked (large files; forced here by lowering the threshold).
-CHECKED_THEN_WRITTEN, WRITTEN_WHILE_CHECKED = "checked, then written", "written while checked"
-
-
-@pytest.fixture(autouse=True, params=[CHECKED_THEN_WRITTEN, WRITTEN_WHILE_CHECKED])
-def write_mode(request, monkeypatch):
-    if request.param == WRITTEN_WHILE_CHECKED:
-        monkeypatch.setattr(importers.writing, "STREAM_MIN_BYTES", 0)
-        monkeypatch.setattr(importers.writing, "STREAM_BLOCK_LINES", 2)  # several blocks even in a small file
-    return request.param
-
-
-def csv_file(*lines: str, header: str = HEADER) -> bytes:
-    return ("\n".join([header, *lines]) + "\n").encode()
-
-
-def run(books, data: bytes, filename: str = "actuals.csv", actor=None):
-    return gl_import(tenant=books.org, actor=actor, data=data, filename=filename)
-
-
-def problems(result) -> list[tuple[int | None, str]]:
-    return [(e.line, e.message) for e in result.errors]
-
-
-def ledger_state(org) -> tuple[int, int, int]:
-    with tenant_context(org):
-        return JournalEntry.objects.count(), JournalLine.objects.count(), Period.objects.count()
-
-
-def balances(org) -> dict[tuple[str, str, str | None], Decimal]:
-    with tenant_context(org):
-        rows = PeriodBalance.objects.values_list("entity__code", "account__code", "cost_center__code", "amount")
-        return {(e, a, c): amount for e, a, c, amount in rows}
+pytestmark = pytest.mark.usefixtures("write_mode")  # every test both ways a file is written (conftest)
 
 
 # --- what a good file does --------------------------------------------------------------------------

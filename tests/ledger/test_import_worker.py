@@ -20,7 +20,7 @@ from finops.ledger.importers import import_job_create, import_progress_get
 from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, PeriodBalance
 from finops.ledger.tasks import import_jobs_requeue_stale
 from finops.tenancy.context import tenant_context
-from tests.local_servers import celery_worker, celery_worker_process, child_env
+from tests.local_servers import celery_worker, celery_worker_process, child_env, wait_until
 
 ROOT = Path(settings.BASE_DIR)
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,14 +103,6 @@ def posting_is_waiting() -> bool:
 def heartbeat_of(job: ImportJob, org):
     with tenant_context(org):
         return ImportJob.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
-
-
-def wait_until(condition, timeout: float = 60, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout} s")
-        time.sleep(0.1)
 
 
 @pytest.mark.worker

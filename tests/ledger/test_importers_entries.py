@@ -3,7 +3,11 @@ still checked when its amounts are readable, so one pass reports every problem."
 
 from __future__ import annotations
 
-from tests.ledger.test_import import csv_file, ledger_state, problems, run, write_mode  # noqa: F401 (runs both ways)
+import pytest
+
+from tests.ledger.gl_files import csv_file, ledger_state, problems, run
+
+pytestmark = pytest.mark.usefixtures("write_mode")  # every test both ways a file is written (conftest)
 
 
 def test_a_bad_account_does_not_hide_that_its_entry_does_not_balance(books):

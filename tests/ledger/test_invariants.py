@@ -14,7 +14,7 @@ from finops.ledger.models import JournalEntry, PeriodBalance
 from finops.ledger.periods import period_close, period_for, period_reopen
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
-from tests.conftest import owner_connection
+from tests.builders import owner_connection
 
 
 def sale(books, amount="100.00", d=date(2026, 3, 10), key=None):

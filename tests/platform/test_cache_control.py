@@ -9,8 +9,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from finops.caching import PrivateResponsesMiddleware
-from tests.conftest import member
-from tests.platform.test_isolation import FOREIGN_KWARGS, plant
+from tests.builders import member
+from tests.platform.planted import FOREIGN_KWARGS, plant
 
 
 def private(response) -> bool:

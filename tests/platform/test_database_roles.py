@@ -17,7 +17,7 @@ from finops import dbsetup
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
-from tests.conftest import owner_connection
+from tests.builders import owner_connection
 
 INSUFFICIENT_PRIVILEGE = "42501"
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from finops.launcher import Backoff, supervise
+from tests.local_servers import wait_until
 
 
 def python(code: str) -> list[str]:
@@ -47,13 +48,6 @@ def run_in_thread(commands, backoff: Backoff):
     return said, stop, outcome, thread
 
 
-def wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_a_crashed_child_is_restarted_after_growing_capped_delays_and_the_others_keep_running(tmp_path):
     flaky, steady = tmp_path / "flaky", tmp_path / "steady"
     commands = {
@@ -66,7 +60,7 @@ def test_a_crashed_child_is_restarted_after_growing_capped_delays_and_the_others
     }
     said, stop, outcome, thread = run_in_thread(commands, Backoff(first=0.1, cap=0.25, stable_after=30, give_up_after=5))
 
-    wait_until(lambda: len(starts(flaky)) == 4)
+    wait_until(lambda: len(starts(flaky)) == 4, timeout=30, every=0.02)
     time.sleep(0.2)  # the fourth stays up
     stop.set()
     thread.join(timeout=20)
@@ -119,7 +113,7 @@ def test_a_child_that_ran_long_enough_before_it_crashed_starts_again_from_the_fi
     said, stop, outcome, thread = run_in_thread(commands, Backoff(first=0.05, cap=1, stable_after=0.3,
                                                                   give_up_after=2))
 
-    wait_until(lambda: len(starts(runs)) == 4)
+    wait_until(lambda: len(starts(runs)) == 4, timeout=30, every=0.02)
     stop.set()
     thread.join(timeout=20)
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 
 from finops.ledger.models import Account
 from finops.tenancy.context import tenant_context
-from tests.conftest import owner_connection
+from tests.builders import owner_connection
 
 # Per tenant table (one with a tenant_id column): its primary key and unique indexes whose first
 # column is not tenant_id, and its foreign keys to another tenant table that do not join on it.

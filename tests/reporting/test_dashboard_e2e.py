@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from finops import demo
-from tests.conftest import PASSWORD, member
+from tests.builders import PASSWORD, member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

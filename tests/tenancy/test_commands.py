@@ -14,9 +14,8 @@ from django.core.management import CommandError, call_command
 from finops.audit.models import AuditEvent
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Organization
-from tests.conftest import member
+from tests.builders import member
 from tests.local_servers import child_env
-
 
 
 def command(*args) -> str:

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from finops.tenancy import services as tenancy
 from finops.tenancy.permissions import Role
-from tests.conftest import PASSWORD, make_org
+from tests.builders import PASSWORD, make_org
 from tests.local_servers import closed_port
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from finops.tenancy import services as tenancy
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Invitation
 from finops.tenancy.permissions import Role
-from tests.conftest import PASSWORD, member
+from tests.builders import PASSWORD, member
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "plenty of entropy here 77"

@@ -14,7 +14,7 @@ from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership, Organization
 from finops.tenancy.permissions import Role
-from tests.conftest import member
+from tests.builders import member
 
 pytestmark = pytest.mark.django_db
 
