@@ -37,7 +37,7 @@ from finops import bounds
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.models import Account, CostCenter
-from finops.ledger.periods import add_months
+from finops.ledger.periods import add_months, fiscal_year_first_month
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Role
 
@@ -53,12 +53,11 @@ from .models import (
     Budget,
     ThresholdKind,
 )
-from .services import BUDGET_ACCOUNT_TYPES, fiscal_year_first_month
+from .services import BUDGET_ACCOUNT_TYPES
 
 MAX_THRESHOLDS = 20
 MAX_EXTRA_RECIPIENTS = 20  # beyond that, a mailing list's address is the right tool
 MAX_PCT = Decimal("99999.99")  # numeric(7, 2)
-MAX_AMOUNT = bounds.AMOUNT_LIMIT  # an amount like any other (finops/bounds.py)
 MAX_ADDRESS = 254  # what the outbox (`AlertDelivery.recipient`) and SMTP take
 
 
@@ -142,7 +141,7 @@ def _thresholds(specs, problems: _Problems) -> list[tuple[str, Decimal, Decimal]
             continue
         known = len(problems.items)
         pct = _decimal(spec.pct, problems, f"{where}.pct", "percentage", 2, MAX_PCT + Decimal("0.01"))
-        amount = _decimal(spec.amount, problems, f"{where}.amount", "amount", 4, MAX_AMOUNT)
+        amount = _decimal(spec.amount, problems, f"{where}.amount", "amount", 4, bounds.AMOUNT_LIMIT)
         if len(problems.items) > known:  # said already what is wrong with this row
             continue
         if spec.kind == ThresholdKind.CONSUMED_PCT:

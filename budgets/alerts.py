@@ -55,6 +55,7 @@ from django.utils import timezone
 from finops.errors import DomainError
 from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter, Period
+from finops.ledger.periods import fiscal_year_first_month
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership, Organization
 
@@ -71,7 +72,6 @@ from .models import (
 )
 from .reports import budget_vs_actual
 from .selectors import version_current, version_latest
-from .services import fiscal_year_first_month
 
 log = logging.getLogger(__name__)
 

@@ -44,6 +44,7 @@ from django.conf import settings
 from django.db import transaction
 
 from finops.db import analyze
+from finops.ledger.actuals import natural_sign
 from finops.ledger.models import Account, AccountType, CostCenter, Entity, PeriodBalance
 from finops.ledger.money import round_money
 from finops.ledger.periods import fiscal_year_label
@@ -65,7 +66,6 @@ from .models import (
     ThresholdKind,
     VersionKind,
 )
-from .variance import natural_sign
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)

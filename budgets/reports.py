@@ -27,16 +27,17 @@ from decimal import Decimal
 from django.db import connection
 
 from finops.errors import DomainError
-from finops.ledger.models import NORMAL_BALANCE_OF, AccountType, NormalBalance
+from finops.ledger.actuals import ROLLUP_CELLS_SQL, natural_sql
+from finops.ledger.models import AccountType
 from finops.ledger.money import round_money
+from finops.ledger.periods import fiscal_year_first_month
 from finops.tenancy.context import tenant_context
 
 from . import variance as v
-from .services import EFFECTIVE_LINES_SQL, fiscal_year_first_month
+from .services import EFFECTIVE_LINES_SQL
 
 GROUP_BY_CHOICES = ("entity", "account", "cost_center", "period")
 REPORTED_TYPES = (AccountType.REVENUE.value, AccountType.EXPENSE.value)
-CREDIT_TYPES = [t.value for t, nature in NORMAL_BALANCE_OF.items() if nature == NormalBalance.CREDIT]
 ZERO = Decimal(0)
 
 # The version's budget per account × cost center × period, in natural sign, at each line's
@@ -61,11 +62,8 @@ def _actual_cte(filters: str) -> str:
     fy AS (
         SELECT p.id FROM ledger_period p WHERE p.tenant_id = %(tenant)s AND p.fiscal_year = %(fiscal_year)s
     ),
-    act AS (
-        SELECT pb.account_id, coalesce(pb.cost_center_id, 0) AS cc_key, pb.period_id, pb.amount
-        FROM ledger_periodbalance pb
-        WHERE pb.tenant_id = %(tenant)s AND pb.entity_id = %(entity)s
-          AND pb.period_id IN (SELECT id FROM fy){filters.format(t="pb")}
+    act AS ({ROLLUP_CELLS_SQL.format(filters=" AND pb.entity_id = %(entity)s AND pb.period_id IN (SELECT id FROM fy)"
+                                               + filters.format(t="pb"))}
     )"""
 
 
@@ -83,7 +81,7 @@ _IN_SUBTREE = " AND coalesce({t}.cost_center_id, 0) = ANY(ARRAY(SELECT id FROM s
 _OF_ACCOUNT = " AND {t}.account_id = %(account)s"
 
 # Natural-sign actual of one joined row; the budget is natural already.
-_NATURAL = "CASE WHEN a.type = ANY(%(credit_types)s) THEN -coalesce(act.amount, 0) ELSE coalesce(act.amount, 0) END"
+_NATURAL = natural_sql("a.type", "coalesce(act.amount, 0)")
 _BUDGET = "coalesce(bud.amount, 0)"
 _IN_WINDOW = "p.start = ANY(%(window)s::date[])"
 
@@ -246,7 +244,7 @@ def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONT
     months_elapsed = (month.year - fy_start.year) * 12 + month.month - fy_start.month + 1
     params = {
         "tenant": tenant.pk, "version": version.pk, "entity": budget.entity_id, "fiscal_year": budget.fiscal_year,
-        "window": window, "month": month, "as_of": as_of, "credit_types": CREDIT_TYPES,
+        "window": window, "month": month, "as_of": as_of,
         "reported_types": list(REPORTED_TYPES), "account_type": account_type or None,
         "cost_center": getattr(cost_center, "pk", cost_center), "account": getattr(account, "pk", account),
     }

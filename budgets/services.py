@@ -25,17 +25,16 @@ from finops import bounds
 from finops.audit.services import audit_record
 from finops.db import analyze_on_commit
 from finops.errors import DomainError
+from finops.ledger.actuals import actuals
 from finops.ledger.models import (
     Account,
     AccountType,
     CostCenter,
     Entity,
-    NormalBalance,
     Period,
-    PeriodBalance,
 )
 from finops.ledger.money import minor_units
-from finops.ledger.periods import fiscal_year_ensure, fiscal_year_first_day
+from finops.ledger.periods import add_months, fiscal_year_ensure, fiscal_year_first_month
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
 from finops.tenancy.permissions import Role
@@ -53,7 +52,6 @@ from .models import (
 )
 
 BUDGET_ACCOUNT_TYPES = frozenset({AccountType.REVENUE, AccountType.EXPENSE})
-MAX_AMOUNT = bounds.AMOUNT_LIMIT  # a cell, a transfer: |amount| < 10^15 (why: finops/bounds.py)
 READ_ONLY = "approved and locked budgets are read-only; changing one means a new revision"
 
 
@@ -63,11 +61,6 @@ def _user(actor):
 
 def _pk(value) -> int | None:
     return None if value is None else int(getattr(value, "pk", value))
-
-
-def fiscal_year_first_month(*, tenant, fiscal_year: int) -> date:
-    """The first day of FY `fiscal_year` (labelled by the calendar year in which it ends)."""
-    return fiscal_year_first_day(start_month=tenant.fiscal_year_start_month, label=fiscal_year)
 
 
 # --- budgets ------------------------------------------------------------------------------------
@@ -333,16 +326,15 @@ def budget_periods(*, tenant, budget: Budget) -> list[Period]:
 
 
 def actuals_last_year(*, tenant, budget: Budget, account, cost_center) -> list[Decimal]:
-    """The line's actual monthly amounts in the fiscal year before the budget's, in NATURAL sign
-    (a credit-normal account's balance negated), from the ledger's period balances; 0 where none."""
-    with tenant_context(tenant):
-        found = Account.objects.filter(pk=_pk(account)).values_list("normal_balance", flat=True).first()
-        sign = -1 if found == NormalBalance.CREDIT else 1
-        by_number = dict(
-            PeriodBalance.objects.filter(entity_id=budget.entity_id, account_id=_pk(account),
-                                         cost_center_id=_pk(cost_center), period__fiscal_year=budget.fiscal_year - 1)
-            .values_list("period__number", "amount"))
-    return [sign * by_number.get(n, Decimal(0)) for n in range(1, 13)]
+    """The line's actual monthly amounts in the fiscal year before the budget's, in NATURAL sign,
+    from the ledger's actuals; 0 where none."""
+    first = fiscal_year_first_month(tenant=tenant, fiscal_year=budget.fiscal_year - 1)
+    months = [add_months(first, n) for n in range(12)]
+    found = actuals(tenant=tenant, entity=budget.entity_id, accounts=[account],
+                    cost_centers=[cost_center] if cost_center is not None else None, start=months[0], end=months[-1],
+                    group_by=("cost_center", "month"))
+    by_month = {row.month: row.amount for row in found.rows if row.cost_center_id == _pk(cost_center)}
+    return [by_month.get(m, Decimal(0)) for m in months]
 
 
 SPREAD_METHODS = ("even", "profile", "last_year", "copy_last_year", "fill_right")

@@ -11,14 +11,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from finops.ledger.periods import fiscal_year_label
+from finops.ledger.periods import fiscal_year_first_month, fiscal_year_label
 from finops.tenancy.context import tenant_context
 
 from . import variance as v
 from .alerts import alert_list
 from .models import Budget, BudgetVersion, VersionStatus
 from .reports import VarianceRow, budget_vs_actual
-from .services import fiscal_year_first_month
 
 MAX_BUDGETS = 3  # the dashboard shows the first few; the budget list has them all
 WATCH_LINES = 5

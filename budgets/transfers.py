@@ -31,13 +31,13 @@ from django.utils import timezone
 from finops import bounds
 from finops.audit.services import audit_record
 from finops.errors import DomainError
+from finops.ledger.actuals import natural_sign
 from finops.ledger.models import CostCenter
 from finops.ledger.money import minor_units
 from finops.tenancy.context import tenant_context
 
 from .models import FINAL_STATUSES, BudgetLine, BudgetVersion, TransferRequest, TransferStatus
-from .services import MAX_AMOUNT, Cell, _check_cells, segregation_of_duties_check
-from .variance import natural_sign
+from .services import Cell, _check_cells, segregation_of_duties_check
 
 ZERO = Decimal(0)
 
@@ -209,7 +209,7 @@ def _money(value, currency: str) -> Decimal:
         raise DomainError(f"“{value}” is not an amount.")
     if amount <= 0:
         raise DomainError("The amount to move must be above zero.")
-    if amount >= MAX_AMOUNT:
+    if amount >= bounds.AMOUNT_LIMIT:
         raise DomainError(f"The amount {bounds.TOO_LARGE}.")
     places = minor_units(currency)
     if amount != amount.quantize(Decimal(1).scaleb(-places)):

@@ -5,7 +5,8 @@ these, so a number means the same thing on every screen, in every CSV and in eve
 
 Natural sign
     Budgets are entered in natural sign (a revenue budget of 100 is 100, an expense budget of
-    100 is 100). The ledger sums debit-positive; `natural_sign` converts: revenue, liability and
+    100 is 100). The ledger sums debit-positive; `finops.ledger.actuals.natural_sign`
+    converts: revenue, liability and
     equity (credit-natured) are −ledger, asset and expense (debit-natured) are +ledger. A
     contra-revenue line (sales returns, discounts) is a revenue account carrying debits, so its
     natural amounts are negative, and so is its budget.
@@ -20,7 +21,8 @@ Variance (`variance`, `Variance`)
     consumed_pct  = actual / budget × 100, 2 places, ROUND_HALF_UP: how much of the budget is used,
                     for "80 / 100 / 120 % of budget consumed" alert thresholds. None when the
                     budget is 0.
-    favourable    from the account's nature, never from the raw sign (DESIGN §4): for a
+    favourable    (`finops.ledger.actuals.favourable`) from the account's nature, never from
+                  the raw sign (DESIGN §4): for a
                   credit-natured account (revenue, and the other credit-natured types) MORE than
                   budget is favourable; for a debit-natured account (expense, and assets such as
                   capital spend) LESS than budget is favourable. Exactly on budget counts as
@@ -63,8 +65,8 @@ from enum import StrEnum
 
 from finops import bounds
 from finops.errors import DomainError
-from finops.ledger.models import NORMAL_BALANCE_OF, AccountType, NormalBalance
-from finops.ledger.money import round_money
+from finops.ledger.actuals import account_type_of, favourable
+from finops.ledger.money import as_decimal, round_money
 from finops.ledger.periods import add_months
 
 HUNDRED = Decimal(100)
@@ -85,50 +87,12 @@ class Projection(StrEnum):
     BUDGET = "budget"
 
 
-def _decimal(value, name: str) -> Decimal:
-    if isinstance(value, float):
-        raise TypeError(f"{name} must be a Decimal, int or str, never a float")
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-        raise TypeError(f"{name} must be a Decimal, int or str, not {type(value).__name__}")
-    return Decimal(value)
-
-
-def _account_type(account_type) -> AccountType:
-    try:
-        return AccountType(account_type)
-    except ValueError:
-        choices = ", ".join(t.value for t in AccountType)
-        raise ValueError(f"Unknown account type {account_type!r}; expected one of {choices}.") from None
-
-
 def _pct(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     if denominator == 0:
         return None
     # A large actual over a small budget is far past 28 digits (< 10^30: finops/bounds.py).
     with localcontext(bounds.EXACT):
         return (numerator * HUNDRED / denominator).quantize(PCT_PLACES, rounding=ROUND_HALF_UP)
-
-
-# --- sign and favourability -------------------------------------------------------------------
-
-
-def is_credit_natured(account_type) -> bool:
-    return NORMAL_BALANCE_OF[_account_type(account_type)] == NormalBalance.CREDIT
-
-
-def natural_sign(account_type, ledger_amount) -> Decimal:
-    """A debit-positive ledger amount in the account's natural sign (revenue earned is positive)."""
-    amount = _decimal(ledger_amount, "ledger_amount")
-    return -amount if is_credit_natured(account_type) else amount
-
-
-def favourable(*, account_type, actual, budget) -> bool:
-    """Revenue (credit-natured) at or above budget, expense (debit-natured) at or below budget."""
-    actual = _decimal(actual, "actual")
-    budget = _decimal(budget, "budget")
-    if is_credit_natured(account_type):
-        return actual >= budget
-    return actual <= budget
 
 
 @dataclass(frozen=True)
@@ -154,9 +118,9 @@ class Variance:
 
 
 def variance(*, account_type, actual, budget, currency: str) -> Variance:
-    actual = _decimal(actual, "actual")
-    budget = _decimal(budget, "budget")
-    kind = _account_type(account_type)
+    actual = as_decimal(actual, "actual")
+    budget = as_decimal(budget, "budget")
+    kind = account_type_of(account_type)
     difference = actual - budget
     return Variance(
         account_type=kind.value,
@@ -228,7 +192,7 @@ def elapsed_days(*, period_start: date, period_end: date, as_of: date) -> tuple[
 def paced_budget(*, budget_for_period, period_start: date, period_end: date, as_of: date,
                  currency: str) -> Decimal:
     """The part of the period's budget that should be used by `as_of` at an even pace."""
-    budget = _decimal(budget_for_period, "budget_for_period")
+    budget = as_decimal(budget_for_period, "budget_for_period")
     elapsed, days = elapsed_days(period_start=period_start, period_end=period_end, as_of=as_of)
     # budget × elapsed / days: multiplied first, rounded once.
     return round_money(budget * elapsed / days, currency)
@@ -242,8 +206,8 @@ def month_bounds(month: date) -> tuple[date, date]:
 def run_rate_projection(*, actual_ytd, months_elapsed, months_in_year: int = MONTHS_IN_YEAR,
                         remaining_budget=None, method="linear", currency: str) -> Decimal | None:
     """The full year's projected actual (see the module docstring for the two methods)."""
-    actual = _decimal(actual_ytd, "actual_ytd")
-    elapsed = _decimal(months_elapsed, "months_elapsed")
+    actual = as_decimal(actual_ytd, "actual_ytd")
+    elapsed = as_decimal(months_elapsed, "months_elapsed")
     if months_in_year <= 0:
         raise ValueError("months_in_year must be positive")
     if not 0 <= elapsed <= months_in_year:
@@ -255,7 +219,7 @@ def run_rate_projection(*, actual_ytd, months_elapsed, months_in_year: int = MON
     if method == Projection.BUDGET:
         if remaining_budget is None:
             raise ValueError("the 'budget' projection needs remaining_budget")
-        return round_money(actual + _decimal(remaining_budget, "remaining_budget"), currency)
+        return round_money(actual + as_decimal(remaining_budget, "remaining_budget"), currency)
     if elapsed == 0:
         return None
     return round_money(actual * months_in_year / elapsed, currency)

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from finops import bounds
 
-MAX_AMOUNT_DIGITS = bounds.AMOUNT_LIMIT_DIGITS  # why 15: finops/bounds.py
 # 1234.56  -1234.56  1,234.56  (1,234.56); thousands separators only in groups of three.
 _NUMBER = re.compile(r"(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _PAREN_NUMBER = re.compile(r"\((\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\)")
@@ -112,7 +111,7 @@ def xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
 def parse_amount(text: str, places: int | None) -> Decimal | str | None:
     """Decimal, or the reason it is not one (a str), or None when it has more than `places`
     decimals (None: any number of decimals). The one reading of a typed or imported amount:
-    digits only (no exponent), at most `MAX_AMOUNT_DIGITS` before the point (`finops.bounds`)."""
+    digits only (no exponent), at most `bounds.AMOUNT_LIMIT_DIGITS` before the point (`finops.bounds`)."""
     match = _NUMBER.fullmatch(text)
     if match is not None:
         negative, whole, fraction = match.groups()
@@ -122,7 +121,7 @@ def parse_amount(text: str, places: int | None) -> Decimal | str | None:
             return NUMBER_HINT
         negative, (whole, fraction) = "-", match.groups()
     whole = whole.replace(",", "")
-    if len(whole.lstrip("0")) > MAX_AMOUNT_DIGITS:
+    if len(whole.lstrip("0")) > bounds.AMOUNT_LIMIT_DIGITS:
         return bounds.TOO_LARGE
     if places is not None and fraction and len(fraction) > places and fraction[places:].strip("0"):
         return None  # too many decimals: the caller names the currency

@@ -26,18 +26,14 @@ from django.db import connection
 from django.utils import timezone
 
 from finops import bounds
+from finops.ledger.actuals import NATURAL_SIGN, MissingRate, Translator
 from finops.ledger.fx import RateBook
 from finops.ledger.models import AccountType, Entity, FxRate, FxRateKind
-from finops.ledger.money import round_money, translate
+from finops.ledger.money import round_money
 from finops.ledger.periods import add_months, fiscal_year_label, fiscal_year_start, month_end, month_start
 
 SPANS = {"12m": "Last 12 months", "fy": "Fiscal year"}
 BALANCE_SHEET_TYPES = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY)
-# Natural sign of each account type: the factor that turns a debit-positive sum into it.
-NATURAL_SIGN = {
-    AccountType.ASSET: 1, AccountType.EXPENSE: 1,
-    AccountType.LIABILITY: -1, AccountType.EQUITY: -1, AccountType.REVENUE: -1,
-}
 TOP_ACCOUNTS = 6
 ZERO = Decimal(0)
 
@@ -131,26 +127,6 @@ class AccountAmount:
     name: str
     amount: Decimal  # natural sign, in the dashboard's currency
     share: Decimal  # percentage of the type's total for the month
-
-
-@dataclass(frozen=True)
-class MissingRate:
-    src: str
-    dst: str
-    kind: str
-    months: tuple[date, ...]
-    entities: tuple[str, ...]
-
-    @property
-    def message(self) -> str:
-        months = ", ".join(f"{m:%Y-%m}" for m in self.months)
-        which = "average" if self.kind == FxRateKind.AVERAGE else "closing"
-        left_out = "P&L amounts" if self.kind == FxRateKind.AVERAGE else "balance-sheet balances"
-        return (
-            f"No {self.src}→{self.dst} {which} rate for {months}: the {left_out} of "
-            f"{', '.join(self.entities)} for {'that month' if len(self.months) == 1 else 'those months'} "
-            f"are left out of the consolidated figures."
-        )
 
 
 @dataclass
@@ -287,45 +263,14 @@ def _balance_rows(*, tenant, month: date, window_start: date, entity_id: int | N
         return cursor.fetchall()
 
 
-def _rates(*, window_start: date, month: date) -> tuple[RateBook, RateBook]:
+def _rates(*, window_start: date, month: date) -> dict[str, RateBook]:
     rows = FxRate.objects.filter(date__gte=window_start, date__lte=month_end(month)).values_list(
         "kind", "date", "from_currency", "to_currency", "rate"
     )
     average, closing = [], []
     for kind, d, src, dst, rate in rows:
         (average if kind == FxRateKind.AVERAGE else closing).append((d, src, dst, rate))
-    return RateBook(average), RateBook(closing)
-
-
-class _Translator:
-    """Turns (entity, month, amount) into the dashboard currency and remembers what it could not."""
-
-    def __init__(self, *, currency: str, entities: dict[int, Entity], rates: tuple[RateBook, RateBook] | None):
-        self.currency = currency
-        self.entities = entities
-        self.rates = rates
-        self.missing: dict[tuple[str, str, str], dict] = {}
-
-    def __call__(self, entity_id: int, month: date, amount: Decimal, *, kind: str) -> Decimal | None:
-        if self.rates is None:  # every amount is in the dashboard's currency already
-            return round_money(amount, self.currency)
-        entity = self.entities[entity_id]
-        src = str(entity.functional_currency)
-        book = self.rates[0] if kind == FxRateKind.AVERAGE else self.rates[1]
-        rate = book.rate(src=src, dst=self.currency, month=month)
-        if rate is None:
-            if amount:
-                gap = self.missing.setdefault((src, self.currency, kind), {"months": set(), "entities": set()})
-                gap["months"].add(month)
-                gap["entities"].add(entity.code)
-            return None
-        return translate(amount, rate, self.currency)
-
-    def missing_rates(self) -> list[MissingRate]:
-        return [
-            MissingRate(src, dst, kind, tuple(sorted(gap["months"])), tuple(sorted(gap["entities"])))
-            for (src, dst, kind), gap in sorted(self.missing.items())
-        ]
+    return {FxRateKind.AVERAGE: RateBook(average), FxRateKind.CLOSING: RateBook(closing)}
 
 
 def _top(amounts: dict[tuple[str, str], Decimal], total: Decimal) -> list[AccountAmount]:
@@ -354,7 +299,7 @@ def dashboard_get(*, tenant, month: date | None = None, entity_id: int | None = 
     window_start = min(fy_start, last12_start)
     needs_rates = entity is None and any(str(e.functional_currency) != currency for e in entities)
     rates = _rates(window_start=window_start, month=month) if needs_rates else None
-    translate = _Translator(currency=currency, entities=by_id, rates=rates)
+    translate = Translator(currency=currency, entities=by_id, rates=rates)
 
     rows = _balance_rows(tenant=tenant, month=month, window_start=window_start,
                          entity_id=entity.pk if entity else None)

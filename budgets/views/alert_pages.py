@@ -10,6 +10,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from finops.errors import DomainError
+from finops.ledger.actuals import favourable
 from finops.shell import org_view
 from finops.tenancy.permissions import Action, can
 
@@ -24,7 +25,6 @@ from ..alerts import (
     alert_snooze,
 )
 from ..models import Alert, AlertPreference
-from ..variance import favourable
 
 FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
 

@@ -19,14 +19,13 @@ from finops.exports import export_response
 from finops.ledger.forms import MonthField
 from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter
-from finops.ledger.periods import add_months
+from finops.ledger.periods import add_months, fiscal_year_first_month
 from finops.shell import org_view
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 
 from ..reports import GROUP_BY_CHOICES, BudgetVsActual, VarianceRow, budget_vs_actual
 from ..selectors import version_get
-from ..services import fiscal_year_first_month
 from ..variance import Basis
 
 TEMPLATE = "budgets/variance_report.html"

@@ -27,6 +27,15 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_units(currency))
 
 
+def as_decimal(value, name: str) -> Decimal:
+    """`value` (Decimal, int or str) as a Decimal; a float (inexact) or anything else is refused."""
+    if isinstance(value, float):
+        raise TypeError(f"{name} must be a Decimal, int or str, never a float")
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise TypeError(f"{name} must be a Decimal, int or str, not {type(value).__name__}")
+    return Decimal(value)
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 

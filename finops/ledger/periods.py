@@ -56,6 +56,11 @@ def fiscal_year_first_day(*, start_month: int, label: int) -> date:
     return date(label if start_month == 1 else label - 1, start_month, 1)
 
 
+def fiscal_year_first_month(*, tenant, fiscal_year: int) -> date:
+    """The first day of `tenant`'s FY `fiscal_year` (labelled by the calendar year in which it ends)."""
+    return fiscal_year_first_day(start_month=tenant.fiscal_year_start_month, label=fiscal_year)
+
+
 def fiscal_year_ensure(*, tenant, label: int) -> dict[date, Period]:
     """Create FY `label` (if missing) and return its periods; refused when the fiscal year has
     no day inside the date window."""

@@ -25,16 +25,14 @@ from django.db.models.fields.tuple_lookups import (
 
 from finops.tenancy.context import tenant_context
 
+from .actuals import is_credit_natured
 from .models import (
-    NORMAL_BALANCE_OF,
     Account,
-    AccountType,
     CostCenter,
     Entity,
     FxRate,
     JournalEntry,
     JournalLine,
-    NormalBalance,
     Period,
     PeriodBalance,
 )
@@ -197,7 +195,7 @@ def journal_totals(*, tenant, filters: JournalFilters) -> list[JournalTotal]:
                 total[0] += n
                 total[1] += net
             found = [(currency, n, net) for currency, (n, net) in sorted(totals.items()) if n]
-    credit_natured = filters.account is not None and NORMAL_BALANCE_OF[AccountType(filters.account.type)] == NormalBalance.CREDIT
+    credit_natured = filters.account is not None and is_credit_natured(filters.account.type)
     result = []
     for currency, n, net in found:
         net = net.quantize(quantum(currency))  # sums of amounts already in minor units: exact

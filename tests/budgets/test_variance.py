@@ -1,4 +1,4 @@
-"""Variance arithmetic: sign from the account's nature, safe zero budgets, bases, pacing, run rate.
+"""Variance arithmetic: safe zero budgets, bases, pacing, run rate.
 
 Pure functions: no database, so no `db` fixture anywhere in this module.
 """
@@ -10,15 +10,13 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from budgets.variance import (
     Basis,
-    favourable,
     fiscal_quarter,
     month_bounds,
-    natural_sign,
     paced_budget,
     period_window,
     run_rate_projection,
@@ -33,32 +31,6 @@ amounts = st.decimals(min_value=D("-1000000000"), max_value=D("1000000000"), pla
 
 def months(*pairs: tuple[int, int]) -> list[date]:
     return [date(y, m, 1) for y, m in pairs]
-
-
-# --- natural sign -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("account_type", "ledger", "natural"),
-    [
-        ("revenue", D("-500.00"), D("500.00")),
-        ("liability", D("-500.00"), D("500.00")),
-        ("equity", D("-500.00"), D("500.00")),
-        ("expense", D("500.00"), D("500.00")),
-        ("asset", D("500.00"), D("500.00")),
-        # A contra-revenue line (sales returns) carries debits: negative in natural sign.
-        (AccountType.REVENUE, D("120.00"), D("-120.00")),
-    ],
-)
-def test_natural_sign_turns_credit_natured_ledger_sums_positive(account_type, ledger, natural):
-    assert natural_sign(account_type, ledger) == natural
-
-
-def test_natural_sign_refuses_an_unknown_account_type_and_floats():
-    with pytest.raises(ValueError, match="Unknown account type 'income'"):
-        natural_sign("income", D("1"))
-    with pytest.raises(TypeError, match="never a float"):
-        natural_sign("revenue", 1.5)
 
 
 # --- variance, revenue and expense ------------------------------------------------------------
@@ -165,26 +137,6 @@ def test_dollar_variance_rounds_once_to_cents():
 def test_dinar_variance_keeps_three_places():
     v = variance(account_type="revenue", actual=D("10.0005"), budget=D("10.0000"), currency="KWD")
     assert v.variance == D("0.001")
-
-
-# --- favourability property -----------------------------------------------------------------------
-
-
-@given(actual=amounts, budget=amounts)
-def test_revenue_and_expense_always_disagree_about_an_off_budget_line(actual, budget):
-    assume(actual != budget)
-    assert favourable(account_type="revenue", actual=actual, budget=budget) == (
-        not favourable(account_type="expense", actual=actual, budget=budget)
-    )
-
-
-@given(actual=amounts, budget=amounts)
-def test_credit_natured_types_judge_like_revenue_and_debit_natured_like_expense(actual, budget):
-    rev = favourable(account_type="revenue", actual=actual, budget=budget)
-    exp = favourable(account_type="expense", actual=actual, budget=budget)
-    assert favourable(account_type="liability", actual=actual, budget=budget) == rev
-    assert favourable(account_type="equity", actual=actual, budget=budget) == rev
-    assert favourable(account_type="asset", actual=actual, budget=budget) == exp
 
 
 @given(actual=amounts, budget=amounts, currency=st.sampled_from(["USD", "JPY", "KWD"]))
