@@ -129,6 +129,15 @@ def parse_amount(text: str, places: int | None) -> Decimal | str | None:
     return Decimal(number)
 
 
+def parse_typed_amount(text: str, places: int | None = None) -> Decimal | str | None:
+    """`parse_amount` of what was typed into a form: spaces (also no-break ones) between digit
+    groups are ignored ("1 200.00")."""
+    return parse_amount(_TYPED_SPACES.sub("", text or ""), places)
+
+
+_TYPED_SPACES = re.compile(r"[\s\u00a0]")
+
+
 # --- the command line -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.imports import parse_amount
+from finops.imports import parse_typed_amount
 from finops.ledger.forms import DateInput
 from finops.ledger.models import Account, AccountType, CostCenter, Period
 from finops.ledger.money import minor_units
@@ -236,8 +236,8 @@ def transfer_cancel_view(request, pk: int):
 
 
 def _typed_amount(text: str) -> Decimal:
-    """An amount as typed, read like every other (`finops.imports.parse_amount`), or InvalidOperation."""
-    parsed = parse_amount(text.replace(" ", "").replace("\u00a0", ""), places=None)
+    """An amount as typed, read like every other (`finops.imports.parse_typed_amount`), or InvalidOperation."""
+    parsed = parse_typed_amount(text)
     if not isinstance(parsed, Decimal):
         raise InvalidOperation(text)
     return parsed

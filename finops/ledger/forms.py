@@ -16,8 +16,7 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet, formset_factory
 
 from finops import bounds
-from finops.imports import NUMBER_HINT
-from finops.imports import parse_amount as parse_typed_amount
+from finops.imports import NUMBER_HINT, parse_typed_amount
 from finops.tenancy.context import tenant_context
 
 from .models import Account, AccountType, CostCenter, Entity, FxRateKind, Period, Source
@@ -298,7 +297,7 @@ def raw_lines(data) -> list[dict]:
 def parse_amount(text: str) -> Decimal | None:
     """What was typed as a number, read as the form will read it; None when it is not one (or
     does not fit), so the preview never sums what posting would refuse."""
-    parsed = parse_typed_amount(re.sub(r"[\s\u00a0]", "", text or ""), places=None)
+    parsed = parse_typed_amount(text)
     return parsed if isinstance(parsed, Decimal) else None
 
 
