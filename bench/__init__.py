@@ -90,7 +90,7 @@ def tenant_create(*, accounts: int, cost_centers: int, role: str = "viewer", nam
              .values_list("slug", flat=True)]
     slug = f"bench-{max(taken, default=0) + 1}"
     org = wide_org_create(slug=slug, name=name or f"Benchmark {slug}", accounts=accounts, cost_centers=cost_centers)
-    member_add(org=org, actor=None, user=user_get_or_create(email=BENCH_EMAIL), role=role)
+    member_add(tenant=org, actor=None, user=user_get_or_create(email=BENCH_EMAIL), role=role)
     return org
 
 

@@ -71,7 +71,7 @@ from .models import (
     ThresholdKind,
 )
 from .reports import budget_vs_actual
-from .selectors import version_current, version_latest
+from .selectors import version_in_force, version_latest
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def threshold_breached(threshold, *, account_type: str, result: v.Variance,
 
 def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
     budget = rule.budget
-    version = version_current(tenant=tenant, budget=budget) or version_latest(tenant=tenant, budget=budget)
+    version = version_in_force(tenant=tenant, budget=budget) or version_latest(tenant=tenant, budget=budget)
     thresholds = [t for t in rule.thresholds.all() if t.retired_at is None]  # retired: history only
     if version is None or not thresholds:
         return []
@@ -390,7 +390,7 @@ def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id:
     alerts = [d.alert for d in deliveries]
     alerts.sort(key=lambda a: (a.rule.name, a.account.code, a.cost_center.code if a.cost_center else "", a.pk))
     first = alerts[0]
-    version = (version_current(tenant=tenant, budget=first.rule.budget)
+    version = (version_in_force(tenant=tenant, budget=first.rule.budget)
                or version_latest(tenant=tenant, budget=first.rule.budget))
     variance_url = ""
     if version is not None and len({a.rule.budget_id for a in alerts}) == 1:

@@ -77,7 +77,7 @@ def version_latest(*, tenant, budget) -> BudgetVersion | None:
                 .select_related("budget__entity").order_by("-number").first())
 
 
-def version_current(*, tenant, budget) -> BudgetVersion | None:
+def version_in_force(*, tenant, budget) -> BudgetVersion | None:
     """The budget in force: its newest approved or locked version (None before any approval).
     Budget vs actual compares actuals with this one."""
     with tenant_context(tenant):

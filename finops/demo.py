@@ -280,7 +280,7 @@ def demo_users_ensure(*, org: Organization, password: str = DEMO_PASSWORD) -> di
         email = f"{role}@{org.slug}.example"
         exists = User.objects.filter(email__iexact=email).exists()
         user = tenancy.user_get_or_create(email=email, password=None if exists else password)
-        tenancy.member_add(org=org, actor=None, user=user, role=role)
+        tenancy.member_add(tenant=org, actor=None, user=user, role=role)
         users[role] = user
     return users
 

@@ -163,7 +163,7 @@ def command_inputs(*, org: str, file: str, user: str = "") -> CommandInputs:
         raise CommandError(f"No organisation with slug {org!r}.")
     actor = None
     if user:
-        actor = member_user_by_email(org=tenant, email=user)
+        actor = member_user_by_email(tenant=tenant, email=user)
         if actor is None:
             raise CommandError(f"{user} is not a member of {tenant.name}.")
     path = Path(file)

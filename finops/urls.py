@@ -4,7 +4,7 @@ from finops.tenancy.urls import org_urlpatterns
 
 urlpatterns = [
     path("", include("finops.tenancy.urls")),
-    path("", include("budgets.views.alerts")),  # variance-alert unsubscribe: a signed token, no org
+    path("", include("budgets.views.unsubscribe")),  # variance-alert unsubscribe: a signed token, no org
     path("o/<slug:org_slug>/", include((org_urlpatterns, "org"))),
     path("o/<slug:org_slug>/ledger/", include("finops.ledger.urls")),
     path("o/<slug:org_slug>/", include("reporting.urls")),

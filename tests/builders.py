@@ -38,7 +38,7 @@ def make_org(slug: str, name: str) -> object:
     org = tenancy.organization_create(slug=slug, name=name, currency="USD")
     for role in Role.values:
         user = tenancy.user_get_or_create(email=f"{role}@{slug}.test", password=PASSWORD)
-        tenancy.member_add(org=org, actor=None, user=user, role=role)
+        tenancy.member_add(tenant=org, actor=None, user=user, role=role)
     return org
 
 

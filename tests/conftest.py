@@ -42,6 +42,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _connect_as(settings_dict, roles.owner, roles.owner_password)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_cache():
+    """The cache starts empty: the test database is new each run and its ids start again, so a key
+    a previous run left (an evaluation "already queued" for organisation 3) would hold for this
+    run's organisation 3."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests hash with MD5: Argon2 costs ~0.2 s a user and each organisation fixture makes four.

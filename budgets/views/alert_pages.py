@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from finops.errors import DomainError
 from finops.ledger.actuals import favourable
-from finops.shell import org_view
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
 from ..alerts import (

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
-from finops.shell import org_view
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
 from ..alert_rules import (

@@ -18,8 +18,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from finops.errors import DomainError
 from finops.exports import export_response
 from finops.ledger.importers import import_progress_get
-from finops.shell import org_view
 from finops.tenancy.context import tenant_context
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from ..forms import BudgetCreateForm, BudgetUploadForm, RejectForm

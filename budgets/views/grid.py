@@ -25,8 +25,8 @@ from finops.errors import DomainError
 from finops.imports import NUMBER_HINT, parse_amount
 from finops.ledger.models import Account, CostCenter
 from finops.ledger.money import minor_units
-from finops.shell import org_view
 from finops.tenancy.context import tenant_context
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
 from ..forms import BudgetUploadForm, RejectForm, RowPickForm, SpreadForm

@@ -26,7 +26,7 @@ from finops.imports import parse_typed_amount
 from finops.ledger.forms import DateInput
 from finops.ledger.models import Account, AccountType, CostCenter, Period
 from finops.ledger.money import minor_units
-from finops.shell import org_view
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
 from ..models import FINAL_STATUSES, BudgetVersion, TransferRequest, TransferStatus

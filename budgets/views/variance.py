@@ -20,8 +20,8 @@ from finops.ledger.forms import MonthField
 from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter
 from finops.ledger.periods import add_months, fiscal_year_first_month
-from finops.shell import org_view
 from finops.tenancy.context import tenant_context
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from ..reports import GROUP_BY_CHOICES, BudgetVsActual, VarianceRow, budget_vs_actual

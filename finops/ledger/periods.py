@@ -105,7 +105,8 @@ def periods_ensure(*, tenant, dates: Iterable[date]) -> dict[date, Period]:
         return {p.start: p for p in found}
 
 
-def period_for(*, tenant, d: date) -> Period:
+def period_ensure(*, tenant, d: date) -> Period:
+    """The period of `d`'s month, created (with its fiscal year's) when it does not exist yet."""
     return periods_ensure(tenant=tenant, dates=[d])[month_start(d)]
 
 

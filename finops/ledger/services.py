@@ -34,7 +34,7 @@ from .models import (
     Source,
 )
 from .money import is_valid_currency, minor_units, round_money, translate
-from .periods import period_for, periods_lock_open
+from .periods import period_ensure, periods_lock_open
 from .signals import actuals_changed_on_commit
 
 
@@ -193,7 +193,7 @@ def journal_post(
         _check_references(lines)
         if any(spec.amount == 0 for spec in lines):
             raise DomainError("Lines with a zero amount are not allowed.")
-        period = period_for(tenant=tenant, d=date)
+        period = period_ensure(tenant=tenant, d=date)
         periods_lock_open(tenant=tenant, periods=[period])
         translated = translate_lines(
             entity=entity, month=date, lines=lines, rates=rates or RateBook.load(tenant=tenant)

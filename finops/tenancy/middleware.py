@@ -36,7 +36,7 @@ class TenantMiddleware:
         if org is None:
             raise Http404("No such organisation.")
         with tenant_context(org, user=request.user):
-            membership = membership_in(org=org, user=request.user)
+            membership = membership_in(tenant=org, user=request.user)
             if membership is None:
                 raise Http404("No such organisation.")
             request.org = org

@@ -12,13 +12,13 @@ def organization_for_slug(slug: str) -> Organization | None:
     return Organization.objects.filter(slug=slug).first()
 
 
-def membership_in(*, org: Organization, user) -> Membership | None:
-    """The user's membership of `org`, or None. Runs in (or opens) the organisation's tenant
+def membership_in(*, tenant: Organization, user) -> Membership | None:
+    """The user's membership of `tenant`, or None. Runs in (or opens) the organisation's tenant
     context, in which a request is served anyway: the middleware asks this first."""
-    with tenant_context(org, savepoint=False):
-        membership = Membership.objects.filter(organization=org, user=user).first()
+    with tenant_context(tenant, savepoint=False):
+        membership = Membership.objects.filter(organization=tenant, user=user).first()
     if membership is not None:
-        membership.organization = org
+        membership.organization = tenant
     return membership
 
 
@@ -27,24 +27,24 @@ def memberships_of(*, user) -> list[Membership]:
         return list(Membership.objects.select_related("organization").filter(user=user).order_by("organization__name"))
 
 
-def member_user_by_email(*, org: Organization, email: str):
-    """The user with this e-mail if they are a member of `org`, else None (for commands)."""
-    with tenant_context(org):
+def member_user_by_email(*, tenant: Organization, email: str):
+    """The user with this e-mail if they are a member of `tenant`, else None (for commands)."""
+    with tenant_context(tenant):
         membership = (Membership.objects.select_related("user")
-                      .filter(organization=org, user__email__iexact=email.strip()).first())
+                      .filter(organization=tenant, user__email__iexact=email.strip()).first())
     return membership.user if membership else None
 
 
 # Within the organisation's tenant context (a page of the organisation, or a service):
 
 
-def member_list(*, org: Organization) -> QuerySet[Membership]:
-    return Membership.objects.select_related("user").filter(organization=org).order_by("user__email")
+def member_list(*, tenant: Organization) -> QuerySet[Membership]:
+    return Membership.objects.select_related("user").filter(organization=tenant).order_by("user__email")
 
 
-def invitation_list_pending(*, org: Organization) -> QuerySet[Invitation]:
+def invitation_list_pending(*, tenant: Organization) -> QuerySet[Invitation]:
     from django.utils import timezone
 
     return Invitation.objects.filter(
-        organization=org, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        organization=tenant, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )

@@ -43,12 +43,12 @@ def organization_create(*, slug: str, name: str, currency: str, fiscal_year_star
     with transaction.atomic():
         if Organization.objects.filter(slug=slug).exists():
             raise DomainError(f"An organisation with slug {slug!r} exists already.")
-        org = Organization.objects.create(
+        tenant = Organization.objects.create(
             slug=slug, name=name.strip(), reporting_currency=currency, fiscal_year_start_month=int(fiscal_year_start)
         )
         if creator is not None:
-            member_add(org=org, actor=creator, user=creator, role=Role.ADMIN)
-        return org
+            member_add(tenant=tenant, actor=creator, user=creator, role=Role.ADMIN)
+        return tenant
 
 
 def user_get_or_create(*, email: str, password: str | None = None):
@@ -68,49 +68,49 @@ def user_get_or_create(*, email: str, password: str | None = None):
     return user
 
 
-def member_add(*, org: Organization, actor, user, role: str) -> Membership:
+def member_add(*, tenant: Organization, actor, user, role: str) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
-    with tenant_context(org):
-        membership, created = Membership.objects.get_or_create(organization=org, user=user, defaults={"role": role})
+    with tenant_context(tenant):
+        membership, created = Membership.objects.get_or_create(organization=tenant, user=user, defaults={"role": role})
         if not created and membership.role != role:
-            return member_set_role(org=org, actor=actor, membership=membership, role=role)
+            return member_set_role(tenant=tenant, actor=actor, membership=membership, role=role)
         if created:
-            audit_record(tenant=org, actor=actor, action="member.add", object_type="membership",
+            audit_record(tenant=tenant, actor=actor, action="member.add", object_type="membership",
                          object_id=membership.pk, object_repr=user.email, after={"role": role})
         return membership
 
 
-def _admin_count(org: Organization) -> int:
-    return Membership.objects.filter(organization=org, role=Role.ADMIN).count()
+def _admin_count(tenant: Organization) -> int:
+    return Membership.objects.filter(organization=tenant, role=Role.ADMIN).count()
 
 
-def member_set_role(*, org: Organization, actor, membership: Membership, role: str) -> Membership:
+def member_set_role(*, tenant: Organization, actor, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.")
-    with tenant_context(org):
+    with tenant_context(tenant):
         # Lock the organisation's admins so two demotions cannot both pass the last-admin check.
-        list(Membership.objects.select_for_update().filter(organization=org, role=Role.ADMIN))
-        membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
-        if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(org) <= 1:
+        list(Membership.objects.select_for_update().filter(organization=tenant, role=Role.ADMIN))
+        membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=tenant)
+        if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(tenant) <= 1:
             raise DomainError("The organisation needs at least one admin.")
         before = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        audit_record(tenant=org, actor=actor, action="member.role", object_type="membership",
+        audit_record(tenant=tenant, actor=actor, action="member.role", object_type="membership",
                      object_id=membership.pk, object_repr=membership.user.email,
                      before={"role": before}, after={"role": role})
         return membership
 
 
-def member_remove(*, org: Organization, actor, membership: Membership) -> None:
-    with tenant_context(org):
-        list(Membership.objects.select_for_update().filter(organization=org, role=Role.ADMIN))
-        membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
-        if membership.role == Role.ADMIN and _admin_count(org) <= 1:
+def member_remove(*, tenant: Organization, actor, membership: Membership) -> None:
+    with tenant_context(tenant):
+        list(Membership.objects.select_for_update().filter(organization=tenant, role=Role.ADMIN))
+        membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=tenant)
+        if membership.role == Role.ADMIN and _admin_count(tenant) <= 1:
             raise DomainError("The organisation needs at least one admin.")
         email = membership.user.email
-        audit_record(tenant=org, actor=actor, action="member.remove", object_type="membership",
+        audit_record(tenant=tenant, actor=actor, action="member.remove", object_type="membership",
                      object_id=membership.pk, object_repr=email, before={"role": membership.role})
         membership.delete()
 
@@ -119,26 +119,26 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_create(*, org: Organization, actor, email: str, role: str) -> tuple[Invitation, str]:
+def invitation_create(*, tenant: Organization, actor, email: str, role: str) -> tuple[Invitation, str]:
     """Create an invitation and e-mail its link (after commit). Returns it and the raw token."""
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.")
     email = email.strip().lower()
     token = secrets.token_urlsafe(32)
-    with tenant_context(org):
-        if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
+    with tenant_context(tenant):
+        if Membership.objects.filter(organization=tenant, user__email__iexact=email).exists():
             raise DomainError(f"{email} is already a member.")
         invitation = Invitation.objects.create(
-            organization=org, email=email, role=role, token_hash=_token_hash(token), invited_by=actor,
+            organization=tenant, email=email, role=role, token_hash=_token_hash(token), invited_by=actor,
             expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
         )
-        audit_record(tenant=org, actor=actor, action="member.invite", object_type="invitation",
+        audit_record(tenant=tenant, actor=actor, action="member.invite", object_type="invitation",
                      object_id=invitation.pk, object_repr=email, after={"role": role})
         link = settings.SITE_URL + reverse("invitation_accept", args=[token])
-        context = {"org_name": org.name, "inviter": getattr(actor, "email", ""), "role": role, "link": link,
+        context = {"org_name": tenant.name, "inviter": getattr(actor, "email", ""), "role": role, "link": link,
                    "expires_at": invitation.expires_at}
         message = EmailMultiAlternatives(
-            subject=f"You are invited to {org.name} on finops",
+            subject=f"You are invited to {tenant.name} on finops",
             body=render_to_string("emails/invitation.txt", context),
             to=[email],
         )
@@ -182,7 +182,7 @@ def invitation_accept(*, token: str, user) -> Membership:
         with tenant_context(invitation.organization):  # the directory is written in its organisation
             invitation.accepted_at = timezone.now()
             invitation.save(update_fields=["accepted_at"])
-            return member_add(org=invitation.organization, actor=user, user=user, role=invitation.role)
+            return member_add(tenant=invitation.organization, actor=user, user=user, role=invitation.role)
 
 
 def invitation_accept_new_user(*, token: str, password: str):
@@ -198,16 +198,16 @@ def invitation_accept_new_user(*, token: str, password: str):
         return invitation_accept(token=token, user=user)
 
 
-def invitation_revoke(*, org: Organization, actor, invitation: Invitation) -> None:
-    with tenant_context(org):
-        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=org)
+def invitation_revoke(*, tenant: Organization, actor, invitation: Invitation) -> None:
+    with tenant_context(tenant):
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=tenant)
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit_record(tenant=org, actor=actor, action="member.invite_revoke", object_type="invitation",
+        audit_record(tenant=tenant, actor=actor, action="member.invite_revoke", object_type="invitation",
                      object_id=invitation.pk, object_repr=invitation.email)
 
 
-def organization_update(*, org: Organization, actor, name: str, fiscal_year_start: int, currency: str) -> Organization:
+def organization_update(*, tenant: Organization, actor, name: str, fiscal_year_start: int, currency: str) -> Organization:
     from finops.ledger.models import Period
     from finops.tenancy.context import tenant_context
 
@@ -215,18 +215,18 @@ def organization_update(*, org: Organization, actor, name: str, fiscal_year_star
     if not is_valid_currency(currency):
         raise DomainError(f"Unknown currency {currency!r}.")
     with transaction.atomic():
-        org = Organization.objects.select_for_update().get(pk=org.pk)
-        before = {"name": org.name, "fiscal_year_start_month": org.fiscal_year_start_month,
-                  "reporting_currency": str(org.reporting_currency)}
-        if int(fiscal_year_start) != org.fiscal_year_start_month:
-            with tenant_context(org):
+        tenant = Organization.objects.select_for_update().get(pk=tenant.pk)
+        before = {"name": tenant.name, "fiscal_year_start_month": tenant.fiscal_year_start_month,
+                  "reporting_currency": str(tenant.reporting_currency)}
+        if int(fiscal_year_start) != tenant.fiscal_year_start_month:
+            with tenant_context(tenant):
                 if Period.objects.exists():
                     raise DomainError("The fiscal year start cannot change once periods exist.")
-        org.name, org.fiscal_year_start_month, org.reporting_currency = name, int(fiscal_year_start), currency
-        org.save()
-        audit_record(tenant=org, actor=actor, action="organization.update", obj=org, before=before,
+        tenant.name, tenant.fiscal_year_start_month, tenant.reporting_currency = name, int(fiscal_year_start), currency
+        tenant.save()
+        audit_record(tenant=tenant, actor=actor, action="organization.update", obj=tenant, before=before,
                      after={"name": name, "fiscal_year_start_month": int(fiscal_year_start), "reporting_currency": currency})
-        return org
+        return tenant
 
 
 def password_reset_permitted(*, email: str, ip: str | None) -> bool:

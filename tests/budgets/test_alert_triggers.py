@@ -24,7 +24,7 @@ from budgets.tasks import EVALUATE_AFTER, evaluation_pending_key, variance_alert
 from finops.celery import app
 from finops.ledger import services as ledger
 from finops.ledger.importers import gl_import
-from finops.ledger.periods import period_for
+from finops.ledger.periods import period_ensure
 from finops.ledger.services import LineSpec
 from finops.ledger.signals import actuals_changed
 from finops.tenancy.context import tenant_context
@@ -198,7 +198,7 @@ def test_a_manual_posting_leads_a_real_worker_to_record_and_send_the_alert(mail_
     org = fresh(make_org("acme", "Acme"))
     books = make_books(org)
     today = timezone.localdate()
-    fiscal_year = period_for(tenant=org, d=today).fiscal_year
+    fiscal_year = period_ensure(tenant=org, d=today).fiscal_year
     budget = services.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=fiscal_year,
                                     name="Plan")
     month = next(p for p in services.budget_periods(tenant=org, budget=budget) if p.start == today.replace(day=1))

@@ -24,7 +24,7 @@ from budgets.models import (
     TransferRequest,
 )
 from budgets.reports import budget_vs_actual
-from budgets.selectors import version_current, version_diff
+from budgets.selectors import version_diff, version_in_force
 from budgets.transfers import effective_amounts
 from finops import demo
 from finops.audit.models import AuditEvent
@@ -158,7 +158,7 @@ def test_budget_vs_actual_year_to_date_tells_a_story(db):
     org = acme()
     with tenant_context(org):
         budget = Budget.objects.select_related("entity").get(name="Operating plan FY2026 · US")
-    version = version_current(tenant=org, budget=budget)
+    version = version_in_force(tenant=org, budget=budget)
     report = budget_vs_actual(tenant=org, version=version, period=TODAY, basis="ytd", as_of=TODAY)
     rows = {(r.account_code, r.cost_center_code): r for r in report.rows}
 

@@ -128,7 +128,7 @@ def test_the_report_is_one_sql_statement(books, plan):
 
 
 def test_quarter_to_date_follows_a_fiscal_year_starting_in_april(org, users):
-    org = organization_update(org=org, actor=None, name=org.name, fiscal_year_start=4, currency="USD")
+    org = organization_update(tenant=org, actor=None, name=org.name, fiscal_year_start=4, currency="USD")
     books = make_books(org)
     budget = services.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026, name="FY26")
     periods = services.budget_periods(tenant=org, budget=budget)

@@ -53,7 +53,7 @@ def test_the_budget_list_shows_each_budgets_latest_version(books, users, budget,
                   for b in selectors.budget_list(tenant=books.org)]
         assert [b.name for b in selectors.budget_list(tenant=books.org, fiscal_year=2026)] == ["Plan 2026"]
     assert listed == [("UK 2027", "UK", 1, "original", "draft"), ("Plan 2026", "US", 2, "reforecast", "draft")]
-    assert selectors.version_current(tenant=books.org, budget=budget).number == 1
+    assert selectors.version_in_force(tenant=books.org, budget=budget).number == 1
     assert selectors.version_latest(tenant=books.org, budget=budget).number == 2
     assert [v.number for v in selectors.version_list(tenant=books.org, budget=budget)] == [1, 2]
 

@@ -14,7 +14,7 @@ from finops.audit.models import AuditEvent
 from finops.errors import DomainError
 from finops.ledger import services as ledger
 from finops.ledger.models import Period
-from finops.ledger.periods import period_for
+from finops.ledger.periods import period_ensure
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 
@@ -93,7 +93,7 @@ def test_setting_cells_creates_updates_and_removes_them_in_natural_sign(books, u
 
 
 def test_one_bad_cell_saves_nothing_and_every_problem_is_named(books, draft, periods, other_books):
-    next_year = period_for(tenant=books.org, d=date(2027, 1, 1))
+    next_year = period_ensure(tenant=books.org, d=date(2027, 1, 1))
     with pytest.raises(DomainError) as caught:
         services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
             (books.rent, None, periods[0], D("10.00")),

@@ -360,7 +360,7 @@ def test_the_only_member_who_may_approve_approves_their_own_transfer_and_the_aud
     from tests.builders import member
 
     finance = member(books.org, user=users["finance"])
-    tenancy.member_set_role(org=books.org, actor=users["admin"], membership=finance, role="viewer")
+    tenancy.member_set_role(tenant=books.org, actor=users["admin"], membership=finance, role="viewer")
     own = request(books, users, approved, march_rent, april_rent, "100.00", role="admin")
 
     decided = transfer_approve(tenant=books.org, actor=users["admin"], transfer=own)

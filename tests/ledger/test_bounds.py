@@ -75,7 +75,7 @@ def test_posting_a_date_outside_the_window_is_refused_and_creates_no_period(book
 @pytest.mark.parametrize("d", [date(9999, 12, 31), date(1, 1, 1)])
 def test_with_a_fiscal_year_from_april_the_extreme_dates_are_refused_in_words(other_books, d):
     org = other_books.org
-    tenancy.organization_update(org=org, actor=None, name=org.name, fiscal_year_start=4, currency="USD")
+    tenancy.organization_update(tenant=org, actor=None, name=org.name, fiscal_year_start=4, currency="USD")
     with pytest.raises(DomainError) as refused:
         post(other_books, d)
     assert refused.value.message == f"date {d.isoformat()} is outside the accepted window {WINDOW}."
@@ -319,10 +319,10 @@ def test_a_line_stored_past_the_limit_fits_its_column_and_its_rollup_and_can_be_
     from django.utils import timezone
 
     from finops.ledger import writer
-    from finops.ledger.periods import period_for
+    from finops.ledger.periods import period_ensure
 
     big = D("9999999999999999.99")
-    period = period_for(tenant=books.org, d=date(2026, 3, 5))
+    period = period_ensure(tenant=books.org, d=date(2026, 3, 5))
     with tenant_context(books.org), transaction.atomic():
         (entry_id,) = writer.reserve_entry_ids(1)
         writer.copy_entries([(entry_id, books.org.pk, books.usd.pk, period.pk, date(2026, 3, 5), "typo", "", "import",

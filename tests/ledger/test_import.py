@@ -17,7 +17,7 @@ from finops.ledger import importers
 from finops.ledger.fx import RateBook
 from finops.ledger.importers import gl_import, import_job_create, import_progress_get
 from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, JournalLine, Period
-from finops.ledger.periods import period_close, period_for
+from finops.ledger.periods import period_close, period_ensure
 from finops.ledger.services import LineSpec, translate_lines
 from finops.ledger.tasks import gl_import_run
 from finops.tenancy.context import tenant_context
@@ -306,7 +306,7 @@ def test_lines_of_one_entry_must_share_date_and_entity(books):
 
 
 def test_an_entry_in_a_closed_period_is_refused_and_no_period_is_left_behind(books):
-    february = period_for(tenant=books.org, d=date(2026, 2, 1))
+    february = period_ensure(tenant=books.org, d=date(2026, 2, 1))
     period_close(tenant=books.org, actor=None, period=february)
     with tenant_context(books.org):
         periods_before = Period.objects.count()

@@ -11,7 +11,7 @@ from django.db.utils import DatabaseError
 from finops.errors import DomainError
 from finops.ledger import services as ledger
 from finops.ledger.models import JournalEntry, PeriodBalance
-from finops.ledger.periods import period_close, period_for, period_reopen
+from finops.ledger.periods import period_close, period_ensure, period_reopen
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 from tests.builders import owner_connection
@@ -91,7 +91,7 @@ def test_posting_twice_with_the_same_idempotency_key_is_a_no_op(books):
 
 
 def test_posting_into_a_closed_period_is_refused_naming_the_period(books):
-    period = period_for(tenant=books.org, d=date(2026, 3, 1))
+    period = period_ensure(tenant=books.org, d=date(2026, 3, 1))
     period_close(tenant=books.org, actor=None, period=period)
     with pytest.raises(DomainError, match="Period 2026-03 is closed"):
         sale(books)
@@ -101,7 +101,7 @@ def test_posting_into_a_closed_period_is_refused_naming_the_period(books):
 
 def test_the_database_refuses_an_entry_in_a_closed_period(books):
     entry = sale(books).entry
-    period_close(tenant=books.org, actor=None, period=period_for(tenant=books.org, d=entry.date))
+    period_close(tenant=books.org, actor=None, period=period_ensure(tenant=books.org, d=entry.date))
     with tenant_context(books.org), connection.cursor() as cursor:
         with pytest.raises(DatabaseError, match="period 2026-03 is closed"), transaction.atomic():
             cursor.execute(
@@ -152,7 +152,7 @@ def test_master_data_is_never_deleted(books, table):
 
 def test_a_line_must_agree_with_its_entry(books):
     entry = sale(books).entry
-    other_period = period_for(tenant=books.org, d=date(2026, 4, 1))
+    other_period = period_ensure(tenant=books.org, d=date(2026, 4, 1))
     with tenant_context(books.org), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO ledger_journalentry (tenant_id, entity_id, period_id, date, memo, reference, source,"
@@ -176,8 +176,8 @@ BULK_ENTRIES = 1200
 
 
 def _bulk(books, cursor, *, change: str = "") -> None:
-    period = period_for(tenant=books.org, d=date(2026, 3, 1))
-    other = period_for(tenant=books.org, d=date(2026, 4, 1))
+    period = period_ensure(tenant=books.org, d=date(2026, 3, 1))
+    other = period_ensure(tenant=books.org, d=date(2026, 4, 1))
     cursor.execute(
         "INSERT INTO ledger_journalentry (tenant_id, entity_id, period_id, date, memo, reference, source,"
         " idempotency_key, posted_at)"

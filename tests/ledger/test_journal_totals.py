@@ -10,7 +10,7 @@ from django.urls import reverse
 from finops.ledger import selectors
 from finops.ledger import services as ledger
 from finops.ledger.forms import JournalFilterForm
-from finops.ledger.periods import period_for
+from finops.ledger.periods import period_ensure
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 
@@ -72,7 +72,7 @@ def test_the_page_shows_the_totals_a_drill_down_is_reconciled_with(client, users
 
 def test_an_old_period_link_shows_as_that_month_in_from_and_to(client, users, books, sales):
     client.force_login(users["finance"])
-    period = period_for(tenant=books.org, d=date(2026, 2, 1))
+    period = period_ensure(tenant=books.org, d=date(2026, 2, 1))
     response = client.get(reverse("ledger:journal", kwargs={"org_slug": "acme"}), {"period": period.pk})
     form = response.context["form"]
     assert (form["period_from"].value(), form["period_to"].value()) == ("2026-02", "2026-02")

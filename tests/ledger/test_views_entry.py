@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from finops.ledger import services as ledger
 from finops.ledger.models import JournalEntry, JournalLine, PeriodBalance, Source
-from finops.ledger.periods import period_close, period_for
+from finops.ledger.periods import period_close, period_ensure
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 
@@ -128,7 +128,7 @@ def test_reversing_posts_the_mirror_entry_and_a_second_reverse_is_refused(financ
 
 def test_reversing_into_a_closed_period_says_so_and_a_date_in_an_open_one_works(finance, books, users):
     entry = sale(books, "60.00")
-    period_close(tenant=books.org, actor=users["finance"], period=period_for(tenant=books.org, d=entry.date))
+    period_close(tenant=books.org, actor=users["finance"], period=period_ensure(tenant=books.org, d=entry.date))
     refused = finance.post(url("entry_reverse", pk=entry.pk), follow=True)
     assert "Period 2026-03 is closed" in refused.content.decode()
     assert "choose a date in an open period" in refused.content.decode()
@@ -200,7 +200,7 @@ def test_an_unbalanced_entry_is_refused_with_the_difference_and_keeps_what_was_t
 
 
 def test_posting_into_a_closed_period_names_the_period(finance, books, users):
-    period_close(tenant=books.org, actor=users["finance"], period=period_for(tenant=books.org, d=date(2026, 3, 1)))
+    period_close(tenant=books.org, actor=users["finance"], period=period_ensure(tenant=books.org, d=date(2026, 3, 1)))
     data = form_data(books, [{"account": books.rent.pk, "debit": "5"}, {"account": books.cash.pk, "credit": "5"}])
     html = finance.post(url("entry_create"), data).content.decode()
     assert "Period 2026-03 is closed: reopen it or post into an open period." in html

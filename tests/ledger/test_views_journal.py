@@ -136,11 +136,11 @@ def test_each_filter_narrows_the_journal_lines(finance, books, name, params, exp
 
 
 def test_the_period_filter_and_an_entry_number_search(finance, books):
-    from finops.ledger.periods import period_for
+    from finops.ledger.periods import period_ensure
 
     march = post(books, date(2026, 3, 31), "5.00", memo="march")
     april = post(books, date(2026, 4, 1), "6.00", memo="april")
-    period = period_for(tenant=books.org, d=date(2026, 4, 1))
+    period = period_ensure(tenant=books.org, d=date(2026, 4, 1))
     by_period = finance.get(url("journal"), {"period": period.pk}).context["page"].lines
     assert {line.entry_id for line in by_period} == {april.pk}
     by_number = finance.get(url("journal"), {"q": f"JE-{march.pk}"}).context["page"].lines

@@ -10,7 +10,7 @@ from django.urls import reverse
 from finops.audit.models import AuditEvent
 from finops.ledger import services as ledger
 from finops.ledger.models import Account, CostCenter, Entity, FxRate, Period, PeriodStatus
-from finops.ledger.periods import period_close, period_for
+from finops.ledger.periods import period_close, period_ensure
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 
@@ -205,7 +205,7 @@ def test_closing_and_reopening_a_period_from_the_periods_page(finance, books):
 
 
 def test_a_foreign_period_is_not_found(finance, books, other_books):
-    foreign = period_for(tenant=other_books.org, d=date(2026, 3, 1))
+    foreign = period_ensure(tenant=other_books.org, d=date(2026, 3, 1))
     assert finance.post(url("period_close", pk=foreign.pk)).status_code == 404
 
 
@@ -264,7 +264,7 @@ POSTS = [
 @pytest.mark.parametrize("role", ["viewer", "director"])
 def test_viewers_and_directors_get_403_on_every_master_data_post(client, users, books, role):
     client.force_login(users[role])
-    march = period_for(tenant=books.org, d=date(2026, 3, 1))
+    march = period_ensure(tenant=books.org, d=date(2026, 3, 1))
     for name, kwargs, data in [*POSTS, ("account_edit", {"pk": books.cash.pk}, {}),
                                ("cost_center_edit", {"pk": books.ops.pk}, {}),
                                ("period_close", {"pk": march.pk}, {})]:
@@ -278,7 +278,7 @@ def test_viewers_and_directors_get_403_on_every_master_data_post(client, users, 
 
 def test_a_viewer_sees_master_data_without_write_buttons(client, users, books):
     client.force_login(users["viewer"])
-    period_for(tenant=books.org, d=date(2026, 3, 1))
+    period_ensure(tenant=books.org, d=date(2026, 3, 1))
     for name, forbidden in [("accounts", url("account_create")), ("cost_centers", url("cost_center_create")),
                             ("entities", "Create entity"), ("periods", "Close 2026-03"), ("fx_rates", "Save rate")]:
         response = client.get(url(name))

@@ -16,7 +16,7 @@ from budgets.transfers import transfer_request
 from budgets.uploads import budget_upload_create
 from finops.ledger import services as ledger
 from finops.ledger.importers import gl_import
-from finops.ledger.periods import period_for
+from finops.ledger.periods import period_ensure
 from finops.ledger.services import LineSpec
 from finops.tenancy import services as tenancy
 from finops.tenancy.context import tenant_context
@@ -56,7 +56,7 @@ def plant(org, canary: str) -> Planted:
            f"2026-03-14,{canary}-1,US,1000,,-10.00,USD,{canary} import\n").encode()
     result = gl_import(tenant=org, actor=None, data=csv, filename=f"{canary}.csv")
     assert result.created == 1, result.errors
-    invitation, _ = tenancy.invitation_create(org=org, actor=None, email=f"{canary.lower()}@invitee.test",
+    invitation, _ = tenancy.invitation_create(tenant=org, actor=None, email=f"{canary.lower()}@invitee.test",
                                               role=Role.VIEWER)
     budget = budgets.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026,
                                    name=f"{canary} plan")
@@ -80,7 +80,7 @@ def plant(org, canary: str) -> Planted:
                                   data=f"entity,account,period,amount\nUS,6100,2026-05,{canary}\n".encode(),
                                   enqueue=False)
     return Planted(
-        org=org, books=books, entry=entry, period=period_for(tenant=org, d=date(2026, 3, 1)), job=result.job,
+        org=org, books=books, entry=entry, period=period_ensure(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=member(org, user__email=f"viewer@{org.slug}.test"),
         invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, upload=upload,
         canary=canary,

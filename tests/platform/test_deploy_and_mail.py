@@ -49,7 +49,7 @@ def test_an_invitation_is_delivered_over_real_smtp(org, users, smtp, settings, d
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     assert get_connection().__class__.__name__ == "EmailBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        tenancy.invitation_create(org=org, actor=users["admin"], email="new.hire@acme.test", role="finance")
+        tenancy.invitation_create(tenant=org, actor=users["admin"], email="new.hire@acme.test", role="finance")
     deadline = time.monotonic() + 5
     while not inbox.messages and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -112,7 +112,7 @@ def test_canaries_never_cross_into_the_other_organisations_e_mails(two_orgs, dja
     mine, theirs = two_orgs
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        tenancy.invitation_create(org=mine.org, actor=None, email="someone@new.test", role=Role.FINANCE)
+        tenancy.invitation_create(tenant=mine.org, actor=None, email="someone@new.test", role=Role.FINANCE)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     rendered = message.body + "".join(alt[0] for alt in message.alternatives) + message.subject

@@ -83,7 +83,7 @@ def test_the_trend_covers_the_last_twelve_months_or_the_fiscal_year(books):
 
 
 def test_a_fiscal_year_starting_in_april_counts_the_year_to_date_from_april(books):
-    tenancy.organization_update(org=books.org, actor=None, name="Acme", currency="USD", fiscal_year_start=4)
+    tenancy.organization_update(tenant=books.org, actor=None, name="Acme", currency="USD", fiscal_year_start=4)
     books.org.refresh_from_db()
     post(books, books.usd, date(2025, 3, 31), (books.cash, "70.00"), (books.revenue, "-70.00"))
     post(books, books.usd, date(2025, 4, 1), (books.cash, "80.00"), (books.revenue, "-80.00"))

@@ -132,7 +132,7 @@ def test_an_admin_manages_members_and_settings_in_the_browser(live_server, in_br
 def test_a_newcomer_joins_through_the_invitation_link_in_the_browser(live_server, in_browser, org, users):
     from finops.tenancy import services as tenancy
 
-    _, token = tenancy.invitation_create(org=org, actor=users["admin"], email="newcomer@example.com", role="director")
+    _, token = tenancy.invitation_create(tenant=org, actor=users["admin"], email="newcomer@example.com", role="director")
 
     def scenario(page, problems):
         page.goto(f"{live_server.url}/invite/{token}/")

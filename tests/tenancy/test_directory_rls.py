@@ -23,9 +23,9 @@ def raw(sql: str, params=()) -> list[tuple]:
 @pytest.fixture
 def both(org, other_org, users):
     """The acme finance user is also a viewer of globex; each organisation has an invitation."""
-    tenancy.member_add(org=other_org, actor=None, user=users["finance"], role="viewer")
-    _, acme_token = tenancy.invitation_create(org=org, actor=users["admin"], email="new@acme.test", role="viewer")
-    _, globex_token = tenancy.invitation_create(org=other_org, actor=None, email="new@globex.test", role="viewer")
+    tenancy.member_add(tenant=other_org, actor=None, user=users["finance"], role="viewer")
+    _, acme_token = tenancy.invitation_create(tenant=org, actor=users["admin"], email="new@acme.test", role="viewer")
+    _, globex_token = tenancy.invitation_create(tenant=other_org, actor=None, email="new@globex.test", role="viewer")
     return acme_token, globex_token
 
 
@@ -48,8 +48,8 @@ def test_a_user_sees_their_own_memberships_in_every_organisation_and_nobody_else
         assert raw("SELECT count(*) FROM tenancy_invitation") == [(0,)]
     assert [(m.organization.slug, m.role) for m in memberships_of(user=users["finance"])] == [
         ("acme", "finance"), ("globex", "viewer")]
-    assert membership_in(org=other_org, user=users["viewer"]) is None
-    assert membership_in(org=org, user=users["viewer"]).role == "viewer"
+    assert membership_in(tenant=other_org, user=users["viewer"]) is None
+    assert membership_in(tenant=org, user=users["viewer"]).role == "viewer"
 
 
 def test_an_invitation_is_visible_by_its_own_token_only(both):

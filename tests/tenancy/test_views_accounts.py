@@ -165,7 +165,7 @@ def test_the_start_page_sends_strangers_to_sign_in(client):
 
 def test_the_start_page_lists_every_organisation_of_a_member_of_several(client, org, other_org):
     user = get_user_model().objects.get(email="viewer@acme.test")
-    tenancy.member_add(org=other_org, actor=None, user=user, role=Role.DIRECTOR)
+    tenancy.member_add(tenant=other_org, actor=None, user=user, role=Role.DIRECTOR)
     client.force_login(user)
     page = client.get(reverse("home")).content.decode()
     assert "Choose an organisation" in page

@@ -162,7 +162,7 @@ def test_only_admins_invite(client, org, users):
 
 
 def test_the_service_refuses_a_new_account_for_an_email_that_has_one(org, users):
-    _, token = tenancy.invitation_create(org=org, actor=users["admin"], email="someone@example.com", role="viewer")
+    _, token = tenancy.invitation_create(tenant=org, actor=users["admin"], email="someone@example.com", role="viewer")
     tenancy.user_get_or_create(email="someone@example.com", password=PASSWORD)
     from finops.errors import DomainError
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from budgets.reports import budget_vs_actual
-from budgets.selectors import budget_by_name, version_current, version_latest
+from budgets.selectors import budget_by_name, version_in_force, version_latest
 from budgets.variance import Basis
 from finops.errors import DomainError
 from finops.exports import neutralise
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         found = budget_by_name(tenant=tenant, name=budget)
         if found is None:
             raise CommandError(f"No budget named {budget!r} in {tenant.name}.")
-        version = version_current(tenant=tenant, budget=found)
+        version = version_in_force(tenant=tenant, budget=found)
         if version is None:
             version = version_latest(tenant=tenant, budget=found)
             self.stderr.write(f"{found.name} has no approved or locked version: using its latest, "

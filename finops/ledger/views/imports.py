@@ -17,8 +17,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.shell import org_view
 from finops.tenancy.context import tenant_context
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from ..importers import COLUMNS, import_job_create, import_progress_get

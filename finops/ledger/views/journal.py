@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.shell import org_view
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from .. import selectors

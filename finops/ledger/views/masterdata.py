@@ -12,7 +12,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from finops.errors import DomainError
-from finops.shell import org_view
+from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from .. import selectors

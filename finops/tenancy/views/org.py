@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.shell import org_view
 from finops.tenancy import services
+from finops.tenancy.decorators import org_view
 from finops.tenancy.forms import AuditFilterForm, InviteForm, OrganizationSettingsForm, RoleForm
 from finops.tenancy.models import Invitation, Membership
 from finops.tenancy.permissions import Action, Role, can
@@ -44,7 +44,7 @@ def settings(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.organization_update(org=org, actor=request.user, name=data["name"],
+            services.organization_update(tenant=org, actor=request.user, name=data["name"],
                                          currency=data["reporting_currency"], fiscal_year_start=data["fiscal_year_start"])
         except DomainError as error:
             form.add_error("fiscal_year_start" if "fiscal year" in error.message else None, error.message)
@@ -57,12 +57,12 @@ def settings(request):
 # --- members -------------------------------------------------------------------------------------
 
 def _members_context(request, *, invite_form=None) -> dict:
-    members = list(member_list(org=request.org))
+    members = list(member_list(tenant=request.org))
     admins = sum(1 for m in members if m.role == Role.ADMIN)
     return {
         "members": members,
         "sole_admin_id": next((m.pk for m in members if m.role == Role.ADMIN), None) if admins == 1 else None,
-        "invitations": list(invitation_list_pending(org=request.org).select_related("invited_by")),
+        "invitations": list(invitation_list_pending(tenant=request.org).select_related("invited_by")),
         "invite_form": invite_form or InviteForm(),
         "roles": Role.choices,
         "can_administer": can(request.membership.role, Action.ADMINISTER),
@@ -80,7 +80,7 @@ def member_invite(request):
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            services.invitation_create(org=request.org, actor=request.user, email=form.cleaned_data["email"],
+            services.invitation_create(tenant=request.org, actor=request.user, email=form.cleaned_data["email"],
                                        role=form.cleaned_data["role"])
         except DomainError as error:
             form.add_error("email", error.message)
@@ -114,7 +114,7 @@ def member_role(request, pk: int):
         messages.error(request, "Choose one of the roles in the list.")
         return redirect("org:members", org_slug=request.org.slug)
     role = form.cleaned_data["role"]
-    return _act(request, lambda: services.member_set_role(org=request.org, actor=request.user,
+    return _act(request, lambda: services.member_set_role(tenant=request.org, actor=request.user,
                                                           membership=membership, role=role),
                 f"{membership.user.email} is now {Role(role).label.lower()}.")
 
@@ -123,7 +123,7 @@ def member_role(request, pk: int):
 @require_POST
 def member_remove(request, pk: int):
     membership = _membership(request, pk)
-    return _act(request, lambda: services.member_remove(org=request.org, actor=request.user, membership=membership),
+    return _act(request, lambda: services.member_remove(tenant=request.org, actor=request.user, membership=membership),
                 f"{membership.user.email} no longer has access to {request.org.name}.")
 
 
@@ -131,7 +131,7 @@ def member_remove(request, pk: int):
 @require_POST
 def invitation_revoke(request, pk: int):
     invitation = get_object_or_404(Invitation, pk=pk, organization=request.org)
-    return _act(request, lambda: services.invitation_revoke(org=request.org, actor=request.user, invitation=invitation),
+    return _act(request, lambda: services.invitation_revoke(tenant=request.org, actor=request.user, invitation=invitation),
                 f"The invitation to {invitation.email} was withdrawn.")
 
 

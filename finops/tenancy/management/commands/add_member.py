@@ -50,7 +50,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 user = user_get_or_create(email=email, password=password)
-                membership = member_add(org=organization, actor=None, user=user, role=role)
+                membership = member_add(tenant=organization, actor=None, user=user, role=role)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         who = "new user" if existing is None else "user"
