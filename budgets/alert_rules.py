@@ -34,6 +34,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from finops import bounds
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.models import Account, CostCenter
@@ -319,7 +320,7 @@ def alert_rule_create(*, tenant, actor, budget, name: str, scope: str = AlertSco
         _save(rule, checked.name)
         AlertThreshold.objects.bulk_create([AlertThreshold(tenant_id=tenant_id, rule=rule, kind=k, pct=p, amount=a)
                                             for k, p, a in checked.thresholds])
-        audit_record(tenant=tenant, actor=actor, action="budget.alert_rule_create", obj=rule, after=_snapshot(rule))
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_ALERT_RULE_CREATE, obj=rule, after=_snapshot(rule))
     return rule
 
 
@@ -368,7 +369,7 @@ def alert_rule_update(*, tenant, actor, rule, budget, name: str, scope: str, cos
             for k, p, a in checked.thresholds if (k, p, a) not in kept])
         after = _snapshot(found)
         if after != before:
-            audit_record(tenant=tenant, actor=actor, action="budget.alert_rule_update", obj=found, before=before,
+            audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_ALERT_RULE_UPDATE, obj=found, before=before,
                          after=after)
     return found
 
@@ -382,7 +383,7 @@ def alert_rule_set_active(*, tenant, actor, rule, active: bool) -> AlertRule:
             raise DomainError(f"“{found.name}” is {state} already.")
         found.active = active
         found.save(update_fields=["active"])
-        audit_record(tenant=tenant, actor=actor, action=f"budget.alert_rule_{'resume' if active else 'pause'}",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_ALERT_RULE_RESUME if active else AuditAction.BUDGET_ALERT_RULE_PAUSE,
                      obj=found, before={"active": not active}, after={"active": active})
     return found
 
@@ -398,7 +399,7 @@ def alert_rule_delete(*, tenant, actor, rule) -> None:
         before = _snapshot(found)
         pk, label = found.pk, str(found)
         found.delete()  # its thresholds go with it (ON DELETE CASCADE), none has alerts
-        audit_record(tenant=tenant, actor=actor, action="budget.alert_rule_delete", object_type="alertrule",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_ALERT_RULE_DELETE, object_type="alertrule",
                      object_id=pk, object_repr=label, before=before)
 
 

@@ -52,6 +52,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from finops.audit.actions import AuditAction
 from finops.errors import DomainError
 from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter, Period
@@ -519,7 +520,7 @@ def alert_acknowledge(*, tenant, actor, alert, now: datetime | None = None):
 
     now = now or timezone.now()
     return _alert_set(tenant=tenant, actor=actor, alert=alert, status=AlertStatus.ACKNOWLEDGED, snoozed_until=None,
-                      action="budget.alert_acknowledge", verb="acknowledged", now=now)
+                      action=AuditAction.BUDGET_ALERT_ACKNOWLEDGE, verb="acknowledged", now=now)
 
 
 def alert_snooze(*, tenant, actor, alert, days: int = SNOOZE_DAYS, now: datetime | None = None):
@@ -530,7 +531,7 @@ def alert_snooze(*, tenant, actor, alert, days: int = SNOOZE_DAYS, now: datetime
         raise DomainError("Snooze an alert for 1 to 90 days.")
     now = now or timezone.now()
     return _alert_set(tenant=tenant, actor=actor, alert=alert, status=AlertStatus.SNOOZED,
-                      snoozed_until=now + timedelta(days=days), action="budget.alert_snooze", verb="snoozed",
+                      snoozed_until=now + timedelta(days=days), action=AuditAction.BUDGET_ALERT_SNOOZE, verb="snoozed",
                       now=now)
 
 

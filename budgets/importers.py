@@ -34,6 +34,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from finops import bounds
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.imports import NUMBER_HINT, FileProblem, RowError, csv_rows, is_xlsx, parse_amount, xlsx_rows
@@ -324,7 +325,7 @@ def budget_import(*, tenant, actor, data: bytes, filename: str, budget_name: str
                 cells = [(r.account_id, r.cost_center_id, periods[r.month], r.amount) for r in rows]
                 lines = _cells_write_checked(tenant=tenant, version=version, cells=cells)
                 if lines.changed:  # one summary row, not every cell (see the module docstring)
-                    audit_record(tenant=tenant, actor=actor, action="budget.import", obj=version,
+                    audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_IMPORT, obj=version,
                                  object_repr=f"{version.budget.name} v{version.number}", before=None,
                                  after=_summary(version=version, rows=rows, count=count, lines=lines,
                                                 filename=filename, data=data))

@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from finops import bounds
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.db import analyze_on_commit
 from finops.errors import DomainError
@@ -92,7 +93,7 @@ def budget_create(*, tenant, actor, entity, fiscal_year: int, name: str) -> Budg
             raise DomainError(f"A budget named “{name}” exists already: choose another name.") from None
         version = BudgetVersion.objects.create(tenant_id=tenant.pk, budget=budget, kind=VersionKind.ORIGINAL,
                                                number=1, created_by=_user(actor))
-        audit_record(tenant=tenant, actor=actor, action="budget.create", obj=budget, after={
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_CREATE, obj=budget, after={
             "name": name, "entity": found.code, "fiscal_year": fiscal_year, "version": version.number})
         return budget
 
@@ -316,7 +317,7 @@ def budget_lines_set(*, tenant, actor, version, cells: Iterable[Cell | tuple]) -
         _require_editable(locked)
         if not cells:
             return LinesResult()
-        return _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action="budget.lines_set")
+        return _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action=AuditAction.BUDGET_LINES_SET)
 
 
 def budget_periods(*, tenant, budget: Budget) -> list[Period]:
@@ -388,7 +389,7 @@ def budget_line_spread(*, tenant, actor, version, account, cost_center, method: 
                 raise DomainError("Fill right starts at a month from 1 to 12.")
             months = phasing.fill_right([current.get(p.pk) for p in periods], start=start - 1)
         cells = [Cell(account, cost_center, period, amount) for period, amount in zip(periods, months, strict=True)]
-        result = _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action="budget.lines_spread",
+        result = _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action=AuditAction.BUDGET_LINES_SPREAD,
                               audit_extra={"method": method})
         result.note = note
         return result
@@ -426,7 +427,7 @@ def version_submit(*, tenant, actor, version) -> BudgetVersion:
         if not BudgetLine.objects.filter(version_id=_pk(version)).exists():
             raise DomainError("There is nothing to submit: this version has no budget lines yet.")
         return _transition(tenant=tenant, actor=actor, version=version, allowed=set(EDITABLE_STATUSES),
-                           to=VersionStatus.SUBMITTED, action="budget.version_submit", verb="submitted",
+                           to=VersionStatus.SUBMITTED, action=AuditAction.BUDGET_VERSION_SUBMIT, verb="submitted",
                            fields={"submitted_by": _user(actor), "submitted_at": timezone.now()})
 
 
@@ -455,7 +456,7 @@ def version_approve(*, tenant, actor, version) -> BudgetVersion:
     """Approve a submitted version (who may approve — finance or admin — is the view's check;
     that it is not its submitter is checked here)."""
     return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.SUBMITTED},
-                       to=VersionStatus.APPROVED, action="budget.version_approve", verb="approved",
+                       to=VersionStatus.APPROVED, action=AuditAction.BUDGET_VERSION_APPROVE, verb="approved",
                        guard=_second_pair_of_eyes(tenant, actor),
                        fields={"approved_by": _user(actor), "approved_at": timezone.now(), "rejection_comment": ""})
 
@@ -465,13 +466,13 @@ def version_reject(*, tenant, actor, version, comment: str) -> BudgetVersion:
     if not comment:
         raise DomainError("Say why the version is rejected: the comment is what its author will work from.")
     return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.SUBMITTED},
-                       to=VersionStatus.REJECTED, action="budget.version_reject", verb="rejected",
+                       to=VersionStatus.REJECTED, action=AuditAction.BUDGET_VERSION_REJECT, verb="rejected",
                        fields={"rejection_comment": comment}, audit_after={"comment": comment})
 
 
 def version_lock(*, tenant, actor, version) -> BudgetVersion:
     return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.APPROVED},
-                       to=VersionStatus.LOCKED, action="budget.version_lock", verb="locked",
+                       to=VersionStatus.LOCKED, action=AuditAction.BUDGET_VERSION_LOCK, verb="locked",
                        fields={"locked_at": timezone.now()})
 
 
@@ -527,7 +528,7 @@ def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) 
             cursor.execute(COPY_LINES, {"new": new.pk, "tenant": tenant.pk, "version": parent.pk})
             copied = cursor.rowcount
         analyze_on_commit(BudgetLine, rows=copied)
-        audit_record(tenant=tenant, actor=actor, action="budget.version_revise", obj=new,
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_VERSION_REVISE, obj=new,
                      object_repr=f"{budget.name} v{number}",
                      before=None, after={"kind": kind, "number": number, "parent": parent.number, "lines": copied})
         return new

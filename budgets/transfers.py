@@ -29,6 +29,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from finops import bounds
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.actuals import natural_sign
@@ -309,7 +310,7 @@ def transfer_request(*, tenant, actor, version, source, destination, amount, rea
             after["override_reason"] = override_reason
         if proposal is not None:
             after["proposal"] = proposal
-        audit_record(tenant=tenant, actor=actor, action="budget.transfer_request", obj=transfer,
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_TRANSFER_REQUEST, obj=transfer,
                      object_repr=f"Transfer #{transfer.pk} in {found.budget.name} v{found.number}",
                      before=None, after=after)
         return transfer
@@ -374,7 +375,7 @@ def transfer_approve(*, tenant, actor, transfer, comment: str = "", override_rea
                     f"{_fmt(locked.amount, currency)} cannot be approved unless you override with a reason.")
             extra = {"override": True, "override_reason": override_reason}
         return _decide(tenant=tenant, actor=actor, transfer=locked, status=TransferStatus.APPROVED, comment=comment,
-                       action="budget.transfer_approve", extra=extra)
+                       action=AuditAction.BUDGET_TRANSFER_APPROVE, extra=extra)
 
 
 def transfer_reject(*, tenant, actor, transfer, comment: str) -> TransferRequest:
@@ -385,7 +386,7 @@ def transfer_reject(*, tenant, actor, transfer, comment: str) -> TransferRequest
         locked = _lock_transfer(transfer)
         _require_pending(locked, "rejected")
         return _decide(tenant=tenant, actor=actor, transfer=locked, status=TransferStatus.REJECTED, comment=comment,
-                       action="budget.transfer_reject")
+                       action=AuditAction.BUDGET_TRANSFER_REJECT)
 
 
 def transfer_cancel(*, tenant, actor, transfer) -> TransferRequest:
@@ -397,4 +398,4 @@ def transfer_cancel(*, tenant, actor, transfer) -> TransferRequest:
             raise DomainError(f"Only the person who requested transfer #{locked.pk} can cancel it; "
                               "finance can reject it instead.")
         return _decide(tenant=tenant, actor=actor, transfer=locked, status=TransferStatus.CANCELLED, comment="",
-                       action="budget.transfer_cancel")
+                       action=AuditAction.BUDGET_TRANSFER_CANCEL)

@@ -19,7 +19,7 @@ class AuditEvent(TenantModel):
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     actor_label = models.CharField(max_length=254, blank=True)  # kept if the user is deleted
-    action = models.CharField(max_length=60)  # e.g. "journal.post", "period.close", "member.role"
+    action = models.CharField(max_length=60)  # an AuditAction (finops/audit/actions.py)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=300, blank=True)

@@ -1,5 +1,7 @@
 """Writing the audit trail. Every service that changes a financial record, a period or a
-membership calls `audit_record` inside its own transaction, so the row exists iff the change does."""
+membership calls `audit_record` inside its own transaction, so the row exists iff the change does.
+The action is an `AuditAction` (any other string is refused); a change whose `before` equals its
+`after` changed nothing and writes no row."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from finops.tenancy.context import tenant_context
 
+from .actions import AuditAction
 from .models import AuditEvent
 
 
@@ -14,14 +17,17 @@ def audit_record(
     *,
     tenant,
     actor,
-    action: str,
+    action: AuditAction,
     obj: Any = None,
     object_type: str = "",
     object_id: Any = "",
     object_repr: str = "",
     before: dict | None = None,
     after: dict | None = None,
-) -> AuditEvent:
+) -> AuditEvent | None:
+    action = AuditAction(action)  # ValueError for an action nobody named
+    if before is not None and before == after:
+        return None  # nothing changed: nothing to record
     if obj is not None:
         object_type = object_type or obj._meta.model_name
         object_id = object_id or obj.pk

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.imports import FileProblem, RowError, decode_text
@@ -356,5 +357,5 @@ def _entity_rename(*, tenant, actor, entity: Entity, name: str) -> Entity:
         before = {"name": locked.name}
         locked.name = name
         locked.save(update_fields=["name"])
-        audit_record(tenant=tenant, actor=actor, action="entity.update", obj=locked, before=before, after={"name": name})
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.ENTITY_UPDATE, obj=locked, before=before, after={"name": name})
         return locked

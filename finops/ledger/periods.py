@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from finops import bounds
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
@@ -135,8 +136,8 @@ def _period_set_status(*, tenant, actor, period: Period, status: str, action: st
 
 
 def period_close(*, tenant, actor, period: Period) -> Period:
-    return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.CLOSED, action="period.close")
+    return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.CLOSED, action=AuditAction.PERIOD_CLOSE)
 
 
 def period_reopen(*, tenant, actor, period: Period) -> Period:
-    return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.OPEN, action="period.reopen")
+    return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.OPEN, action=AuditAction.PERIOD_REOPEN)

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from finops import bounds
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
@@ -222,7 +223,7 @@ def journal_post(
         entry = JournalEntry.objects.get(pk=entry_id)
         if source in (Source.MANUAL, Source.REVERSAL):
             audit_record(
-                tenant=tenant, actor=actor, action=f"journal.{'reverse' if reverses else 'post'}", obj=entry,
+                tenant=tenant, actor=actor, action=AuditAction.JOURNAL_REVERSE if reverses else AuditAction.JOURNAL_POST, obj=entry,
                 after={"date": str(date), "entity": entity.code, "memo": memo,
                        "lines": [[spec.account_id, spec.cost_center_id, str(t.amount)] for spec, t in zip(lines, translated, strict=True)]},
             )
@@ -276,7 +277,7 @@ def entity_create(*, tenant, actor, code: str, name: str, functional_currency: s
         if Entity.objects.filter(code=code).exists():
             raise DomainError(f"An entity with code {code} exists already.")
         entity = Entity.objects.create(tenant=tenant, code=code, name=name, functional_currency=functional_currency)
-        audit_record(tenant=tenant, actor=actor, action="entity.create", obj=entity,
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.ENTITY_CREATE, obj=entity,
                      after={"code": code, "name": name, "functional_currency": functional_currency})
         return entity
 
@@ -301,7 +302,7 @@ def account_save(*, tenant, actor, code: str, name: str, type: str, parent: Acco
         account.normal_balance = NORMAL_BALANCE_OF[type]
         account.parent, account.is_intercompany, account.active = parent, is_intercompany, active
         account.save()
-        audit_record(tenant=tenant, actor=actor, action="account.update" if before else "account.create",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.ACCOUNT_UPDATE if before else AuditAction.ACCOUNT_CREATE,
                      obj=account, before=before, after=_account_state(account))
         return account
 
@@ -344,7 +345,7 @@ def cost_center_save(*, tenant, actor, code: str, name: str, parent: CostCenter 
         cost_center.code, cost_center.name, cost_center.parent = code, name, parent
         cost_center.owner, cost_center.active = owner, active
         cost_center.save()
-        audit_record(tenant=tenant, actor=actor, action="costcenter.update" if before else "costcenter.create",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.COSTCENTER_UPDATE if before else AuditAction.COSTCENTER_CREATE,
                      obj=cost_center, before=before, after=_cost_center_state(cost_center))
         return cost_center
 
@@ -380,5 +381,5 @@ def fx_rate_set(*, tenant, actor, date: date, from_currency: str, to_currency: s
             tenant=tenant, date=date, from_currency=from_currency, to_currency=to_currency, kind=kind,
             defaults={"rate": rate},
         )
-        audit_record(tenant=tenant, actor=actor, action="fxrate.set", obj=fx, before=before, after={"rate": str(rate)})
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.FXRATE_SET, obj=fx, before=before, after={"rate": str(rate)})
         return fx

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.money import is_valid_currency
@@ -76,7 +77,7 @@ def member_add(*, tenant: Organization, actor, user, role: str) -> Membership:
         if not created and membership.role != role:
             return member_set_role(tenant=tenant, actor=actor, membership=membership, role=role)
         if created:
-            audit_record(tenant=tenant, actor=actor, action="member.add", object_type="membership",
+            audit_record(tenant=tenant, actor=actor, action=AuditAction.MEMBER_ADD, object_type="membership",
                          object_id=membership.pk, object_repr=user.email, after={"role": role})
         return membership
 
@@ -97,7 +98,7 @@ def member_set_role(*, tenant: Organization, actor, membership: Membership, role
         before = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        audit_record(tenant=tenant, actor=actor, action="member.role", object_type="membership",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.MEMBER_ROLE, object_type="membership",
                      object_id=membership.pk, object_repr=membership.user.email,
                      before={"role": before}, after={"role": role})
         return membership
@@ -110,7 +111,7 @@ def member_remove(*, tenant: Organization, actor, membership: Membership) -> Non
         if membership.role == Role.ADMIN and _admin_count(tenant) <= 1:
             raise DomainError("The organisation needs at least one admin.")
         email = membership.user.email
-        audit_record(tenant=tenant, actor=actor, action="member.remove", object_type="membership",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.MEMBER_REMOVE, object_type="membership",
                      object_id=membership.pk, object_repr=email, before={"role": membership.role})
         membership.delete()
 
@@ -132,7 +133,7 @@ def invitation_create(*, tenant: Organization, actor, email: str, role: str) -> 
             organization=tenant, email=email, role=role, token_hash=_token_hash(token), invited_by=actor,
             expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
         )
-        audit_record(tenant=tenant, actor=actor, action="member.invite", object_type="invitation",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.MEMBER_INVITE, object_type="invitation",
                      object_id=invitation.pk, object_repr=email, after={"role": role})
         link = settings.SITE_URL + reverse("invitation_accept", args=[token])
         context = {"org_name": tenant.name, "inviter": getattr(actor, "email", ""), "role": role, "link": link,
@@ -203,7 +204,7 @@ def invitation_revoke(*, tenant: Organization, actor, invitation: Invitation) ->
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=tenant)
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit_record(tenant=tenant, actor=actor, action="member.invite_revoke", object_type="invitation",
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.MEMBER_INVITE_REVOKE, object_type="invitation",
                      object_id=invitation.pk, object_repr=invitation.email)
 
 
@@ -224,7 +225,7 @@ def organization_update(*, tenant: Organization, actor, name: str, fiscal_year_s
                     raise DomainError("The fiscal year start cannot change once periods exist.")
         tenant.name, tenant.fiscal_year_start_month, tenant.reporting_currency = name, int(fiscal_year_start), currency
         tenant.save()
-        audit_record(tenant=tenant, actor=actor, action="organization.update", obj=tenant, before=before,
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.ORGANIZATION_UPDATE, obj=tenant, before=before,
                      after={"name": name, "fiscal_year_start_month": int(fiscal_year_start), "reporting_currency": currency})
         return tenant
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.db import analyze_on_commit
 from finops.imports import RowError
@@ -124,7 +125,7 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
             else:
                 finish_job(job, status=ImportStatus.SUCCEEDED, rows=parsed.rows, created=created, skipped=skipped,
                         message=result.summary())
-                audit_record(tenant=tenant, actor=actor, action="journal.import", obj=job,
+                audit_record(tenant=tenant, actor=actor, action=AuditAction.JOURNAL_IMPORT, obj=job,
                              after={"filename": job.filename, "sha256": sha256, "rows": parsed.rows,
                                     "entries_created": created, "entries_skipped": skipped})
                 if created:
