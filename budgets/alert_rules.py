@@ -30,13 +30,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Prefetch, Q
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from finops import bounds
 from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
-from finops.errors import DomainError
+from finops.errors import DomainError, NotFound
 from finops.ledger.models import Account, CostCenter
 from finops.ledger.periods import add_months, fiscal_year_first_month
 from finops.tenancy.context import tenant_context
@@ -419,10 +418,12 @@ def alert_rule_list(*, tenant, now=None) -> list[AlertRule]:
                     .order_by("name"))
 
 
-def alert_rule_get(*, tenant, pk) -> AlertRule:
-    """The rule, or 404 (the same for "missing" and "another organisation's")."""
+def access_alert_rule(*, tenant, pk) -> AlertRule:
+    """The rule, or NotFound (the same for "missing" and "another organisation's")."""
     with tenant_context(tenant):
-        rule = get_object_or_404(AlertRule.objects.select_related("budget__entity", "cost_center", "account"), pk=pk)
+        rule = AlertRule.objects.select_related("budget__entity", "cost_center", "account").filter(pk=pk).first()
+        if rule is None:
+            raise NotFound("This alert rule does not exist.")
         rule.active_thresholds = list(rule.thresholds.filter(retired_at__isnull=True).order_by("kind", "pct",
                                                                                                "amount"))
         rule.fired = Alert.objects.filter(rule=rule).count()

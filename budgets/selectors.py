@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.shortcuts import get_object_or_404
 
+from finops.errors import NotFound
 from finops.ledger.models import CostCenter
 from finops.tenancy.context import tenant_context
 
@@ -46,10 +46,16 @@ def budget_list(*, tenant, fiscal_year: int | None = None, entity=None) -> Query
     return qs.order_by("-fiscal_year", "name")
 
 
-def budget_get(*, tenant, pk) -> Budget:
-    """The budget, or 404 (the same for "missing" and "another organisation's")."""
+def _found(row, what: str):
+    if row is None:
+        raise NotFound(f"This {what} does not exist.")
+    return row
+
+
+def access_budget(*, tenant, pk) -> Budget:
+    """The budget, or NotFound (the same for "missing" and "another organisation's")."""
     with tenant_context(tenant):
-        return get_object_or_404(Budget.objects.select_related("entity"), pk=pk)
+        return _found(Budget.objects.select_related("entity").filter(pk=pk).first(), "budget")
 
 
 def budget_by_name(*, tenant, name: str) -> Budget | None:
@@ -57,11 +63,12 @@ def budget_by_name(*, tenant, name: str) -> Budget | None:
         return Budget.objects.select_related("entity").filter(name__iexact=(name or "").strip()).first()
 
 
-def version_get(*, tenant, pk) -> BudgetVersion:
-    """The version with its budget and entity, or 404."""
+def access_version(*, tenant, pk) -> BudgetVersion:
+    """The version with its budget and entity, or NotFound."""
     with tenant_context(tenant):
-        return get_object_or_404(BudgetVersion.objects.select_related(
-            "budget__entity", "parent", "created_by", "submitted_by", "approved_by"), pk=pk)
+        return _found(BudgetVersion.objects.select_related(
+            "budget__entity", "parent", "created_by", "submitted_by", "approved_by").filter(pk=pk).first(),
+            "budget version")
 
 
 def version_list(*, tenant, budget) -> list[BudgetVersion]:

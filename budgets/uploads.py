@@ -37,7 +37,7 @@ from finops.ledger.models import ImportJob, ImportKind, ImportStatus
 from finops.tenancy.context import tenant_context
 
 from .importers import BudgetImportResult, budget_import
-from .selectors import version_get, version_latest
+from .selectors import access_version, version_latest
 from .tasks import budget_upload_run_task
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def budget_upload_run(*, tenant, job_id: int) -> ImportJob | None:
             with tenant_context(tenant):
                 job = import_job_lock(kind=ImportKind.BUDGET, job_id=job_id)
                 if not job.is_finished:
-                    version = version_get(tenant=tenant, pk=job.params["version_id"])
+                    version = access_version(tenant=tenant, pk=job.params["version_id"])
                     result, problems = budget_upload_import(
                         tenant=tenant, actor=job.created_by, version=version, filename=job.filename,
                         data=import_job_content(job_id=job_id), progress=job_progress_reporter(job_id))

@@ -1,4 +1,8 @@
-"""The one exception type services raise for a rule a user broke; its message is for humans."""
+"""The exceptions services and selectors raise; their messages are for humans.
+
+`DomainError` is a rule a user broke. `NotFound` is a record that is missing OR another
+organisation's (the two are never told apart): `access_<thing>(tenant=, pk=)` selectors raise
+it, pages answer it with 404 (finops.tenancy.middleware), commands and tasks print its message."""
 
 
 class DomainError(Exception):
@@ -9,3 +13,7 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class NotFound(DomainError):
+    pass

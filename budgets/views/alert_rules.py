@@ -18,9 +18,9 @@ from finops.tenancy.permissions import Action, can
 
 from ..alert_rules import (
     ThresholdSpec,
+    access_alert_rule,
     alert_rule_create,
     alert_rule_delete,
-    alert_rule_get,
     alert_rule_list,
     alert_rule_preview,
     alert_rule_set_active,
@@ -127,14 +127,14 @@ def alert_rule_new(request):
 
 @org_view(Action.WRITE)
 def alert_rule_edit(request, pk: int):
-    return _rule_form(request, alert_rule_get(tenant=request.org, pk=pk))
+    return _rule_form(request, access_alert_rule(tenant=request.org, pk=pk))
 
 
 @org_view(Action.WRITE)
 @require_POST
 def alert_rule_active(request, pk: int):
     """Pause (active=0) or resume (active=1) a rule."""
-    rule = alert_rule_get(tenant=request.org, pk=pk)
+    rule = access_alert_rule(tenant=request.org, pk=pk)
     active = request.POST.get("active") == "1"
     try:
         alert_rule_set_active(tenant=request.org, actor=request.user, rule=rule, active=active)
@@ -148,7 +148,7 @@ def alert_rule_active(request, pk: int):
 @org_view(Action.WRITE)
 @require_POST
 def alert_rule_delete_view(request, pk: int):
-    rule = alert_rule_get(tenant=request.org, pk=pk)
+    rule = access_alert_rule(tenant=request.org, pk=pk)
     try:
         alert_rule_delete(tenant=request.org, actor=request.user, rule=rule)
     except DomainError as exc:
@@ -163,7 +163,7 @@ def alert_rule_delete_view(request, pk: int):
 def alert_rule_preview_view(request, pk: int):
     """What the saved rule finds beyond its thresholds on a day (default: today, within the
     budget's fiscal year). A dry run: nothing is recorded or sent."""
-    rule = alert_rule_get(tenant=request.org, pk=pk)
+    rule = access_alert_rule(tenant=request.org, pk=pk)
     error = ""
     try:
         as_of = date.fromisoformat(request.GET["as_of"]) if request.GET.get("as_of") else None

@@ -25,11 +25,11 @@ from finops.tenancy.permissions import Action
 from ..forms import BudgetCreateForm, BudgetUploadForm, RejectForm
 from ..models import VersionKind
 from ..selectors import (
-    budget_get,
+    access_budget,
+    access_version,
     budget_list,
     budget_periods,
     version_diff,
-    version_get,
     version_latest,
     version_lines,
 )
@@ -71,7 +71,7 @@ def index(request):
 @require_GET
 def budget_detail(request, pk: int):
     """A budget's address: its newest version's grid."""
-    budget = budget_get(tenant=request.org, pk=pk)
+    budget = access_budget(tenant=request.org, pk=pk)
     return _to_version(request, version_latest(tenant=request.org, budget=budget).pk)
 
 
@@ -89,7 +89,7 @@ WORKFLOW = {
 def version_workflow(request, pk: str, action: str):
     """Move a version on: submit, approve, reject (comment required), lock, or start a revision
     / reforecast (a new draft copying it)."""
-    found = version_get(tenant=request.org, pk=int(pk))
+    found = access_version(tenant=request.org, pk=int(pk))
     if action not in WORKFLOW:
         messages.error(request, "Unknown action.")
         return _to_version(request, found.pk)
@@ -118,7 +118,7 @@ def version_workflow(request, pk: str, action: str):
 @require_GET
 def version_compare(request, pk: int):
     """The cells a revision changed against its parent (only those)."""
-    found = version_get(tenant=request.org, pk=pk)
+    found = access_version(tenant=request.org, pk=pk)
     rows = version_diff(tenant=request.org, old=found.parent, new=found) if found.parent_id else []
     return render(request, "budgets/version_diff.html", {
         "version": found, "budget": found.budget, "rows": rows,
@@ -133,7 +133,7 @@ TEMPLATE_FIXED = ["entity", "account", "account_name", "cost_center"]
 def version_template(request, pk: int):
     """The grid as a spreadsheet to fill in: one row per account × cost center present, one
     column per month (YYYY-MM). Upload it back unchanged or edited."""
-    found = version_get(tenant=request.org, pk=pk)
+    found = access_version(tenant=request.org, pk=pk)
     periods = budget_periods(tenant=request.org, budget=found.budget)
     header = [*TEMPLATE_FIXED, *(f"{p.start:%Y-%m}" for p in periods)]
     entity = found.budget.entity.code
@@ -148,7 +148,7 @@ def version_template(request, pk: int):
 def version_upload(request, pk: int):
     """Upload the template (or a long CSV/XLSX) into this version: the file is recorded as a job
     and a worker imports it, all or nothing (`uploads.py`); the job's page shows how it went."""
-    found = version_get(tenant=request.org, pk=pk)
+    found = access_version(tenant=request.org, pk=pk)
     form = BudgetUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -172,7 +172,7 @@ def upload_detail(request, pk: int):
     job = budget_upload_get(tenant=request.org, pk=pk)
     if job is None:
         raise Http404("No such upload.")
-    found = version_get(tenant=request.org, pk=job.params["version_id"])
+    found = access_version(tenant=request.org, pk=job.params["version_id"])
     context = {"job": job, "version": found, "budget": found.budget, "form": BudgetUploadForm(),
                "progress": None if job.is_finished else import_progress_get(job_id=job.pk)}
     partial = request.htmx and not request.htmx.history_restore_request

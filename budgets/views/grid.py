@@ -33,11 +33,11 @@ from ..forms import BudgetUploadForm, RejectForm, RowPickForm, SpreadForm
 from ..models import FINAL_STATUSES
 from ..selectors import (
     GridRow,
+    access_version,
     budget_periods,
     cost_center_nodes,
     grid_totals,
     grid_tree,
-    version_get,
     version_lines,
     version_list,
     version_transfer_counts,
@@ -110,7 +110,7 @@ def _problems_response(request, version, problems: list[str]) -> HttpResponse:
 def version(request, pk: int):
     """The grid page. With `account` (and `cost_center`) in the query it adds that empty row:
     as the row partial for htmx, else on the whole page."""
-    found = version_get(tenant=request.org, pk=pk)
+    found = access_version(tenant=request.org, pk=pk)
     picker = RowPickForm(request.GET if "account" in request.GET else None, tenant=request.org)
     added = None
     if picker.is_bound and picker.is_valid():
@@ -186,7 +186,7 @@ def _row_response(request, version, account_id: int, cc_id: int | None, *, statu
 def grid_cell(request, pk: int):
     """Set one cell (account, cost_center, month, amount). Answers with the row and, out of
     band, the column totals; a bad amount or a refusal shows in the cell, keeping what was typed."""
-    found = version_get(tenant=request.org, pk=pk)
+    found = access_version(tenant=request.org, pk=pk)
     account_id, cc_id = _int_or_none(request.POST.get("account")), _int_or_none(request.POST.get("cost_center"))
     month = _int_or_none(request.POST.get("month"))
     if not isinstance(account_id, int) or cc_id == "bad" or not isinstance(month, int) or not 1 <= month <= 12:
@@ -233,7 +233,7 @@ def _row_labels(*, tenant, keys) -> dict:
 def grid_paste(request, pk: int):
     """A rectangular block pasted at a cell: `cells` is JSON [[account, cost_center, month, text], …].
     All or nothing: every bad cell is named by its row and month, and then nothing is saved."""
-    found = version_get(tenant=request.org, pk=pk)
+    found = access_version(tenant=request.org, pk=pk)
     try:
         raw = json.loads(request.POST.get("cells", ""))
         assert isinstance(raw, list) and 0 < len(raw) <= MAX_PASTE_CELLS
@@ -272,7 +272,7 @@ def grid_paste(request, pk: int):
 def grid_spread(request, pk: int):
     """One row's phasing tool: annual amount → months (even, % profile, last year's pattern),
     last year's actuals ± %, or fill right."""
-    found = version_get(tenant=request.org, pk=pk)
+    found = access_version(tenant=request.org, pk=pk)
     form = SpreadForm(request.POST)
     if not form.is_valid():
         return _problems_response(request, found, [f"{form.fields[f].label if f in form.fields else 'Spread'}: {e}"

@@ -31,7 +31,7 @@ from finops.tenancy.permissions import Action, can
 
 from ..models import FINAL_STATUSES, BudgetVersion, TransferRequest, TransferStatus
 from ..proposals import proposal_accept, proposal_build
-from ..selectors import version_get
+from ..selectors import access_version
 from ..transfers import (
     TransferFilters,
     line_funds,
@@ -185,7 +185,7 @@ def transfers_export(request):
 
 @org_view(Action.REQUEST)
 def transfer_create(request, version_pk: int):
-    version = version_get(tenant=request.org, pk=version_pk)
+    version = access_version(tenant=request.org, pk=version_pk)
     funds = line_funds(tenant=request.org, version=version)
     may_override = can(request.membership.role, Action.WRITE)
     form = TransferForm(request.POST or None, version=version, funds=funds, may_override=may_override,
@@ -265,7 +265,7 @@ def _proposal_inputs(post, funds) -> tuple[list[tuple], dict, list[str]]:
 
 @org_view(Action.VIEW, post=Action.REQUEST)
 def transfer_proposal(request, version_pk: int):
-    version = version_get(tenant=request.org, pk=version_pk)
+    version = access_version(tenant=request.org, pk=version_pk)
     funds = line_funds(tenant=request.org, version=version)
     context = {"version": version, "funds": funds, "picked": set(), "typed": {}, "errors": [], "proposal": None}
     if request.method == "POST":

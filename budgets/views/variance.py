@@ -25,7 +25,7 @@ from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from ..reports import GROUP_BY_CHOICES, BudgetVsActual, VarianceRow, budget_vs_actual
-from ..selectors import version_get
+from ..selectors import access_version
 from ..variance import Basis
 
 TEMPLATE = "budgets/variance_report.html"
@@ -102,7 +102,7 @@ class Links:
 @org_view(Action.VIEW)
 @require_GET
 def variance(request, pk: int):
-    version = version_get(tenant=request.org, pk=pk)
+    version = access_version(tenant=request.org, pk=pk)
     form = VarianceFilterForm(request.GET or None, tenant=request.org)
     choices = form.choices(default_month=default_month(request.org, version))
     try:

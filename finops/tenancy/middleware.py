@@ -14,6 +14,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404
 
+from finops.errors import NotFound
+
 from .context import tenant_context
 from .selectors import membership_in, organization_for_slug
 
@@ -49,3 +51,9 @@ class TenantMiddleware:
                 # setting) ended. Materialise it while both are in force.
                 response.streaming_content = [b"".join(response.streaming_content)]
         return response
+
+    def process_exception(self, request, exception):
+        """A selector's NotFound (missing, or another organisation's) is a 404, as for the organisation."""
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        return None

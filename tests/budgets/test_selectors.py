@@ -6,10 +6,10 @@ from decimal import Decimal as D
 
 import pytest
 from django.db import connection
-from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from budgets import selectors, services
+from finops.errors import NotFound
 from finops.tenancy.context import tenant_context
 
 
@@ -58,12 +58,14 @@ def test_the_budget_list_shows_each_budgets_latest_version(books, users, budget,
     assert [v.number for v in selectors.version_list(tenant=books.org, budget=budget)] == [1, 2]
 
 
-def test_another_organisations_budget_and_version_answer_404(books, other_books, budget, draft):
-    assert selectors.version_get(tenant=books.org, pk=draft.pk) == draft
-    with pytest.raises(Http404):
-        selectors.version_get(tenant=other_books.org, pk=draft.pk)
-    with pytest.raises(Http404):
-        selectors.budget_get(tenant=other_books.org, pk=budget.pk)
+def test_another_organisations_budget_and_version_are_not_found_like_missing_ones(books, other_books, budget, draft):
+    assert selectors.access_version(tenant=books.org, pk=draft.pk) == draft
+    with pytest.raises(NotFound, match="^This budget version does not exist.$"):
+        selectors.access_version(tenant=other_books.org, pk=draft.pk)
+    with pytest.raises(NotFound, match="^This budget does not exist.$"):
+        selectors.access_budget(tenant=other_books.org, pk=budget.pk)
+    with pytest.raises(NotFound, match="^This budget does not exist.$"):
+        selectors.access_budget(tenant=books.org, pk=budget.pk + 10_000)
     assert selectors.version_lines(tenant=other_books.org, version=draft) == []
 
 
