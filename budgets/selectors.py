@@ -15,11 +15,11 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from finops.errors import NotFound
+from finops.errors import found
 from finops.ledger.models import CostCenter
 from finops.tenancy.context import tenant_context
 
-from .models import FINAL_STATUSES, Budget, BudgetVersion, TransferRequest
+from .models import FINAL_STATUSES, Alert, Budget, BudgetVersion, TransferRequest
 from .services import DiffRow, budget_periods, version_diff  # noqa: F401  (reads kept beside their writes)
 
 
@@ -46,16 +46,10 @@ def budget_list(*, tenant, fiscal_year: int | None = None, entity=None) -> Query
     return qs.order_by("-fiscal_year", "name")
 
 
-def _found(row, what: str):
-    if row is None:
-        raise NotFound(f"This {what} does not exist.")
-    return row
-
-
 def access_budget(*, tenant, pk) -> Budget:
     """The budget, or NotFound (the same for "missing" and "another organisation's")."""
     with tenant_context(tenant):
-        return _found(Budget.objects.select_related("entity").filter(pk=pk).first(), "budget")
+        return found(Budget.objects.select_related("entity").filter(pk=pk).first(), "budget")
 
 
 def budget_by_name(*, tenant, name: str) -> Budget | None:
@@ -66,7 +60,7 @@ def budget_by_name(*, tenant, name: str) -> Budget | None:
 def access_version(*, tenant, pk) -> BudgetVersion:
     """The version with its budget and entity, or NotFound."""
     with tenant_context(tenant):
-        return _found(BudgetVersion.objects.select_related(
+        return found(BudgetVersion.objects.select_related(
             "budget__entity", "parent", "created_by", "submitted_by", "approved_by").filter(pk=pk).first(),
             "budget version")
 
@@ -312,3 +306,15 @@ def version_transfer_counts(*, tenant, version) -> dict[str, int]:
     with tenant_context(tenant):
         return dict(TransferRequest.objects.filter(version_id=getattr(version, "pk", version))
                     .values_list("status").annotate(n=Count("id")).order_by())
+
+
+def access_transfer(*, tenant, pk) -> TransferRequest:
+    """The transfer request, or NotFound."""
+    with tenant_context(tenant):
+        return found(TransferRequest.objects.filter(pk=pk).first(), "transfer request")
+
+
+def access_alert(*, tenant, pk) -> Alert:
+    """The alert, or NotFound."""
+    with tenant_context(tenant):
+        return found(Alert.objects.filter(pk=pk).first(), "alert")

@@ -17,3 +17,11 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     pass
+
+
+def found(row, what: str):
+    """`row`, or NotFound("This <what> does not exist.") when it is None: the one answer of an
+    `access_<thing>` selector for a missing row and for another organisation's."""
+    if row is None:
+        raise NotFound(f"This {what} does not exist.")
+    return row

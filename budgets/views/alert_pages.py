@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
@@ -24,7 +24,8 @@ from ..alerts import (
     alert_preference_set,
     alert_snooze,
 )
-from ..models import Alert, AlertPreference
+from ..models import AlertPreference
+from ..selectors import access_alert
 
 FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
 
@@ -45,7 +46,7 @@ def alert_inbox(request):
 
 
 def _change(request, pk: int, service, verb: str):
-    alert = get_object_or_404(Alert.objects, pk=pk)
+    alert = access_alert(tenant=request.org, pk=pk)
     try:
         service(tenant=request.org, actor=request.user, alert=alert)
     except DomainError as exc:

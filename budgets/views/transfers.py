@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.cache import patch_vary_headers
 from django.utils.timezone import localtime
@@ -29,9 +29,9 @@ from finops.ledger.money import minor_units
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
-from ..models import FINAL_STATUSES, BudgetVersion, TransferRequest, TransferStatus
+from ..models import FINAL_STATUSES, BudgetVersion, TransferStatus
 from ..proposals import proposal_accept, proposal_build
-from ..selectors import access_version
+from ..selectors import access_transfer, access_version
 from ..transfers import (
     TransferFilters,
     line_funds,
@@ -206,7 +206,7 @@ def transfer_create(request, version_pk: int):
 
 
 def _decision(request, pk: int, service, verb: str, **kwargs):
-    transfer = get_object_or_404(TransferRequest.objects, pk=pk)
+    transfer = access_transfer(tenant=request.org, pk=pk)
     try:
         service(tenant=request.org, actor=request.user, transfer=transfer, **kwargs)
     except DomainError as exc:

@@ -23,6 +23,7 @@ from django.db.models.fields.tuple_lookups import (
     TupleLessThanOrEqual,
 )
 
+from finops.errors import found
 from finops.tenancy.context import tenant_context
 
 from .actuals import is_credit_natured
@@ -364,3 +365,25 @@ def fx_rate_list(*, tenant, month: date | None = None, from_currency: str = "", 
 def plain_decimal(value: Decimal) -> str:
     """1.0850000000 → "1.085", 100.0000000000 → "100" (no exponent, no trailing zeros)."""
     return format(value.normalize(), "f")
+
+
+# --- one row, or NotFound (missing or another organisation's) ----------------------------------
+
+def access_account(*, tenant, pk) -> Account:
+    with tenant_context(tenant):
+        return found(Account.objects.select_related("parent").filter(pk=pk).first(), "account")
+
+
+def access_cost_center(*, tenant, pk) -> CostCenter:
+    with tenant_context(tenant):
+        return found(CostCenter.objects.select_related("parent", "owner").filter(pk=pk).first(), "cost center")
+
+
+def access_period(*, tenant, pk) -> Period:
+    with tenant_context(tenant):
+        return found(Period.objects.filter(pk=pk).first(), "period")
+
+
+def access_entry(*, tenant, pk) -> JournalEntry:
+    with tenant_context(tenant):
+        return found(JournalEntry.objects.filter(pk=pk).first(), "journal entry")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from finops.errors import found
+
 from .context import tenant_context, user_context
 from .models import Invitation, Membership, Organization
 
@@ -48,3 +50,16 @@ def invitation_list_pending(*, tenant: Organization) -> QuerySet[Invitation]:
     return Invitation.objects.filter(
         organization=tenant, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
+
+
+def access_membership(*, tenant: Organization, pk) -> Membership:
+    """A membership of `tenant`, or NotFound. Memberships are visible to their own members too
+    (row-level security), so the organisation is narrowed explicitly."""
+    with tenant_context(tenant):
+        return found(Membership.objects.select_related("user").filter(pk=pk, organization=tenant).first(),
+                     "membership")
+
+
+def access_invitation(*, tenant: Organization, pk) -> Invitation:
+    with tenant_context(tenant):
+        return found(Invitation.objects.filter(pk=pk, organization=tenant).first(), "invitation")

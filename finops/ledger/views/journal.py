@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
@@ -30,7 +30,6 @@ from ..forms import (
     raw_lines,
     typed_totals,
 )
-from ..models import JournalEntry
 from ..services import journal_post, journal_reverse
 
 CURSOR_PARAMS = ("after", "before", "format")
@@ -87,7 +86,7 @@ def entry_detail(request, pk: int):
 @org_view(Action.WRITE)
 @require_POST
 def entry_reverse(request, pk: int):
-    entry = get_object_or_404(JournalEntry.objects, pk=pk)
+    entry = selectors.access_entry(tenant=request.org, pk=pk)
     form = ReverseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter the reversal date as YYYY-MM-DD, or leave it empty.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
@@ -17,7 +17,7 @@ from finops.tenancy.permissions import Action
 
 from .. import selectors
 from ..forms import AccountForm, CostCenterForm, EntityForm, FiscalYearForm, FxFilterForm, FxRateForm
-from ..models import Account, CostCenter, FxRate, Period
+from ..models import FxRate
 from ..periods import fiscal_year_ensure, fiscal_year_label, period_close, period_reopen
 from ..services import account_save, cost_center_save, entity_create, fx_rate_set
 
@@ -38,7 +38,7 @@ def accounts(request):
 
 @org_view(Action.WRITE)
 def account_edit(request, pk: int | None = None):
-    account = get_object_or_404(Account.objects.select_related("parent"), pk=pk) if pk else None
+    account = selectors.access_account(tenant=request.org, pk=pk) if pk else None
     form = AccountForm(request.POST or None, tenant=request.org, account=account)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,7 +60,7 @@ def cost_centers(request):
 
 @org_view(Action.WRITE)
 def cost_center_edit(request, pk: int | None = None):
-    cost_center = get_object_or_404(CostCenter.objects.select_related("parent", "owner"), pk=pk) if pk else None
+    cost_center = selectors.access_cost_center(tenant=request.org, pk=pk) if pk else None
     form = CostCenterForm(request.POST or None, tenant=request.org, cost_center=cost_center)
     if request.method == "POST" and form.is_valid():
         try:
@@ -117,7 +117,7 @@ def periods(request):
 
 
 def _period_set(request, pk: int, service, verb: str):
-    period = get_object_or_404(Period.objects, pk=pk)
+    period = selectors.access_period(tenant=request.org, pk=pk)
     try:
         period = service(tenant=request.org, actor=request.user, period=period)
     except DomainError as exc:

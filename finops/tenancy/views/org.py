@@ -12,17 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
 from django.db.models import Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.tenancy import services
+from finops.tenancy import selectors, services
 from finops.tenancy.decorators import org_view
 from finops.tenancy.forms import AuditFilterForm, InviteForm, OrganizationSettingsForm, RoleForm
-from finops.tenancy.models import Invitation, Membership
+from finops.tenancy.models import Membership
 from finops.tenancy.permissions import Action, Role, can
 from finops.tenancy.selectors import invitation_list_pending, member_list
 
@@ -91,8 +91,7 @@ def member_invite(request):
 
 
 def _membership(request, pk: int) -> Membership:
-    # Memberships live outside row-level security: narrow to this organisation explicitly.
-    return get_object_or_404(Membership.objects.select_related("user"), pk=pk, organization=request.org)
+    return selectors.access_membership(tenant=request.org, pk=pk)
 
 
 def _act(request, action, success: str):
@@ -130,7 +129,7 @@ def member_remove(request, pk: int):
 @org_view(Action.ADMINISTER)
 @require_POST
 def invitation_revoke(request, pk: int):
-    invitation = get_object_or_404(Invitation, pk=pk, organization=request.org)
+    invitation = selectors.access_invitation(tenant=request.org, pk=pk)
     return _act(request, lambda: services.invitation_revoke(tenant=request.org, actor=request.user, invitation=invitation),
                 f"The invitation to {invitation.email} was withdrawn.")
 
