@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Max, Prefetch
 from django.utils import timezone
 
 from finops import bounds
@@ -38,6 +38,9 @@ from finops.audit.services import audit_record
 from finops.errors import DomainError, NotFound
 from finops.ledger.models import Account, CostCenter
 from finops.ledger.periods import add_months, fiscal_year_first_month
+from finops.notifications.inbox import inbox_status_q
+from finops.notifications.models import InboxStatus
+from finops.notifications.outbox import EMAIL_ADDRESS_MAX
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Role
 
@@ -48,7 +51,6 @@ from .models import (
     AlertDeliveryMode,
     AlertRule,
     AlertScope,
-    AlertStatus,
     AlertThreshold,
     Budget,
     ThresholdKind,
@@ -58,7 +60,7 @@ from .services import BUDGET_ACCOUNT_TYPES
 MAX_THRESHOLDS = 20
 MAX_EXTRA_RECIPIENTS = 20  # beyond that, a mailing list's address is the right tool
 MAX_PCT = Decimal("99999.99")  # numeric(7, 2)
-MAX_ADDRESS = 254  # what the outbox (`AlertDelivery.recipient`) and SMTP take
+MAX_ADDRESS = EMAIL_ADDRESS_MAX  # what the outbox and SMTP take
 
 
 @dataclass(frozen=True)
@@ -408,8 +410,7 @@ def alert_rule_list(*, tenant, now=None) -> list[AlertRule]:
     """Every rule, by name, with its thresholds in force (`active_thresholds`), `open_alerts` (open,
     or snoozed past its end) and `last_fired` (when its newest alert was recorded)."""
     now = now or timezone.now()
-    is_open = Q(alerts__status=AlertStatus.OPEN) | Q(alerts__status=AlertStatus.SNOOZED,
-                                                     alerts__snoozed_until__lte=now)
+    is_open = inbox_status_q(InboxStatus.OPEN, now=now, prefix="alerts__item__")
     with tenant_context(tenant):
         in_force = AlertThreshold.objects.filter(retired_at__isnull=True).order_by("kind", "pct", "amount")
         return list(AlertRule.objects.select_related("budget__entity", "cost_center", "account")

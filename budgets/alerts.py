@@ -12,38 +12,30 @@ Evaluation (`alerts_evaluate`)
                     unbudgeted line (budget 0, no percentage) counts as beyond any percentage,
                     so it fires on the amount alone.
     New alerts go in with INSERT … ON CONFLICT DO NOTHING on (tenant, rule, threshold, account,
-    cost center, period) — so evaluating again, or two workers at once, records nothing new — and
-    with them, in the same transaction, one outbox row (`AlertDelivery`) per recipient. Each rule
+    cost center, period), so evaluating again, or two workers at once, records nothing new. With
+    each, in the same transaction, go its item in the organisation's inbox and one message per
+    recipient in the kernel's outbox (`finops.notifications`, kind "variance_alert"). Each rule
     is evaluated and recorded in its own savepoint: one that fails is logged and skipped (its
     rows rolled back), and the other rules still fire.
 
-Sending (`alert_deliveries_send`), after the evaluation has committed. Delivery is AT LEAST
-ONCE: due deliveries are claimed (row locks taken with SKIP LOCKED, status "sending", a shared
-Message-ID per recipient) and committed; then the e-mail goes; then they are marked "sent". A
-crash between the claim and the mark leaves them "sending": after `SENDING_TIMEOUT` they are
-sent again, with the SAME Message-ID, so a mail server or client can drop the duplicate. The
-alternative (mark sent, then send) loses alerts on a crash; a repeated alert is the lesser harm.
-A send that fails with an exception puts its deliveries back to "pending" at once.
-
 Recipients: members with one of the rule's roles, the owner of the line's cost center (or of
-its nearest ancestor with one) when the rule says so, and the rule's extra addresses. Each
-address's `AlertPreference` decides: immediately, the next daily digest, or nothing. A digest
-rule sends everyone the digest.
+its nearest ancestor with one) when the rule says so, and the rule's extra addresses. The outbox
+applies each address's preference (immediately, the next daily digest, or nothing) and sends at
+least once, one e-mail per recipient (`variance_alert_email` builds it); a digest rule sends
+everyone the digest.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
@@ -52,23 +44,31 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from finops.audit.actions import AuditAction
 from finops.errors import DomainError
 from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter, Period
 from finops.ledger.periods import fiscal_year_first_month
+from finops.notifications.inbox import (
+    SNOOZE_DAYS,
+    inbox_acknowledge,
+    inbox_is_open,
+    inbox_item_open,
+    inbox_snooze,
+    inbox_status_q,
+)
+from finops.notifications.kinds import Undeliverable
+from finops.notifications.outbox import Outgoing, outbox_queue
+from finops.notifications.preferences import unsubscribe_token
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership, Organization
 
 from . import variance as v
 from .models import (
+    Alert,
     AlertBasis,
-    AlertDelivery,
     AlertDeliveryMode,
-    AlertPreference,
     AlertRule,
     AlertScope,
-    DeliveryStatus,
     ThresholdKind,
 )
 from .reports import budget_vs_actual
@@ -76,9 +76,6 @@ from .selectors import version_in_force, version_latest
 
 log = logging.getLogger(__name__)
 
-SENDING_TIMEOUT = timedelta(minutes=15)
-DIGEST_HOUR_UTC = 7  # the daily digest goes out at 07:00 UTC
-UNSUBSCRIBE_SALT = "budgets.alerts.unsubscribe"
 _BASIS = {AlertBasis.MONTH: v.Basis.MONTH, AlertBasis.YTD: v.Basis.YTD, AlertBasis.PROJECTED: v.Basis.FULL_YEAR}
 
 
@@ -178,8 +175,8 @@ def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
 
 _INSERT_ALERT = """
     INSERT INTO budgets_alert (tenant_id, rule_id, threshold_id, entity_id, account_id, cost_center_id, period_id,
-                               actual, budget, variance, pct, created_at, status)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), 'open')
+                               actual, budget, variance, pct, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
     ON CONFLICT ON CONSTRAINT alert_line_unique DO NOTHING
     RETURNING id
 """
@@ -224,18 +221,12 @@ def _recipients(rule, *, role_emails: dict[str, list[str]], owners, cost_center_
     return list(dict.fromkeys(found))
 
 
-def next_digest_at(now: datetime) -> datetime:
-    today = datetime.combine(now.astimezone(UTC).date(), time(DIGEST_HOUR_UTC), tzinfo=UTC)
-    return today if now <= today else today + timedelta(days=1)
-
-
 @dataclass
 class _Audience:
     """Who may hear of an alert in one tenant, loaded once per evaluation (when there is a breach)."""
 
     role_emails: dict[str, list[str]]
     owners: dict[int, str | None]
-    prefs: dict[str, str]
 
     @classmethod
     def load(cls, tenant_id: int) -> _Audience:
@@ -243,14 +234,14 @@ class _Audience:
         for role, email in (Membership.objects.filter(organization_id=tenant_id)
                             .values_list("role", "user__email").order_by("user__email")):
             role_emails[role].append(email.lower())
-        return cls(role_emails, _cost_center_owner_emails(tenant_id),
-                   dict(AlertPreference.objects.values_list("email", "mode")))
+        return cls(role_emails, _cost_center_owner_emails(tenant_id))
 
 
-def _record(*, tenant_id: int, breaches: list[Breach], audience: _Audience, now: datetime) -> tuple[int, int]:
-    """Record the new alerts of `breaches` and their deliveries: (alerts, deliveries) created."""
-    digest_at = next_digest_at(now)
-    alerts, deliveries = 0, []
+def _record(*, tenant, tenant_id: int, breaches: list[Breach], audience: _Audience, now: datetime
+            ) -> tuple[int, int]:
+    """Record the new alerts of `breaches`, their inbox items and their messages: (alerts,
+    deliveries) created."""
+    alerts, outgoing = [], []
     with connection.cursor() as cursor:
         for b in breaches:
             cursor.execute(_INSERT_ALERT, [tenant_id, b.rule.pk, b.threshold.pk, b.entity_id, b.account_id,
@@ -258,17 +249,17 @@ def _record(*, tenant_id: int, breaches: list[Breach], audience: _Audience, now:
             row = cursor.fetchone()
             if row is None:  # recorded before
                 continue
-            alerts += 1
-            for email in _recipients(b.rule, role_emails=audience.role_emails, owners=audience.owners,
-                                     cost_center_id=b.cost_center_id):
-                mode = audience.prefs.get(email, AlertPreference.Mode.IMMEDIATE)
-                if mode == AlertPreference.Mode.OFF:
-                    continue
-                digest = mode == AlertPreference.Mode.DIGEST or b.rule.delivery == AlertDeliveryMode.DIGEST
-                deliveries.append(AlertDelivery(tenant_id=tenant_id, alert_id=row[0], recipient=email,
-                                                due_at=digest_at if digest else now))
-    AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-    return alerts, len(deliveries)
+            alerts.append(row[0])
+            digest = b.rule.delivery == AlertDeliveryMode.DIGEST
+            outgoing += [Outgoing(recipient=email, ref=row[0], digest=digest)
+                         for email in _recipients(b.rule, role_emails=audience.role_emails, owners=audience.owners,
+                                                  cost_center_id=b.cost_center_id)]
+    for alert in Alert.objects.filter(pk__in=alerts).select_related("rule", "account", "cost_center", "period",
+                                                                    "threshold"):
+        alert.item = inbox_item_open(kind=KIND, ref=alert.pk, title=alert_title(alert),
+                                     link=alert_journal_path(tenant, alert))
+        alert.save(update_fields=["item"])
+    return len(alerts), outbox_queue(kind=KIND, items=outgoing, now=now)
 
 
 def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, now: datetime | None = None
@@ -292,7 +283,8 @@ def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, no
                     created = (0, 0)
                     if breaches and not dry_run:
                         audience = audience or _Audience.load(tenant_id)
-                        created = _record(tenant_id=tenant_id, breaches=breaches, audience=audience, now=now)
+                        created = _record(tenant=tenant, tenant_id=tenant_id, breaches=breaches, audience=audience,
+                                          now=now)
             except Exception:  # noqa: BLE001  one bad rule must not silence the others
                 log.exception("variance alerts: rule %s “%s” of organisation %s failed and was skipped",
                               r.pk, r.name, tenant_id)
@@ -304,76 +296,9 @@ def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, no
     return result
 
 
-# --- sending -----------------------------------------------------------------------------------
+# --- the message: one e-mail per recipient of the alerts due to them (a kernel outbox kind) ---
 
-
-class UnsubscribeLinkExpired(Exception):
-    """An unsubscribe token signed longer ago than ALERT_UNSUBSCRIBE_MAX_AGE_DAYS."""
-
-    def __init__(self, tenant_id: int | None):
-        super().__init__(tenant_id)
-        self.tenant_id = tenant_id
-
-
-def unsubscribe_token(*, tenant_id: int, email: str) -> str:
-    """The credential of an e-mail's unsubscribe link: tenant and address, signed with the time
-    (Django's `signing.dumps` stamps it), so the link stops working after a while."""
-    return signing.dumps({"t": tenant_id, "e": email.lower()}, salt=UNSUBSCRIBE_SALT, compress=True)
-
-
-def unsubscribe_token_read(token: str) -> tuple[int, str] | None:
-    """(tenant id, address) of a valid token; None for a tampered or malformed one. Raises
-    `UnsubscribeLinkExpired` (with the tenant, the signature being genuine) for an old one."""
-    try:
-        max_age = timedelta(days=settings.ALERT_UNSUBSCRIBE_MAX_AGE_DAYS)
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=max_age)
-        return int(data["t"]), str(data["e"])
-    except signing.SignatureExpired:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)  # genuine, only old: which organisation
-        raise UnsubscribeLinkExpired(data.get("t") if isinstance(data, dict) else None) from None
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        return None
-
-
-def alert_preference_set(*, tenant, email: str, mode: str) -> AlertPreference:
-    if mode not in AlertPreference.Mode.values:
-        raise DomainError(f"Unknown alert preference {mode!r}; choose immediate, digest or off.")
-    from django.contrib.auth import get_user_model
-
-    email = email.lower()
-    with tenant_context(tenant) as tenant_id:
-        user = get_user_model().objects.filter(email__iexact=email).first()
-        pref, _ = AlertPreference.objects.update_or_create(
-            tenant_id=tenant_id, email=email, defaults={"mode": mode, "user": user})
-    return pref
-
-
-def _message_id(tenant_id: int, delivery_ids: list[int]) -> str:
-    digest = hashlib.sha256(",".join(map(str, sorted(delivery_ids))).encode()).hexdigest()[:16]
-    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "finops"
-    return f"<variance-alert.{tenant_id}.{min(delivery_ids)}.{digest}@{domain}>"
-
-
-def _claim(*, tenant_id: int, now: datetime) -> list[str]:
-    """Claim due deliveries (and those stuck "sending" past the timeout), one Message-ID per
-    recipient; committed before anything is sent. Returns the Message-IDs to send."""
-    with tenant_context(tenant_id):
-        stale = now - SENDING_TIMEOUT
-        due = list(AlertDelivery.objects.select_for_update(skip_locked=True)
-                   .filter(status=DeliveryStatus.PENDING, due_at__lte=now).order_by("id"))
-        stuck = list(AlertDelivery.objects.select_for_update(skip_locked=True)
-                     .filter(status=DeliveryStatus.SENDING, sending_at__lt=stale).order_by("id"))
-        by_recipient = defaultdict(list)
-        for d in due:
-            by_recipient[d.recipient].append(d)
-        for group in by_recipient.values():
-            mid = _message_id(tenant_id, [d.pk for d in group])
-            for d in group:
-                d.message_id = mid
-        for d in [*due, *stuck]:
-            d.status, d.sending_at, d.attempts = DeliveryStatus.SENDING, now, d.attempts + 1
-        AlertDelivery.objects.bulk_update([*due, *stuck], ["status", "sending_at", "attempts", "message_id"])
-        return list(dict.fromkeys(d.message_id for d in [*due, *stuck]))
+KIND = "variance_alert"
 
 
 def alert_journal_path(tenant: Organization, alert) -> str:
@@ -386,9 +311,13 @@ def alert_journal_path(tenant: Organization, alert) -> str:
                               cost_center_id=alert.cost_center_id, start=start, end=end)
 
 
-def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id: str) -> EmailMultiAlternatives:
+def variance_alert_email(*, tenant: Organization, deliveries, message_id: str) -> EmailMultiAlternatives:
+    """The e-mail of one recipient's due variance alerts (the outbox's `build` for this kind)."""
     recipient = deliveries[0].recipient
-    alerts = [d.alert for d in deliveries]
+    alerts = list(Alert.objects.filter(pk__in=[d.ref for d in deliveries])
+                  .select_related("rule__budget__entity", "account", "cost_center", "period", "threshold"))
+    if not alerts:
+        raise Undeliverable("The alerts of this e-mail were deleted (with their rule) before it was sent.")
     alerts.sort(key=lambda a: (a.rule.name, a.account.code, a.cost_center.code if a.cost_center else "", a.pk))
     first = alerts[0]
     version = (version_in_force(tenant=tenant, budget=first.rule.budget)
@@ -400,7 +329,7 @@ def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id:
         variance_url += "?" + urlencode({"month": f"{first.period.start:%Y-%m}",
                                          "basis": _BASIS[first.rule.basis].value})
     unsubscribe_url = settings.SITE_URL + reverse(
-        "alerts_unsubscribe", kwargs={"token": unsubscribe_token(tenant_id=tenant.pk, email=recipient)})
+        "alerts_unsubscribe", kwargs={"token": unsubscribe_token(tenant_id=tenant.pk, email=recipient, kind=KIND)})
     rows = [{"alert": a, "rule": a.rule.name, "account": f"{a.account.code} {a.account.name}",
              "cost_center": a.cost_center.code if a.cost_center else "—", "threshold": str(a.threshold),
              "currency": a.rule.budget.entity.functional_currency,
@@ -426,117 +355,38 @@ def _email(*, tenant: Organization, deliveries: list[AlertDelivery], message_id:
     return message
 
 
-def alert_deliveries_send(*, tenant, now: datetime | None = None) -> int:
-    """Send the due deliveries of `tenant`, one e-mail per recipient; returns e-mails sent.
-    Must run outside any transaction (the claim commits before sending)."""
-    now = now or timezone.now()
-    tenant = tenant if isinstance(tenant, Organization) else Organization.objects.get(pk=tenant)
-    sent = 0
-    for message_id in _claim(tenant_id=tenant.pk, now=now):
-        with tenant_context(tenant):
-            deliveries = list(AlertDelivery.objects.filter(message_id=message_id, status=DeliveryStatus.SENDING)
-                              .select_related("alert__rule__budget__entity", "alert__account",
-                                              "alert__cost_center", "alert__period", "alert__threshold"))
-            if not deliveries:
-                continue
-            email = _email(tenant=tenant, deliveries=deliveries, message_id=message_id)
-        try:
-            email.send()
-        except Exception as exc:  # noqa: BLE001  the server refused or was unreachable: due again at once
-            with tenant_context(tenant):
-                AlertDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
-                    status=DeliveryStatus.PENDING, last_error=str(exc)[:1000])
-            continue
-        with tenant_context(tenant):
-            AlertDelivery.objects.filter(pk__in=[d.pk for d in deliveries], status=DeliveryStatus.SENDING).update(
-                status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
-        sent += 1
-    return sent
+# --- the inbox: each alert is an item of the organisation's inbox ------------------------------
 
 
-# --- the inbox: acknowledge, snooze, list -------------------------------------------------------
-
-SNOOZE_DAYS = 7
+def alert_title(alert) -> str:
+    where = f"{alert.account.code} {alert.account.name}" + (f" · {alert.cost_center.code}" if alert.cost_center_id
+                                                            else "")
+    return f"{alert.rule.name}: {where}, {alert.period.start:%B %Y} ({alert.threshold})"
 
 
 def alert_list(*, tenant, status: str = "", now: datetime | None = None):
     """The organisation's alerts, newest first. `status` open / acknowledged / snoozed filters; a
     snooze that has run out counts as open again."""
-    from django.db.models import Q
-
-    from .models import Alert, AlertStatus
-
-    now = now or timezone.now()
-    alerts = Alert.objects.select_related("rule__budget__entity", "threshold", "account", "cost_center", "period")
-    expired = Q(status=AlertStatus.SNOOZED, snoozed_until__lte=now)
-    if status == AlertStatus.OPEN:
-        alerts = alerts.filter(Q(status=AlertStatus.OPEN) | expired)
-    elif status == AlertStatus.SNOOZED:
-        alerts = alerts.filter(status=AlertStatus.SNOOZED, snoozed_until__gt=now)
-    elif status == AlertStatus.ACKNOWLEDGED:
-        alerts = alerts.filter(status=AlertStatus.ACKNOWLEDGED)
-    return alerts.order_by("-created_at", "-id")
+    alerts = Alert.objects.select_related("rule__budget__entity", "threshold", "account", "cost_center", "period",
+                                          "item__acknowledged_by")
+    return alerts.filter(inbox_status_q(status, now=now, prefix="item__")).order_by("-created_at", "-id")
 
 
 def alert_is_open(alert, *, now: datetime | None = None) -> bool:
-    from .models import AlertStatus
-
-    now = now or timezone.now()
-    return alert.status == AlertStatus.OPEN or (
-        alert.status == AlertStatus.SNOOZED and alert.snoozed_until is not None and alert.snoozed_until <= now)
+    return inbox_is_open(alert.item, now=now)
 
 
-def _lock_open_alert(alert, verb: str, now: datetime):
-    from .models import Alert
-
-    found = Alert.objects.select_for_update(of=("self",)).filter(pk=getattr(alert, "pk", alert)).first()
-    if found is None:
-        raise DomainError("This alert does not exist.")
-    if not alert_is_open(found, now=now):
-        state = found.get_status_display().lower()
-        if found.snoozed_until and found.status == "snoozed":
-            state += f" until {found.snoozed_until:%Y-%m-%d %H:%M} UTC"
-        raise DomainError(f"Alert #{found.pk} is {state}; only an open alert can be {verb}.")
-    return found
-
-
-def _alert_set(*, tenant, actor, alert, status: str, snoozed_until, action: str, verb: str, now: datetime):
-    from finops.audit.services import audit_record
-
-    with tenant_context(tenant):
-        locked = _lock_open_alert(alert, verb, now)
-        before = {"status": locked.status,
-                  "snoozed_until": locked.snoozed_until.isoformat() if locked.snoozed_until else None}
-        locked.status, locked.snoozed_until = status, snoozed_until
-        locked.save(update_fields=["status", "snoozed_until"])
-        audit_record(tenant=tenant, actor=actor, action=action, obj=locked, before=before,
-                     after={"status": status, "snoozed_until": snoozed_until.isoformat() if snoozed_until else None})
-    return locked
-
-
-def alert_acknowledge(*, tenant, actor, alert, now: datetime | None = None):
+def alert_acknowledge(*, tenant, actor, alert, note: str = "", now: datetime | None = None):
     """Someone has seen the alert and owns it: it leaves the open list for good."""
-    from .models import AlertStatus
-
-    now = now or timezone.now()
-    return _alert_set(tenant=tenant, actor=actor, alert=alert, status=AlertStatus.ACKNOWLEDGED, snoozed_until=None,
-                      action=AuditAction.BUDGET_ALERT_ACKNOWLEDGE, verb="acknowledged", now=now)
+    with tenant_context(tenant):
+        alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
+        alert.item = inbox_acknowledge(tenant=tenant, actor=actor, item=alert.item, note=note, now=now)
+    return alert
 
 
 def alert_snooze(*, tenant, actor, alert, days: int = SNOOZE_DAYS, now: datetime | None = None):
     """Put the alert aside for `days`; after that it counts as open again."""
-    from .models import AlertStatus
-
-    if not 1 <= days <= 90:
-        raise DomainError("Snooze an alert for 1 to 90 days.")
-    now = now or timezone.now()
-    return _alert_set(tenant=tenant, actor=actor, alert=alert, status=AlertStatus.SNOOZED,
-                      snoozed_until=now + timedelta(days=days), action=AuditAction.BUDGET_ALERT_SNOOZE, verb="snoozed",
-                      now=now)
-
-
-def alert_preference_get(*, tenant, email: str) -> str:
-    """The delivery mode of `email` in `tenant` (immediately when never chosen)."""
     with tenant_context(tenant):
-        mode = AlertPreference.objects.filter(email=email.lower()).values_list("mode", flat=True).first()
-    return mode or AlertPreference.Mode.IMMEDIATE
+        alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
+        alert.item = inbox_snooze(tenant=tenant, actor=actor, item=alert.item, days=days, now=now)
+    return alert

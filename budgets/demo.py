@@ -48,6 +48,7 @@ from finops.ledger.actuals import natural_sign
 from finops.ledger.models import Account, AccountType, CostCenter, Entity, PeriodBalance
 from finops.ledger.money import round_money
 from finops.ledger.periods import fiscal_year_label
+from finops.notifications.outbox import outbox_send
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Role
 
@@ -55,7 +56,7 @@ from . import phasing
 from . import services as budgets
 from . import transfers as moves
 from .alert_rules import ThresholdSpec, alert_rule_create
-from .alerts import alert_deliveries_send, alerts_evaluate
+from .alerts import KIND, alerts_evaluate
 from .models import (
     AlertBasis,
     AlertDeliveryMode,
@@ -177,7 +178,7 @@ def _seed(org, *, users, today: date, seed: int) -> str:
         added.alerts = result.alerts_created
         if result.deliveries_created and settings.EMAIL_BACKEND in FILE_BACKENDS:
             # Sending claims and commits on its own: after the demo's transaction, never inside it.
-            transaction.on_commit(lambda: alert_deliveries_send(tenant=org))
+            transaction.on_commit(lambda: outbox_send(tenant=org, kind=KIND))
     return str(added)
 
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import models
 
 from finops.ledger.models import AMOUNT_DIGITS, TOTAL_DIGITS, Account, CostCenter, Entity, Period
+from finops.notifications.models import InboxItem
 from finops.tenancy.models import TenantModel
 
 # Django's single-column FK constraints and indexes are replaced by composite (tenant_id, …)
@@ -203,8 +204,9 @@ class TransferRequest(TenantModel):
 
 # --- Variance alerts ---------------------------------------------------------------------------
 # A rule watches one budget (its version in force, else its latest) and records an `Alert` the
-# first time a line crosses one of its thresholds in a period; each alert is e-mailed once per
-# recipient through the `AlertDelivery` outbox (see `budgets.alerts`). References to budgets,
+# first time a line crosses one of its thresholds in a period; each alert is an item of the
+# organisation's inbox and is e-mailed once per recipient through the kernel's outbox
+# (`finops.notifications`, see `budgets.alerts`). References to budgets, the inbox item,
 # accounts, cost centers, entities and periods are composite (tenant_id, id) keys (migration
 # 0003); the alert tables point at each other with ordinary keys, written only by the services.
 
@@ -294,12 +296,6 @@ class AlertThreshold(TenantModel):
         return "variance beyond " + " and ".join(p for p in parts if p)
 
 
-class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    SNOOZED = "snoozed", "Snoozed"
-
-
 class Alert(TenantModel):
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
     threshold = models.ForeignKey(AlertThreshold, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
@@ -315,8 +311,9 @@ class Alert(TenantModel):
     variance = models.DecimalField(**TOTAL_DIGITS)
     pct = models.DecimalField(max_digits=32, decimal_places=2, null=True, blank=True)  # consumed or variance %
     created_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Its item in the organisation's inbox (status, who acknowledged, snooze): set in the
+    # transaction that records the alert (`alerts._record`).
+    item = models.ForeignKey(InboxItem, null=True, blank=True, related_name="+", **_REF)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -324,59 +321,7 @@ class Alert(TenantModel):
             models.UniqueConstraint(fields=["tenant", "rule", "threshold", "account", "cost_center", "period"],
                                     name="alert_line_unique", nulls_distinct=False),
         ]
-        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="alert_status_idx")]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="alert_created_idx")]
 
     def __str__(self) -> str:
-        return f"Alert #{self.pk} ({self.status})"
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-
-
-class AlertDelivery(TenantModel):
-    """The outbox: one row per alert × recipient, sent after the alert's transaction commits."""
-
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
-    recipient = models.EmailField()
-    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    due_at = models.DateTimeField()  # now for immediate delivery, the next digest for a digest
-    attempts = models.PositiveSmallIntegerField(default=0)
-    message_id = models.CharField(max_length=200, blank=True)  # shared by the deliveries of one e-mail
-    sending_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "alert", "recipient"], name="alertdelivery_unique"),
-        ]
-        indexes = [models.Index(fields=["tenant", "status", "due_at"], name="alertdelivery_due_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.recipient}: {self.status}"
-
-
-class AlertPreference(TenantModel):
-    """How one address wants variance alerts: immediately, in a daily digest, or not at all.
-    Keyed by address (with the user when it is a member's) so extra addresses can unsubscribe."""
-
-    class Mode(models.TextChoices):
-        IMMEDIATE = "immediate", "Immediately"
-        DIGEST = "digest", "Daily digest"
-        OFF = "off", "Off"
-
-    email = models.EmailField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
-                             related_name="+")
-    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IMMEDIATE)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "email"], name="alertpreference_email_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.email}: {self.mode}"
+        return f"Alert #{self.pk}"

@@ -31,9 +31,10 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from finops.notifications.tasks import outbox_send_task
 from finops.tenancy.models import Organization
 
-from .alerts import alert_deliveries_send, alerts_evaluate
+from .alerts import alerts_evaluate
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +82,8 @@ def variance_alerts_evaluate(tenant_id: int, as_of: str | None = None) -> int | 
     day = timezone.localdate() if as_of is None else timezone.datetime.fromisoformat(as_of).date()
     result = alerts_evaluate(tenant=tenant, as_of=day)  # committed on return
     if result.deliveries_created:
-        alert_deliveries_send_task.delay(tenant_id)
+        outbox_send_task.delay(tenant_id)
     return result.alerts_created
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def alert_deliveries_send_task(tenant_id: int) -> int | None:
-    tenant = Organization.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return None
-    return alert_deliveries_send(tenant=tenant)
 
 
 @shared_task
@@ -99,17 +92,6 @@ def variance_alerts_evaluate_all() -> int:
     count = 0
     for tenant_id in Organization.objects.values_list("pk", flat=True):
         variance_alerts_evaluate.delay(tenant_id)
-        count += 1
-    return count
-
-
-@shared_task
-def alert_digests_send() -> int:
-    """Beat, hourly: send what is due, which includes the daily digests once their hour comes
-    (and anything stuck past the sending timeout)."""
-    count = 0
-    for tenant_id in Organization.objects.values_list("pk", flat=True):
-        alert_deliveries_send_task.delay(tenant_id)
         count += 1
     return count
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "finops.tenancy",
     "finops.audit",
     "finops.ledger",
+    "finops.notifications",
     "reporting",
     "budgets",
     "costs",
@@ -177,10 +178,12 @@ if JOB_HEARTBEAT_TIMEOUT < 3 * JOB_HEARTBEAT_SECONDS:
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", "900")),
 }
+OUTBOX_SEND_EVERY = float(os.environ.get("OUTBOX_SEND_EVERY_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": JOB_REQUEUE_EVERY},
     "variance-alerts-hourly": {"task": "budgets.tasks.variance_alerts_evaluate_all", "schedule": 3600.0},
-    "variance-alerts-digest": {"task": "budgets.tasks.alert_digests_send", "schedule": 3600.0},
+    # The outbox: what is due (digests at their hour, retries of failed sends, anything stuck).
+    "outbox-send": {"task": "finops.notifications.tasks.outbox_send_all", "schedule": OUTBOX_SEND_EVERY},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -264,7 +267,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 INVITATION_MAX_AGE_DAYS = int(os.environ.get("INVITATION_MAX_AGE_DAYS", "7"))
 # How long the unsubscribe link of an alert e-mail works (it is signed with the time it was sent).
-ALERT_UNSUBSCRIBE_MAX_AGE_DAYS = int(os.environ.get("ALERT_UNSUBSCRIBE_MAX_AGE_DAYS", "90"))
+# How long the unsubscribe link of a notification e-mail works (ALERT_… is its name before the outbox).
+NOTIFICATION_UNSUBSCRIBE_MAX_AGE_DAYS = int(os.environ.get(
+    "NOTIFICATION_UNSUBSCRIBE_MAX_AGE_DAYS", os.environ.get("ALERT_UNSUBSCRIBE_MAX_AGE_DAYS", "90")))
 
 # Called by `seed_demo` for each demo organisation, after its books: `seeder(org, *, users, today, seed)`.
 DEMO_SEEDERS = ["budgets.demo.demo_budgets_seed"]

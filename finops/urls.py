@@ -1,12 +1,14 @@
 from django.urls import include, path
 
+from finops.notifications.views import site_urlpatterns as notification_site_urlpatterns
 from finops.tenancy.urls import org_urlpatterns
 
 urlpatterns = [
     path("", include("finops.tenancy.urls")),
-    path("", include("budgets.views.unsubscribe")),  # variance-alert unsubscribe: a signed token, no org
+    path("", include(notification_site_urlpatterns)),  # unsubscribe links: a signed token, no org
     path("o/<slug:org_slug>/", include((org_urlpatterns, "org"))),
     path("o/<slug:org_slug>/ledger/", include("finops.ledger.urls")),
+    path("o/<slug:org_slug>/notifications/", include("finops.notifications.views")),
     path("o/<slug:org_slug>/", include("reporting.urls")),
     path("o/<slug:org_slug>/budgets/", include("budgets.urls")),
     path("o/<slug:org_slug>/costs/", include("costs.urls")),

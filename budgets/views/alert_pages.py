@@ -1,9 +1,8 @@
 """Variance-alert pages: the organisation's alert inbox (everyone reads; directors and up
-acknowledge or snooze) and the signed-in user's own delivery preference for this organisation."""
+acknowledge or snooze; the inbox itself is the kernel's, finops/notifications/inbox.py)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -20,11 +19,8 @@ from ..alerts import (
     alert_is_open,
     alert_journal_path,
     alert_list,
-    alert_preference_get,
-    alert_preference_set,
     alert_snooze,
 )
-from ..models import AlertPreference
 from ..selectors import access_alert
 
 FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
@@ -72,32 +68,8 @@ def alert_snooze_view(request, pk: int):
     return _change(request, pk, alert_snooze, f"snoozed for {SNOOZE_DAYS} days")
 
 
-class PreferenceForm(forms.Form):
-    mode = forms.ChoiceField(choices=AlertPreference.Mode.choices, widget=forms.RadioSelect,
-                             label="Send me variance alerts",
-                             error_messages={"required": "Choose immediately, daily digest or off.",
-                                             "invalid_choice": "Choose immediately, daily digest or off."})
-
-
-@org_view(Action.VIEW)
-def alert_preferences(request):
-    email = request.user.email
-    form = PreferenceForm(request.POST or None,
-                          initial={"mode": alert_preference_get(tenant=request.org, email=email)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            pref = alert_preference_set(tenant=request.org, email=email, mode=form.cleaned_data["mode"])
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"Variance alerts for {email}: {pref.get_mode_display().lower()}.")
-            return redirect("budgets:alert_preferences", org_slug=request.org.slug)
-    return render(request, "budgets/alert_preferences.html", {"form": form, "email": email})
-
-
 urlpatterns = [
     path("alerts/", alert_inbox, name="alert_inbox"),
     path("alerts/<int:pk>/acknowledge/", alert_acknowledge_view, name="alert_acknowledge"),
     path("alerts/<int:pk>/snooze/", alert_snooze_view, name="alert_snooze"),
-    path("alerts/preferences/", alert_preferences, name="alert_preferences"),
 ]

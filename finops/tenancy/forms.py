@@ -73,9 +73,21 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class EmailPasswordResetForm(PasswordResetForm):
+    """Django's form finds the account; its e-mail goes through the site's outbox
+    (`finops/tenancy/messages.py` builds it, with a fresh token, when it is sent)."""
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        from finops.notifications.outbox import Outgoing, send_after_commit, site_outbox_queue
+
+        from .messages import PASSWORD_RESET
+
+        delivery = site_outbox_queue(kind=PASSWORD_RESET, item=Outgoing(recipient=to_email, ref=context["user"].pk))
+        send_after_commit(kind=PASSWORD_RESET, ids=[delivery.pk])
 
     email = forms.EmailField(
         label="E-mail", max_length=254,

@@ -12,10 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -23,9 +20,11 @@ from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.ledger.money import is_valid_currency
+from finops.notifications.outbox import Outgoing, outbox_queue, send_after_commit
 from finops.ratelimit import Limit, rate_limit_take
 
 from .context import invitation_context, tenant_context
+from .messages import INVITATION, invitation_token, invitation_token_hash
 from .models import Invitation, Membership, Organization
 from .permissions import Role
 
@@ -116,40 +115,30 @@ def member_remove(*, tenant: Organization, actor, membership: Membership) -> Non
         membership.delete()
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invitation_create(*, tenant: Organization, actor, email: str, role: str) -> tuple[Invitation, str]:
-    """Create an invitation and e-mail its link (after commit). Returns it and the raw token."""
+    """Create an invitation and queue the e-mail of its link, sent once this commits. Returns it
+    and the raw token."""
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.")
     email = email.strip().lower()
-    token = secrets.token_urlsafe(32)
+    nonce = secrets.token_urlsafe(32)
+    token = invitation_token(nonce)
     with tenant_context(tenant):
         if Membership.objects.filter(organization=tenant, user__email__iexact=email).exists():
             raise DomainError(f"{email} is already a member.")
         invitation = Invitation.objects.create(
-            organization=tenant, email=email, role=role, token_hash=_token_hash(token), invited_by=actor,
+            organization=tenant, email=email, role=role, token_hash=invitation_token_hash(token), invited_by=actor,
             expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
         )
         audit_record(tenant=tenant, actor=actor, action=AuditAction.MEMBER_INVITE, object_type="invitation",
                      object_id=invitation.pk, object_repr=email, after={"role": role})
-        link = settings.SITE_URL + reverse("invitation_accept", args=[token])
-        context = {"org_name": tenant.name, "inviter": getattr(actor, "email", ""), "role": role, "link": link,
-                   "expires_at": invitation.expires_at}
-        message = EmailMultiAlternatives(
-            subject=f"You are invited to {tenant.name} on finops",
-            body=render_to_string("emails/invitation.txt", context),
-            to=[email],
-        )
-        message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
-        transaction.on_commit(message.send)
+        outbox_queue(kind=INVITATION, items=[Outgoing(recipient=email, ref=invitation.pk, payload={"nonce": nonce})])
+    send_after_commit(tenant=tenant, kind=INVITATION, refs=[invitation.pk])  # someone is waiting for it
     return invitation, token
 
 
 def invitation_for_token(token: str) -> Invitation | None:
-    token_hash = _token_hash(token)
+    token_hash = invitation_token_hash(token)
     with invitation_context(token_hash):
         return Invitation.objects.select_related("organization").filter(token_hash=token_hash).first()
 
@@ -175,7 +164,7 @@ def _invitation_locked(token_hash: str) -> Invitation:
 
 
 def invitation_accept(*, token: str, user) -> Membership:
-    token_hash = _token_hash(token)
+    token_hash = invitation_token_hash(token)
     with invitation_context(token_hash):
         invitation = _invitation_locked(token_hash)
         if user.email.lower() != invitation.email.lower():
@@ -190,7 +179,7 @@ def invitation_accept_new_user(*, token: str, password: str):
     """Create the account an invitation is addressed to (no account may exist for that e-mail
     yet: an existing user signs in instead) and accept the invitation. Returns the membership."""
     User = get_user_model()
-    token_hash = _token_hash(token)
+    token_hash = invitation_token_hash(token)
     with invitation_context(token_hash):
         invitation = _invitation_locked(token_hash)
         if User.objects.filter(email__iexact=invitation.email).exists():

@@ -18,7 +18,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from budgets import services
-from budgets.models import Alert, AlertDelivery, AlertRule, AlertThreshold
+from budgets.models import Alert, AlertRule, AlertThreshold
 from budgets.selectors import version_latest
 from budgets.tasks import EVALUATE_AFTER, evaluation_pending_key, variance_alerts_evaluate
 from finops.celery import app
@@ -27,6 +27,7 @@ from finops.ledger.importers import gl_import
 from finops.ledger.periods import period_ensure
 from finops.ledger.services import LineSpec
 from finops.ledger.signals import actuals_changed
+from finops.notifications.models import Delivery
 from finops.tenancy.context import tenant_context
 from tests.builders import make_books, make_org
 from tests.ledger.gl_files import GOOD, csv_file
@@ -220,7 +221,7 @@ def test_a_manual_posting_leads_a_real_worker_to_record_and_send_the_alert(mail_
     while time.monotonic() < deadline:
         with tenant_context(org):
             alerts = list(Alert.objects.values_list("rule__name", "period__start", "actual", "budget"))
-            deliveries = list(AlertDelivery.objects.values_list("recipient", "status"))
+            deliveries = list(Delivery.objects.values_list("recipient", "status"))
         if deliveries == [("director@acme.test", "sent")]:
             break
         time.sleep(0.2)

@@ -13,12 +13,14 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from budgets import alerts
-from budgets.alerts import alert_deliveries_send, alerts_evaluate, unsubscribe_token
-from budgets.models import Alert, AlertDelivery, AlertPreference, AlertRule, AlertThreshold, DeliveryStatus
+from budgets.alerts import alerts_evaluate
+from budgets.models import Alert, AlertRule, AlertThreshold
 from budgets.services import budget_lines_set
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
+from finops.notifications.models import Delivery, DeliveryStatus, Preference
+from finops.notifications.outbox import outbox_claim, outbox_send
+from finops.notifications.preferences import preference_set, unsubscribe_token
 
 MARCH = date(2026, 3, 31)
 
@@ -119,12 +121,12 @@ def test_evaluating_twice_records_and_sends_each_alert_once(books, budget, plan)
     second = alerts_evaluate(tenant=books.org, as_of=MARCH)
     assert (first.alerts_created, first.deliveries_created) == (4, 8)  # finance@acme.test + cfo@example.com
     assert (len(second.breaches), second.alerts_created, second.deliveries_created) == (4, 0, 0)
-    assert alert_deliveries_send(tenant=books.org) == 2
-    assert alert_deliveries_send(tenant=books.org) == 0
+    assert outbox_send(tenant=books.org) == 2
+    assert outbox_send(tenant=books.org) == 0
     assert sorted(m.to[0] for m in mail.outbox) == ["cfo@example.com", "finance@acme.test"]
     with books_tenant(books):
         assert Alert.objects.count() == 4
-        assert set(AlertDelivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
+        assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
 
 
 def test_a_send_that_crashed_after_the_claim_is_retried_once_after_the_timeout_with_the_same_message_id(
@@ -132,16 +134,16 @@ def test_a_send_that_crashed_after_the_claim_is_retried_once_after_the_timeout_w
     make_rule(books, budget, "Spend", CONSUMED)
     alerts_evaluate(tenant=books.org, as_of=MARCH)
     now = timezone.now()
-    claimed = alerts._claim(tenant_id=books.org.pk, now=now)  # the worker dies before sending
+    claimed = outbox_claim(tenant=books.org, now=now)  # the worker dies before sending
     assert len(claimed) == 1 and mail.outbox == []
-    assert alert_deliveries_send(tenant=books.org, now=now + timedelta(minutes=5)) == 0  # still in flight
-    assert alert_deliveries_send(tenant=books.org, now=now + timedelta(minutes=16)) == 1
-    assert alert_deliveries_send(tenant=books.org, now=now + timedelta(minutes=40)) == 0
+    assert outbox_send(tenant=books.org, now=now + timedelta(minutes=5)) == 0  # still in flight
+    assert outbox_send(tenant=books.org, now=now + timedelta(minutes=16)) == 1
+    assert outbox_send(tenant=books.org, now=now + timedelta(minutes=40)) == 0
     alerts_evaluate(tenant=books.org, as_of=MARCH)
     assert len(mail.outbox) == 1 and mail.outbox[0].extra_headers["Message-ID"] == claimed[0]
     with books_tenant(books):
         assert Alert.objects.count() == 4
-        assert set(AlertDelivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 2)}
+        assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 2)}
 
 
 def test_the_email_has_the_exact_subject_a_table_row_the_variance_link_and_an_unsubscribe_link(
@@ -149,7 +151,7 @@ def test_the_email_has_the_exact_subject_a_table_row_the_variance_link_and_an_un
     settings.SITE_URL = "https://finops.example"
     make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])
     alerts_evaluate(tenant=books.org, as_of=MARCH)
-    alert_deliveries_send(tenant=books.org)
+    outbox_send(tenant=books.org)
     (message,) = mail.outbox
     assert message.subject == "[Acme] 1 budget alert: Spend, March 2026"
     assert message.to == ["finance@acme.test"]
@@ -172,14 +174,14 @@ def test_the_email_has_the_exact_subject_a_table_row_the_variance_link_and_an_un
 
 
 def test_the_unsubscribe_link_turns_alerts_off_and_a_tampered_token_is_refused(client, books, budget, plan):
-    token = unsubscribe_token(tenant_id=books.org.pk, email="finance@acme.test")
+    token = unsubscribe_token(tenant_id=books.org.pk, email="finance@acme.test", kind="variance_alert")
     page = client.get(f"/alerts/unsubscribe/{token}/")
     assert page.status_code == 200 and b"finance@acme.test" in page.content
     with books_tenant(books):
-        assert not AlertPreference.objects.exists()  # GET changes nothing
+        assert not Preference.objects.exists()  # GET changes nothing
     assert client.post(f"/alerts/unsubscribe/{token}/").status_code == 200
     with books_tenant(books):
-        assert list(AlertPreference.objects.values_list("email", "mode", "user__email")) == [
+        assert list(Preference.objects.values_list("email", "mode", "user__email")) == [
             ("finance@acme.test", "off", "finance@acme.test")]
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.post(f"/alerts/unsubscribe/{tampered}/").status_code == 400
@@ -195,7 +197,7 @@ def token_made(days_ago: float, *, books, monkeypatch, email: str = "finance@acm
     then = time.time() - days_ago * 86400
     with monkeypatch.context() as patched:
         patched.setattr(time, "time", lambda: then)
-        return unsubscribe_token(tenant_id=books.org.pk, email=email)
+        return unsubscribe_token(tenant_id=books.org.pk, email=email, kind="variance_alert")
 
 
 def test_an_unsubscribe_link_older_than_90_days_has_expired_and_says_to_sign_in_and_change_preferences(
@@ -209,29 +211,29 @@ def test_an_unsubscribe_link_older_than_90_days_has_expired_and_says_to_sign_in_
     text = page.content.decode()
     assert "This link has expired" in text
     assert "Links in alert e-mails work for 90 days." in text
-    assert 'href="/login/?next=/o/acme/budgets/alerts/preferences/"' in text
+    assert 'href="/login/?next=/o/acme/notifications/"' in text
     assert "finance@acme.test" not in text  # an expired link no longer says whose it was
     with books_tenant(books):
-        assert not AlertPreference.objects.exists()
+        assert not Preference.objects.exists()
 
 
 def test_an_unsubscribe_link_within_its_age_still_works_and_the_age_is_configurable(client, books, monkeypatch,
                                                                                    settings):
     assert client.post(f"/alerts/unsubscribe/{token_made(89, books=books, monkeypatch=monkeypatch)}/").status_code == 200
     with books_tenant(books):
-        assert list(AlertPreference.objects.values_list("email", "mode")) == [("finance@acme.test", "off")]
+        assert list(Preference.objects.values_list("email", "mode")) == [("finance@acme.test", "off")]
 
-    settings.ALERT_UNSUBSCRIBE_MAX_AGE_DAYS = 7
+    settings.NOTIFICATION_UNSUBSCRIBE_MAX_AGE_DAYS = 7
     assert client.get(f"/alerts/unsubscribe/{token_made(8, books=books, monkeypatch=monkeypatch)}/").status_code == 410
 
 
 def test_a_digest_preference_delays_the_delivery_to_the_next_digest_hour(books, budget, plan):
-    alerts.alert_preference_set(tenant=books.org, email="finance@acme.test", mode="digest")
+    preference_set(tenant=books.org, email="finance@acme.test", kind="variance_alert", mode="digest")
     make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])
     now = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
     alerts_evaluate(tenant=books.org, as_of=MARCH, now=now)
-    assert alert_deliveries_send(tenant=books.org, now=now) == 0
-    assert alert_deliveries_send(tenant=books.org, now=now.replace(day=1, month=4, hour=7)) == 1
+    assert outbox_send(tenant=books.org, now=now) == 0
+    assert outbox_send(tenant=books.org, now=now.replace(day=1, month=4, hour=7)) == 1
 
 
 def test_the_command_prints_breaches_and_a_dry_run_records_nothing(books, budget, plan):
@@ -243,7 +245,7 @@ def test_the_command_prints_breaches_and_a_dry_run_records_nothing(books, budget
         "Dry run: 1 breach(es); nothing recorded.",
     ]
     with books_tenant(books):
-        assert (Alert.objects.count(), AlertDelivery.objects.count()) == (0, 0)
+        assert (Alert.objects.count(), Delivery.objects.count()) == (0, 0)
     assert mail.outbox == []
     out = StringIO()
     call_command("evaluate_variance", "--org", "acme", "--as-of", "2026-03-31", stdout=out)
@@ -263,7 +265,7 @@ def test_one_email_for_alerts_of_two_budgets_names_each_currency_and_both_rules(
     make_rule(books, budget, "Spend", [("consumed_pct", "120", "0")])
     make_rule(books, uk, "UK spend", [("consumed_pct", "120", "0")])
     alerts_evaluate(tenant=books.org, as_of=MARCH)
-    alert_deliveries_send(tenant=books.org)
+    outbox_send(tenant=books.org)
     (message,) = mail.outbox
     assert message.subject == "[Acme] 2 budget alerts: Spend and UK spend, March 2026"
     assert message.body.startswith("2 budget alerts for Acme, March 2026 (amounts in each budget's currency, natural sign):")

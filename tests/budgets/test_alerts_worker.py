@@ -10,11 +10,12 @@ from decimal import Decimal as D
 import pytest
 
 from budgets import services
-from budgets.models import Alert, AlertDelivery, AlertRule, AlertThreshold
+from budgets.models import Alert, AlertRule, AlertThreshold
 from budgets.selectors import version_latest
 from budgets.tasks import variance_alerts_evaluate
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
+from finops.notifications.models import Delivery
 from finops.tenancy.context import tenant_context
 from tests.builders import make_books, make_org
 from tests.local_servers import celery_worker, child_env, smtp_server
@@ -60,7 +61,7 @@ def test_a_real_worker_evaluates_the_rules_and_sends_the_alert_over_smtp(mail_wo
     deadline = time.monotonic() + 20  # the worker marks the delivery sent after the SMTP conversation
     while time.monotonic() < deadline:
         with tenant_context(org):
-            deliveries = list(AlertDelivery.objects.values_list("recipient", "status"))
+            deliveries = list(Delivery.objects.values_list("recipient", "status"))
         if deliveries == [("director@acme.test", "sent")]:
             break
         time.sleep(0.2)

@@ -18,11 +18,12 @@ from budgets import services
 from budgets.alert_rules import alert_rule_create
 from budgets.alerts import alerts_evaluate
 from budgets.importers import budget_import
-from budgets.models import Alert, AlertDelivery, BudgetLine
+from budgets.models import Alert, BudgetLine
 from budgets.services import budget_lines_set
 from finops.errors import DomainError
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
+from finops.notifications.models import Delivery
 from finops.tenancy.context import tenant_context
 
 from .test_alerts import make_rule, plan  # noqa: F401  (fixture)
@@ -184,7 +185,8 @@ def test_a_rule_that_fails_is_logged_and_skipped_and_the_other_rules_still_fire(
 
     with tenant_context(books.org):
         recorded = sorted((a.rule.name, a.account.code) for a in Alert.objects.select_related("rule", "account"))
-        deliveries = sorted(AlertDelivery.objects.values_list("alert__rule__name", "recipient"))
+        rule_of = dict(Alert.objects.values_list("pk", "rule__name"))
+        deliveries = sorted((rule_of[ref], to) for ref, to in Delivery.objects.values_list("ref", "recipient"))
     assert recorded == [("Spend watch", "6100"), ("Spend watch", "6200")]
     assert deliveries == [("Spend watch", "finance@acme.test"), ("Spend watch", "finance@acme.test")]
     assert (result.alerts_created, result.deliveries_created) == (2, 2)

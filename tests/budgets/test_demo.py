@@ -14,13 +14,11 @@ from django.db.models import Sum
 
 from budgets.models import (
     Alert,
-    AlertDelivery,
     AlertRule,
     AlertThreshold,
     Budget,
     BudgetLine,
     BudgetVersion,
-    DeliveryStatus,
     TransferRequest,
 )
 from budgets.reports import budget_vs_actual
@@ -28,6 +26,7 @@ from budgets.selectors import version_diff, version_in_force
 from budgets.transfers import effective_amounts
 from finops import demo
 from finops.audit.models import AuditEvent
+from finops.notifications.models import Delivery, DeliveryStatus
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Organization
 
@@ -71,7 +70,7 @@ def budgets_snapshot(org) -> dict:
 def counts(org) -> dict[str, int]:
     with tenant_context(org):
         return {model.__name__: model.objects.count() for model in (
-            Budget, BudgetVersion, BudgetLine, TransferRequest, AlertRule, AlertThreshold, Alert, AlertDelivery,
+            Budget, BudgetVersion, BudgetLine, TransferRequest, AlertRule, AlertThreshold, Alert, Delivery,
             AuditEvent)}
 
 
@@ -100,7 +99,7 @@ def test_seeding_twice_creates_nothing_new(db):
     assert after_first["TransferRequest"] == 2
     assert after_first["AlertRule"] == 6
     assert after_first["AlertThreshold"] == 9
-    assert after_first["Alert"] > 0 and after_first["AlertDelivery"] > 0
+    assert after_first["Alert"] > 0 and after_first["Delivery"] > 0
     with tenant_context(org):
         assert sorted(Budget.objects.values_list("name", "fiscal_year")) == [
             ("Operating plan FY2025 · DE", 2025), ("Operating plan FY2025 · UK", 2025),
@@ -218,11 +217,12 @@ def test_alert_rules_are_evaluated_once_and_sent_after_commit_with_a_file_backen
             ("7020", "ENG", "120 % of budget consumed"), ("7210", "SALES", "120 % of budget consumed")}
         assert Alert.objects.filter(rule__name__startswith="Revenue behind plan").exists()
         # Immediate alerts went out once the seeding committed; the revenue digest waits for its hour.
-        assert not AlertDelivery.objects.filter(alert__rule__delivery="immediate").exclude(
-            status=DeliveryStatus.SENT).exists()
-        assert set(AlertDelivery.objects.filter(alert__rule__delivery="digest").values_list("status", flat=True)) == {
-            DeliveryStatus.PENDING}
-        recipients = set(AlertDelivery.objects.values_list("recipient", flat=True))
+        def of_rules(delivery):
+            return Delivery.objects.filter(ref__in=Alert.objects.filter(rule__delivery=delivery).values("pk"))
+
+        assert of_rules("immediate").exists() and not of_rules("immediate").exclude(status=DeliveryStatus.SENT).exists()
+        assert set(of_rules("digest").values_list("status", flat=True)) == {DeliveryStatus.PENDING}
+        recipients = set(Delivery.objects.values_list("recipient", flat=True))
     assert recipients == {"finance@acme.example", "director@acme.example"}
     assert sorted(m.to[0] for m in mail.outbox) == ["director@acme.example", "finance@acme.example"]
 
@@ -234,7 +234,7 @@ def test_with_a_real_mail_server_nothing_is_sent_at_seed_time(db, settings, djan
     # Nothing that sends: only the statistics of what the transaction wrote (finops/db.py).
     assert [c.__qualname__ for c in callbacks] == ["AnalyzeBatch.run"] and mail.outbox == []
     with tenant_context(acme()):
-        assert set(AlertDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
+        assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
 
 
 def test_a_run_in_the_next_fiscal_year_adds_its_budgets_and_rules(db):

@@ -14,8 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from budgets.alerts import alerts_evaluate
-from budgets.models import Alert, AlertPreference
+from budgets.models import Alert
 from finops.audit.models import AuditEvent
+from finops.notifications.inbox import inbox_item_open
+from finops.notifications.models import Preference
 from finops.tenancy.context import tenant_context
 
 from .test_alerts import MARCH, make_rule, plan  # noqa: F401  (fixtures)
@@ -40,8 +42,8 @@ def alert(books, budget, plan):
 
 def status_of(books, alert):
     with tenant_context(books.org):
-        alert.refresh_from_db()
-    return alert.status
+        alert.item.refresh_from_db()
+    return alert.item.status
 
 
 def test_the_inbox_lists_an_open_alert_with_its_rule_line_period_and_figures(client, users, alert):
@@ -66,11 +68,12 @@ def test_a_director_acknowledges_an_alert_and_it_leaves_the_open_list(client, us
     response = client.post(url("alert_acknowledge", pk=alert.pk), {"status": "open"})
     assert response.status_code == 302 and response["Location"] == url("alert_inbox") + "?status=open"
     assert status_of(books, alert) == "acknowledged"
-    assert alert.snoozed_until is None
+    assert alert.item.snoozed_until is None
+    assert (alert.item.acknowledged_by, alert.item.note) == (users["director"], "")
     with tenant_context(books.org):
-        event = AuditEvent.objects.get(action="budget.alert_acknowledge")
-    assert (event.actor, event.object_id, event.before["status"], event.after["status"]) == (
-        users["director"], str(alert.pk), "open", "acknowledged")
+        event = AuditEvent.objects.get(action="inbox.acknowledge")
+    assert (event.actor, event.object_type, event.object_id, event.before["status"], event.after["status"]) == (
+        users["director"], "inboxitem", str(alert.item_id), "open", "acknowledged")
     assert "No open alerts." in text_of(client.get(url("alert_inbox")).content.decode())
     listed = text_of(client.get(url("alert_inbox") + "?status=acknowledged").content.decode())
     assert "6200 Software · SALES" in listed and "Acknowledged" in listed
@@ -82,9 +85,9 @@ def test_finance_snoozes_an_alert_for_exactly_seven_days(client, users, books, a
     assert client.post(url("alert_snooze", pk=alert.pk)).status_code == 302
     after = timezone.now()
     assert status_of(books, alert) == "snoozed"
-    assert before + timedelta(days=7) <= alert.snoozed_until <= after + timedelta(days=7)
+    assert before + timedelta(days=7) <= alert.item.snoozed_until <= after + timedelta(days=7)
     assert "No open alerts." in text_of(client.get(url("alert_inbox")).content.decode())
-    assert f"until {alert.snoozed_until:%Y-%m-%d}" in text_of(
+    assert f"until {alert.item.snoozed_until:%Y-%m-%d}" in text_of(
         client.get(url("alert_inbox") + "?status=snoozed").content.decode())
 
 
@@ -118,10 +121,13 @@ def foreign_alert(other_books):
     march = services.budget_periods(tenant=other_books.org, budget=budget)[2]
     rule = make_rule(other_books, budget, "Globex spend", [("consumed_pct", "80", "0")])
     with tenant_context(other_books.org):
-        return Alert.objects.create(tenant=other_books.org, rule=rule, threshold=rule.thresholds.get(),
-                                    entity=other_books.usd, account=other_books.rent, cost_center=other_books.ops,
-                                    period=march, actual=D("900"), budget=D("1000"), variance=D("-100"),
-                                    pct=D("90.00"))
+        alert = Alert.objects.create(tenant=other_books.org, rule=rule, threshold=rule.thresholds.get(),
+                                     entity=other_books.usd, account=other_books.rent, cost_center=other_books.ops,
+                                     period=march, actual=D("900"), budget=D("1000"), variance=D("-100"),
+                                     pct=D("90.00"))
+        alert.item = inbox_item_open(kind="variance_alert", ref=alert.pk, title="Globex spend: 6300 Rent · OPS")
+        alert.save(update_fields=["item"])
+        return alert
 
 
 @pytest.mark.parametrize("name", ["alert_acknowledge", "alert_snooze"])
@@ -133,22 +139,27 @@ def test_another_organisations_alert_id_answers_404_and_stays_open(client, users
     assert "Globex spend" not in client.get(url("alert_inbox") + "?status=all").content.decode()
 
 
+PREFERENCES = "/o/acme/notifications/"
+
+
 def test_a_user_saves_their_own_alert_delivery_preference(client, users, books):
     client.force_login(users["viewer"])
-    page = client.get(url("alert_preferences")).content.decode()
-    assert re.search(r'value="immediate"[^>]*checked', page)
-    response = client.post(url("alert_preferences"), {"mode": "digest"})
-    assert response.status_code == 302 and response["Location"] == url("alert_preferences")
+    page = client.get(PREFERENCES).content.decode()
+    assert "Send me variance alerts" in page
+    assert re.search(r'name="variance_alert" value="immediate"[^>]*checked', page)
+    response = client.post(PREFERENCES, {"variance_alert": "digest"})
+    assert response.status_code == 302 and response["Location"] == PREFERENCES
     with tenant_context(books.org):
-        [pref] = AlertPreference.objects.all()
-    assert (pref.email, pref.user, pref.mode) == ("viewer@acme.test", users["viewer"], "digest")
-    assert re.search(r'value="digest"[^>]*checked', client.get(url("alert_preferences")).content.decode())
+        [pref] = Preference.objects.all()
+    assert (pref.email, pref.kind, pref.user, pref.mode) == ("viewer@acme.test", "variance_alert", users["viewer"],
+                                                             "digest")
+    assert re.search(r'value="digest"[^>]*checked', client.get(PREFERENCES).content.decode())
 
 
 def test_an_unknown_preference_is_refused_with_a_message_and_nothing_saved(client, users, books):
     client.force_login(users["director"])
-    response = client.post(url("alert_preferences"), {"mode": "hourly"})
+    response = client.post(PREFERENCES, {"variance_alert": "hourly"})
     assert response.status_code == 200
     assert "Choose immediately, daily digest or off." in response.content.decode()
     with tenant_context(books.org):
-        assert AlertPreference.objects.count() == 0
+        assert Preference.objects.count() == 0

@@ -18,7 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from playwright.sync_api import expect
 
-from budgets.models import AlertDelivery, AlertRule, AlertThreshold, Budget, BudgetLine, ThresholdKind
+from budgets.models import AlertRule, AlertThreshold, Budget, BudgetLine, ThresholdKind
+from finops.notifications.models import Delivery
 from finops.tenancy.context import tenant_context
 from tests.builders import make_books, make_org
 from tests.e2e.browser import shot, sign_in
@@ -273,11 +274,28 @@ def test_finance_pastes_a_budget_admin_approves_actuals_alert_the_director_who_d
     deadline = time.monotonic() + 10  # the worker marks the delivery sent after the SMTP conversation
     while time.monotonic() < deadline:
         with tenant_context(org):
-            deliveries = list(AlertDelivery.objects.values_list("recipient", "status"))
+            deliveries = list(Delivery.objects.values_list("recipient", "status"))
         if deliveries == [("director@acme.test", "sent")]:
             break
         time.sleep(0.2)
     assert deliveries == [("director@acme.test", "sent")]
+
+    # 5. The director acknowledges the alert in the inbox, then, on a phone, asks for the digest.
+    director.goto(f"{base}/budgets/alerts/")
+    director.locator("table.alert-table tbody tr", has_text="6200 Software").get_by_role(
+        "button", name="Acknowledge").click()
+    expect(director.locator("ul.messages")).to_contain_text("acknowledged")
+    director.goto(f"{base}/budgets/alerts/?status=acknowledged")
+    expect(director.locator("table.alert-table tbody tr", has_text="6200 Software")).to_contain_text(
+        "Acknowledged by director@acme.test")
+    shot(director, "8-acknowledged")
+    director.set_viewport_size({"width": 390, "height": 844})
+    director.goto(f"{base}/notifications/")
+    director.get_by_label("Daily digest").check()
+    director.get_by_role("button", name="Save").click()
+    expect(director.locator("ul.messages")).to_contain_text(
+        "E-mails to director@acme.test. Variance alerts: daily digest.")
+    shot(director, "9-my-emails-phone")
     for other in (admin, director):
         other.context.close()
     assert page.console_errors == []

@@ -109,7 +109,7 @@ FOREIGN_KWARGS = {
     "budgets:alert_inbox": lambda p: {},
     "budgets:alert_acknowledge": lambda p: {"pk": p.alert.pk},
     "budgets:alert_snooze": lambda p: {"pk": p.alert.pk},
-    "budgets:alert_preferences": lambda p: {},
+    "notifications:preferences": lambda p: {},
     "budgets:alert_rules": lambda p: {},
     "budgets:alert_rule_new": lambda p: {},
     "budgets:alert_rule_edit": lambda p: {"pk": p.alert.rule_id},

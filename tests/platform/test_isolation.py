@@ -88,8 +88,8 @@ def test_the_own_slug_with_the_other_organisations_ids_never_answers_with_their_
         assert Invitation.objects.get(pk=theirs.invitation.pk).revoked_at is None
         theirs.transfer.refresh_from_db()
         theirs.version.refresh_from_db()
-        theirs.alert.refresh_from_db()
-    assert (theirs.transfer.status, theirs.version.status, theirs.alert.status) == ("requested", "approved", "open")
+        theirs.alert.item.refresh_from_db()
+    assert (theirs.transfer.status, theirs.version.status, theirs.alert.item.status) == ("requested", "approved", "open")
     assert member(theirs.org, pk=theirs.membership.pk).role == Role.VIEWER
 
 

@@ -8,8 +8,8 @@ from django.db.utils import DatabaseError
 
 from finops.tenancy import services as tenancy
 from finops.tenancy.context import invitation_context, tenant_context, user_context
+from finops.tenancy.messages import invitation_token_hash
 from finops.tenancy.selectors import membership_in, memberships_of
-from finops.tenancy.services import _token_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def test_a_user_sees_their_own_memberships_in_every_organisation_and_nobody_else
 
 def test_an_invitation_is_visible_by_its_own_token_only(both):
     acme_token, globex_token = both
-    with invitation_context(_token_hash(acme_token)):
+    with invitation_context(invitation_token_hash(acme_token)):
         assert raw("SELECT email FROM tenancy_invitation") == [("new@acme.test",)]
         assert raw("SELECT count(*) FROM tenancy_membership") == [(0,)]
     assert tenancy.invitation_for_token(globex_token).email == "new@globex.test"

@@ -7,7 +7,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from budgets.alerts import alert_deliveries_send, alerts_evaluate
+from budgets.alerts import KIND, alerts_evaluate
+from finops.notifications.outbox import outbox_send
 from finops.tenancy.models import Organization
 
 
@@ -37,6 +38,6 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Dry run: {len(result.breaches)} breach(es); nothing recorded.")
             return
-        sent = alert_deliveries_send(tenant=tenant)
+        sent = outbox_send(tenant=tenant, kind=KIND)
         self.stdout.write(f"{result.alerts_created} new alert(s), {result.deliveries_created} delivery(ies), "
                           f"{sent} e-mail(s) sent.")

@@ -85,10 +85,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     """Mails a reset link, within limits per address and per IP address: past them, the same
     "check your mail" page and nothing sent (`services.password_reset_permitted`)."""
 
-    form_class = EmailPasswordResetForm
-    email_template_name = "registration/password_reset_email.txt"
-    html_email_template_name = "registration/password_reset_email.html"
-    subject_template_name = "registration/password_reset_subject.txt"
+    form_class = EmailPasswordResetForm  # its e-mail goes through the outbox (finops/tenancy/messages.py)
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form):
@@ -97,11 +94,6 @@ class PasswordResetView(auth_views.PasswordResetView):
             log.warning("password reset not sent: over the limit for the address or for %s", ip)
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
-
-    # Links in e-mails use the configured public address, like invitations do.
-    extra_email_context = property(lambda self: {
-        "site_url": settings.SITE_URL, "timeout_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-    })
 
 
 urlpatterns = [
