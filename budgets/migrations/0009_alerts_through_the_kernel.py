@@ -19,16 +19,18 @@ COPY = [
         JOIN budgets_alertrule r ON r.tenant_id = a.tenant_id AND r.id = a.rule_id
         JOIN ledger_account ac ON ac.tenant_id = a.tenant_id AND ac.id = a.account_id
         LEFT JOIN ledger_costcenter cc ON cc.tenant_id = a.tenant_id AND cc.id = a.cost_center_id
-        JOIN ledger_period p ON p.tenant_id = a.tenant_id AND p.id = a.period_id""",
+        JOIN ledger_period p ON p.tenant_id = a.tenant_id AND p.id = a.period_id
+        WHERE a.tenant_id = %(tenant)s""",
     f"""UPDATE budgets_alert a SET item_id = i.id FROM notifications_inboxitem i
-        WHERE i.tenant_id = a.tenant_id AND i.kind = '{KIND}' AND i.ref = a.id""",
+        WHERE a.tenant_id = %(tenant)s AND i.tenant_id = a.tenant_id AND i.kind = '{KIND}' AND i.ref = a.id""",
     f"""INSERT INTO notifications_delivery (tenant_id, kind, ref, channel, recipient, payload, status, due_at, attempts,
                                             message_id, sending_at, sent_at, last_error, created_at)
         SELECT tenant_id, '{KIND}', alert_id, 'email', recipient, '{{}}', status, due_at, attempts, message_id,
                sending_at, sent_at, last_error, least(due_at, coalesce(sending_at, due_at))
-        FROM budgets_alertdelivery""",
+        FROM budgets_alertdelivery WHERE tenant_id = %(tenant)s""",
     f"""INSERT INTO notifications_preference (tenant_id, email, kind, user_id, mode, updated_at)
-        SELECT tenant_id, email, '{KIND}', user_id, mode, updated_at FROM budgets_alertpreference""",
+        SELECT tenant_id, email, '{KIND}', user_id, mode, updated_at FROM budgets_alertpreference
+        WHERE tenant_id = %(tenant)s""",
 ]
 
 
@@ -37,8 +39,8 @@ def copy_into_the_kernel(apps, schema_editor):
         cursor.execute("SELECT id FROM tenancy_organization ORDER BY id")
         for (tenant_id,) in cursor.fetchall():
             cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
-            for statement in COPY:
-                cursor.execute(statement)
+            for statement in COPY:  # each names its tenant too: an owner that bypasses RLS copies it alone
+                cursor.execute(statement, {"tenant": tenant_id})
         cursor.execute("SELECT set_config('app.tenant_id', '', true)")
 
 
