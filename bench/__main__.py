@@ -140,7 +140,7 @@ def ledger_figures(args, client):
             for error in result.errors[:20]:
                 print(f"  {error}", file=sys.stderr)
             return None
-        from finops.ledger.importers import PHASES
+        from finops.jobs.progress import PHASES
 
         bench.log(f"imported in {service_time:.1f} s: {result.summary()} "
                   f"({', '.join(f'{PHASES[p].lower()} {t:.1f} s' for p, t in phases.items())})")

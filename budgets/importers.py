@@ -38,7 +38,8 @@ from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.imports import NUMBER_HINT, FileProblem, RowError, csv_rows, is_xlsx, parse_amount, xlsx_rows
-from finops.ledger.importers import PROGRESS_EVERY, Progress
+from finops.jobs import progress as _progress
+from finops.jobs.progress import Progress
 from finops.ledger.models import Account, CostCenter, Entity, Period
 from finops.ledger.money import minor_units
 from finops.ledger.periods import fiscal_year_label, month_end
@@ -192,7 +193,7 @@ def _read(data: bytes, filename: str, budget: Budget | None,
         if not any(str(v).strip() for v in values):
             continue  # blank lines (and the trailing empty rows spreadsheets keep) are not rows
         count += 1
-        if progress is not None and count % PROGRESS_EVERY == 0:
+        if progress is not None and count % _progress.PROGRESS_EVERY == 0:
             progress(count, max(total - 1, count), "check")
         if len(values) > width and any(str(v).strip() for v in values[width:]):
             errors.append(RowError(line, f"This line has {len(values)} values but the header has {width} columns: "

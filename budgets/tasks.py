@@ -35,6 +35,7 @@ from finops.notifications.tasks import outbox_send_task
 from finops.tenancy.models import Organization
 
 from .alerts import alerts_evaluate
+from .uploads import budget_upload_run
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +100,11 @@ def variance_alerts_evaluate_all() -> int:
 # --- uploads -------------------------------------------------------------------------------------
 
 # Acknowledged when it starts, like the GL import (finops/ledger/tasks.py): the job's row is what
-# makes it run, and beat requeues it if its worker is lost.
+# makes it run, and beat requeues it if its worker is lost (finops/jobs/tasks.py).
 @shared_task(acks_late=False)
 def budget_upload_run_task(tenant_id: int, job_id: int) -> str | None:
-    """Import an uploaded budget file (`uploads.budget_upload_run`, which queues this task and so
-    is imported here, not at the top). Idempotent: a finished job is not run again, and one
+    """Import an uploaded budget file (`uploads.budget_upload_run`). Idempotent: a finished job is not run again, and one
     redelivered after a crash (its transaction rolled back) runs again from the start."""
-    from .uploads import budget_upload_run
-
     tenant = Organization.objects.filter(pk=tenant_id).first()
     if tenant is None:
         log.warning("budget_upload_run_task: organisation %s does not exist", tenant_id)

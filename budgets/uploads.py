@@ -1,7 +1,7 @@
 """Uploading a file into a budget version: the request only records it, a worker imports it.
 
-The page receives the file and records it as an import job of kind `budget` (the ledger's
-`ImportJob`, through `finops.ledger.import_jobs`; the file is kept in the row, the version in
+The page receives the file and records it as a job of kind `budget` (the kernel's `Job`,
+through `finops.jobs.records`; the file is kept in the row, the version in
 its params), then shows the job, polling it. A worker (`tasks.budget_upload_run_task`) reads the
 file and imports it with `importers.budget_import`, all or nothing, in one transaction with the
 job's outcome: the summary, or every bad cell named as the user sees it. Nothing in a file is
@@ -20,27 +20,19 @@ import io
 import logging
 import re
 
-from django.db import transaction
-
 from finops.errors import DomainError
 from finops.imports import FileProblem, RowError, csv_rows, is_xlsx, xlsx_rows
-from finops.ledger.import_jobs import (
-    import_job_content,
-    import_job_finish,
-    import_job_get,
-    import_job_lock,
-    import_job_record,
-    import_job_start,
-)
-from finops.ledger.importers import job_progress_reporter
-from finops.ledger.models import ImportJob, ImportKind, ImportStatus
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.progress import job_progress_reporter
+from finops.jobs.records import job_claim, job_content, job_finish, job_get, job_lock, job_record
 from finops.tenancy.context import tenant_context
 
 from .importers import BudgetImportResult, budget_import
 from .selectors import access_version, version_latest
-from .tasks import budget_upload_run_task
 
 log = logging.getLogger(__name__)
+
+BUDGET = "budget"  # the job kind (finops/jobs): a budget file may go in more than once
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})(?:-\d{1,2}(?:[ T]00:00:00)?)?")
 LONG_COLUMNS = ["entity", "account", "cost_center", "period", "amount"]
@@ -122,47 +114,41 @@ def budget_upload_import(*, tenant, actor, version, data: bytes, filename: str,
     return result, problems
 
 
-def budget_upload_create(*, tenant, actor, version, filename: str, data: bytes, enqueue: bool = True) -> ImportJob:
+def budget_upload_create(*, tenant, actor, version, filename: str, data: bytes, enqueue: bool = True) -> Job:
     """Record an upload into `version` as a job and, after commit, hand it to a worker. Only what
     needs no reading of the file is checked here: its size, and that `version` is the newest."""
     latest = version_latest(tenant=tenant, budget=version.budget)
     if latest.pk != version.pk:
         raise DomainError(newest_version_problem(latest=latest, version=version))
-    job = import_job_record(tenant=tenant, actor=actor, kind=ImportKind.BUDGET, filename=filename, data=data,
-                            params={"version_id": version.pk})
-    if enqueue:
-        tenant_id = job.tenant_id
-        # robust: if the broker is down the upload is still saved, and the job waits as queued
-        # until the beat requeues it (`finops.ledger.tasks.import_jobs_requeue_stale`).
-        transaction.on_commit(lambda: budget_upload_run_task.delay(tenant_id, job.pk), robust=True)
-    return job
+    return job_record(tenant=tenant, actor=actor, kind=BUDGET, filename=filename, data=data,
+                      params={"version_id": version.pk}, enqueue=enqueue)
 
 
-def budget_upload_get(*, tenant, pk: int) -> ImportJob | None:
-    return import_job_get(tenant=tenant, kind=ImportKind.BUDGET, pk=pk)
+def budget_upload_get(*, tenant, pk: int) -> Job | None:
+    return job_get(tenant=tenant, kind=BUDGET, pk=pk)
 
 
-def budget_upload_run(*, tenant, job_id: int) -> ImportJob | None:
+def budget_upload_run(*, tenant, job_id: int) -> Job | None:
     """Run a queued upload (what the worker does). Safe to run twice: a finished job is left
     alone, and two runs of one job serialise on its row lock; the cells and the job's outcome
     commit together, so a crash leaves the job to be run again from the start."""
-    if import_job_start(tenant=tenant, kind=ImportKind.BUDGET, job_id=job_id) is not None:
+    if job_claim(tenant=tenant, kind=BUDGET, job_id=job_id) is not None:
         try:
             with tenant_context(tenant):
-                job = import_job_lock(kind=ImportKind.BUDGET, job_id=job_id)
+                job = job_lock(kind=BUDGET, job_id=job_id)
                 if not job.is_finished:
                     version = access_version(tenant=tenant, pk=job.params["version_id"])
                     result, problems = budget_upload_import(
                         tenant=tenant, actor=job.created_by, version=version, filename=job.filename,
-                        data=import_job_content(job_id=job_id), progress=job_progress_reporter(job_id))
-                    import_job_finish(job, status=ImportStatus.SUCCEEDED if result.ok else ImportStatus.FAILED,
-                                      rows=result.rows, errors=problems, message=result.summary())
+                        data=job_content(job_id=job_id), progress=job_progress_reporter(job_id))
+                    job_finish(job, status=JobStatus.SUCCEEDED if result.ok else JobStatus.FAILED,
+                               rows=result.rows, errors=problems, message=result.summary())
         except Exception as exc:
             log.exception("budget upload job %s failed", job_id)
             with tenant_context(tenant):
-                job = import_job_lock(kind=ImportKind.BUDGET, job_id=job_id)
+                job = job_lock(kind=BUDGET, job_id=job_id)
                 if not job.is_finished:
-                    import_job_finish(job, status=ImportStatus.FAILED, message=(
+                    job_finish(job, status=JobStatus.FAILED, message=(
                         f"The upload stopped on an unexpected error ({exc.__class__.__name__}); nothing was "
                         "written. Try again; if it fails again, tell your administrator."))
     return budget_upload_get(tenant=tenant, pk=job_id)

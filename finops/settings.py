@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "csp",
     "finops.tenancy",
     "finops.audit",
+    "finops.jobs",
     "finops.ledger",
     "finops.notifications",
     "reporting",
@@ -158,7 +159,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")
-# Background jobs kept in database rows (`finops/jobs.py`). A running job beats its row every
+# Background jobs kept in database rows (`finops/jobs/`). A running job beats its row every
 # JOB_HEARTBEAT_SECONDS; beat, every JOB_REQUEUE_EVERY_SECONDS, hands a job to a worker again when
 # its heartbeat is older than JOB_HEARTBEAT_TIMEOUT (its worker died) or it has been queued for
 # JOB_QUEUED_TIMEOUT (its message was lost), and fails it after JOB_MAX_ATTEMPTS interrupted runs.
@@ -180,7 +181,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 OUTBOX_SEND_EVERY = float(os.environ.get("OUTBOX_SEND_EVERY_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE: dict = {
-    "requeue-stale-imports": {"task": "finops.ledger.tasks.import_jobs_requeue_stale", "schedule": JOB_REQUEUE_EVERY},
+    "requeue-stale-jobs": {"task": "finops.jobs.tasks.jobs_requeue_stale_all", "schedule": JOB_REQUEUE_EVERY},
     "variance-alerts-hourly": {"task": "budgets.tasks.variance_alerts_evaluate_all", "schedule": 3600.0},
     # The outbox: what is due (digests at their hour, retries of failed sends, anything stuck).
     "outbox-send": {"task": "finops.notifications.tasks.outbox_send_all", "schedule": OUTBOX_SEND_EVERY},

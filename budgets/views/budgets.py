@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.ledger.importers import import_progress_get
+from finops.jobs.progress import job_progress_get
 from finops.tenancy.context import tenant_context
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
@@ -174,7 +174,7 @@ def upload_detail(request, pk: int):
         raise Http404("No such upload.")
     found = access_version(tenant=request.org, pk=job.params["version_id"])
     context = {"job": job, "version": found, "budget": found.budget, "form": BudgetUploadForm(),
-               "progress": None if job.is_finished else import_progress_get(job_id=job.pk)}
+               "progress": None if job.is_finished else job_progress_get(job_id=job.pk)}
     partial = request.htmx and not request.htmx.history_restore_request
     response = render(request, "budgets/upload_detail.html#status" if partial else "budgets/upload_detail.html",
                       context)

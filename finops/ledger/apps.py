@@ -6,8 +6,10 @@ class LedgerConfig(AppConfig):
     label = "ledger"
 
     def ready(self):
-        from .import_jobs import import_job_runner_register
-        from .models import ImportKind
+        from finops.jobs.records import JobKind, job_kind_register
+
+        from .importers import GL
         from .tasks import gl_import_run
 
-        import_job_runner_register(ImportKind.GL, gl_import_run)
+        # A GL file imports once: the same file again is recognised and changes nothing.
+        job_kind_register(JobKind(name=GL, task=gl_import_run, content_once=True))

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from budgets import services
 from budgets.models import BudgetLine
 from budgets.selectors import version_latest
-from finops.ledger.models import ImportJob
+from finops.jobs.models import Job
 from finops.tenancy.context import tenant_context
 from tests.builders import make_books, make_org
 from tests.local_servers import celery_worker, child_env
@@ -52,7 +52,7 @@ def test_a_real_worker_imports_the_uploaded_template_and_the_page_shows_the_resu
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with tenant_context(org):
-            job = ImportJob.objects.defer("content").get()
+            job = Job.objects.defer("content").get()
         if job.is_finished:
             break
         time.sleep(0.2)

@@ -19,9 +19,10 @@ from budgets.uploads import budget_upload_create, budget_upload_run
 from finops import celery_app
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
-from finops.ledger.importers import job_progress_reporter
-from finops.ledger.models import ImportJob, ImportKind, ImportStatus, JournalEntry
-from finops.ledger.tasks import import_jobs_requeue_stale
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.progress import job_progress_reporter
+from finops.jobs.tasks import jobs_requeue_stale_all
+from finops.ledger.models import JournalEntry
 from finops.tenancy.context import tenant_context
 from tests.xlsx_files import SHEET, declare_size, sheet_xml, xlsx
 
@@ -47,9 +48,9 @@ def cells(books, version) -> dict[tuple[str, str, int], Decimal]:
                                                                                       "cost_center")}
 
 
-def job_of(books, pk) -> ImportJob:
+def job_of(books, pk) -> Job:
     with tenant_context(books.org):
-        return ImportJob.objects.get(pk=pk)
+        return Job.objects.get(pk=pk)
 
 
 def test_the_request_only_records_the_file_and_the_worker_reads_it(finance, books, draft,
@@ -61,11 +62,11 @@ def test_the_request_only_records_the_file_and_the_worker_reads_it(finance, book
         response = finance.post(url("version_upload", pk=draft.pk), {"file": SimpleUploadedFile("plan.xlsx", bomb)})
 
     with tenant_context(books.org):
-        job = ImportJob.objects.get()
+        job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == url("upload_detail", pk=job.pk)
     assert len(callbacks) == 1
     assert (job.kind, job.status, job.filename, bytes(job.content), job.params) == (
-        ImportKind.BUDGET, ImportStatus.QUEUED, "plan.xlsx", bomb, {"version_id": draft.pk})
+        "budget", JobStatus.QUEUED, "plan.xlsx", bomb, {"version_id": draft.pk})
 
     assert budget_upload_run_task(books.org.pk, job.pk) == "failed"
 
@@ -85,13 +86,13 @@ def test_the_page_polls_while_the_job_waits_and_runs_then_shows_the_result(finan
     assert 'hx-trigger="every 1s"' in queued and "Waiting for a worker" in queued
 
     with tenant_context(books.org):
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     job_progress_reporter(job.pk)(1, 4, "check")
     running = finance.get(detail, headers={"HX-Request": "true"}).content.decode()
     assert "Checking rows: 1 of 4" in running and 'value="25"' in running
 
     with tenant_context(books.org):
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
     budget_upload_run_task(books.org.pk, job.pk)
 
     page = finance.get(detail).content.decode()
@@ -110,7 +111,7 @@ def test_a_failed_upload_lists_every_bad_cell_and_offers_the_form_again(finance,
     budget_upload_run(tenant=books.org, job_id=job.pk)
 
     job = job_of(books, job.pk)
-    assert (job.status, job.rows, job.error_count) == (ImportStatus.FAILED, 3, 2)
+    assert (job.status, job.rows, job.error_count) == (JobStatus.FAILED, 3, 2)
     assert job.errors == [
         {"line": 2, "message": "line 2 (6100 / OPS), 2026-02: Amount “abc” is not a number like 1234.56, -1234.56, "
                                "1,234.56 or (1,234.56)."},
@@ -157,7 +158,7 @@ def test_an_upload_into_an_older_version_is_refused_at_once(finance, books, draf
     assert response.status_code == 400
     assert "Upload into the newest version (v2); v1 is not the one being worked on." in response.content.decode()
     with tenant_context(books.org):
-        assert not ImportJob.objects.exists()
+        assert not Job.objects.exists()
 
 
 def test_the_newest_version_is_checked_again_when_the_job_runs(books, draft):
@@ -191,7 +192,7 @@ def test_the_same_file_may_be_uploaded_twice(books, draft):
     budget_upload_run(tenant=books.org, job_id=first.pk)
     budget_upload_run(tenant=books.org, job_id=second.pk)
 
-    assert job_of(books, second.pk).status == ImportStatus.SUCCEEDED
+    assert job_of(books, second.pk).status == JobStatus.SUCCEEDED
     assert job_of(books, second.pk).message == "3 rows into Plan 2026 v1: 0 cells created, 0 changed, 3 unchanged."
 
 
@@ -220,7 +221,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_recorded(books, draf
 
     assert refused.value.message == "The file is 1.3 MB; the limit is 1 MB. Split it into several files."
     with tenant_context(books.org):
-        assert not ImportJob.objects.exists()
+        assert not Job.objects.exists()
 
 
 @pytest.fixture
@@ -234,11 +235,11 @@ def test_beat_requeues_a_lost_budget_upload_to_the_budget_importer(books, draft,
     job = budget_upload_create(tenant=books.org, actor=None, version=draft, filename="plan.csv", data=WIDE,
                                enqueue=False)
     with tenant_context(books.org):
-        ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+        Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=11))
 
-    assert import_jobs_requeue_stale() == 1
+    assert jobs_requeue_stale_all() == 1
 
-    assert job_of(books, job.pk).status == ImportStatus.SUCCEEDED
+    assert job_of(books, job.pk).status == JobStatus.SUCCEEDED
     assert cells(books, draft)[("4000", "", 1)] == Decimal("900.00")
     with tenant_context(books.org):
         assert not JournalEntry.objects.exists()

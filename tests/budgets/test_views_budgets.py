@@ -13,7 +13,7 @@ from budgets import services
 from budgets.models import Budget, BudgetLine, BudgetVersion
 from budgets.selectors import version_latest
 from budgets.tasks import budget_upload_run_task
-from finops.ledger.models import ImportJob
+from finops.jobs.models import Job
 from finops.tenancy.context import tenant_context
 
 
@@ -141,7 +141,7 @@ def upload_and_run(client, books, version, upload, capture):
         response = client.post(url("version_upload", pk=version.pk), {"file": upload})
     assert response.status_code == 302 and len(callbacks) == 1
     with tenant_context(books.org):
-        job = ImportJob.objects.get(kind="budget")
+        job = Job.objects.get(kind="budget")
     assert response["Location"] == url("upload_detail", pk=job.pk)
     budget_upload_run_task(books.org.pk, job.pk)
     return client.get(response["Location"])

@@ -13,10 +13,13 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from finops.audit.models import AuditEvent
+from finops.jobs import progress
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.progress import job_progress_get, job_progress_reporter
 from finops.ledger import importers
 from finops.ledger.fx import RateBook
-from finops.ledger.importers import gl_import, import_job_create, import_progress_get
-from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, JournalLine, Period
+from finops.ledger.importers import gl_import, import_job_create
+from finops.ledger.models import JournalEntry, JournalLine, Period
 from finops.ledger.periods import period_close, period_ensure
 from finops.ledger.services import LineSpec, translate_lines
 from finops.ledger.tasks import gl_import_run
@@ -60,8 +63,8 @@ def test_a_valid_file_posts_one_balanced_entry_per_entry_ref(books):
             (2, Decimal("99.5000"), "USD", Decimal("1.0000000000")),
             (3, Decimal("-400.0000"), "USD", Decimal("1.0000000000")),
         ]
-        job = ImportJob.objects.get(pk=result.job.pk)
-        assert (job.status, job.rows, job.entries_created, job.entries_skipped) == ("succeeded", 5, 2, 0)
+        job = Job.objects.get(pk=result.job.pk)
+        assert (job.status, job.rows, job.result["entries_created"], job.result["entries_skipped"]) == ("succeeded", 5, 2, 0)
         assert AuditEvent.objects.filter(action="journal.import", object_id=str(job.pk)).count() == 1
 
 
@@ -425,7 +428,7 @@ def test_the_same_entry_ref_in_two_tenants_is_two_entries(books, other_books):
 
 @pytest.mark.parametrize("write_mode", [CHECKED_THEN_WRITTEN], indirect=True)
 def test_progress_is_reported_while_checking_and_writing(books, monkeypatch):
-    monkeypatch.setattr(importers.progress, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(progress, "PROGRESS_EVERY", 2)
     seen = []
 
     run_result = gl_import(tenant=books.org, actor=None, data=csv_file(*GOOD), filename="a.csv",
@@ -438,7 +441,7 @@ def test_progress_is_reported_while_checking_and_writing(books, monkeypatch):
 
 @pytest.mark.parametrize("write_mode", [WRITTEN_WHILE_CHECKED], indirect=True)
 def test_a_file_written_while_it_is_checked_reports_checking_then_posting(books, monkeypatch):
-    monkeypatch.setattr(importers.progress, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(progress, "PROGRESS_EVERY", 2)
     seen = []
 
     run_result = gl_import(tenant=books.org, actor=None, data=csv_file(*GOOD), filename="a.csv",
@@ -479,7 +482,7 @@ def test_a_job_runs_once_even_if_its_task_is_delivered_twice(books, users, djang
     assert gl_import_run(books.org.pk, job.pk) == "succeeded"
     assert gl_import_run(books.org.pk, job.pk) == "succeeded"
     assert ledger_state(books.org)[:2] == (2, 5)
-    assert import_progress_get(job_id=job.pk)["phase"] == "post"
+    assert job_progress_get(job_id=job.pk)["phase"] == "post"
     with tenant_context(books.org):
         assert AuditEvent.objects.filter(action="journal.import").count() == 1
 
@@ -495,7 +498,7 @@ def test_an_unexpected_failure_fails_the_job_readably_and_writes_nothing(books, 
 
     assert gl_import_run(books.org.pk, job.pk) == "failed"
     with tenant_context(books.org):
-        job = ImportJob.objects.get(pk=job.pk)
+        job = Job.objects.get(pk=job.pk)
     assert job.message == ("The import stopped on an unexpected error (OSError); nothing was written. "
                            "Try again; if it fails again, tell your administrator.")
     assert ledger_state(books.org) == (0, 0, 0)
@@ -508,7 +511,7 @@ def test_uploading_a_file_already_imported_makes_a_duplicate_job_at_once(books, 
         job = import_job_create(tenant=books.org, actor=None, filename="again.csv", data=data)
 
     assert callbacks == []
-    assert (job.status, job.duplicate_of_id) == (ImportStatus.DUPLICATE, first.job.pk)
+    assert (job.status, job.duplicate_of_id) == (JobStatus.DUPLICATE, first.job.pk)
 
 
 def write(tmp_path, data: bytes, name: str = "actuals.csv") -> str:
@@ -573,7 +576,7 @@ def test_an_upload_runs_in_a_worker_and_the_page_lists_every_bad_row(books, clie
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(url("import_list"), {"file": SimpleUploadedFile("actuals.csv", data)})
     with tenant_context(books.org):
-        job = ImportJob.objects.get()
+        job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == url("import_detail", pk=job.pk)
     assert len(callbacks) == 1
 
@@ -594,8 +597,8 @@ def test_the_progress_partial_shows_the_phase_while_running(books, client):
     login(client, "viewer")
     job = import_job_create(tenant=books.org, actor=None, filename="a.csv", data=csv_file(*GOOD), enqueue=False)
     with tenant_context(books.org):
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
-    importers.job_progress_reporter(job.pk)(5000, 20000, "check")
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    job_progress_reporter(job.pk)(5000, 20000, "check")
 
     partial = client.get(url("import_detail", pk=job.pk), headers={"HX-Request": "true"}).content.decode()
 
@@ -615,8 +618,8 @@ def test_with_redis_down_the_page_of_a_running_import_shows_its_state_from_the_d
     login(client, "viewer")
     job = import_job_create(tenant=books.org, actor=None, filename="a.csv", data=csv_file(*GOOD), enqueue=False)
     with tenant_context(books.org):
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.RUNNING, started_at=datetime(2026, 3, 5, 9, 30, tzinfo=UTC),
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.RUNNING, started_at=datetime(2026, 3, 5, 9, 30, tzinfo=UTC),
             heartbeat_at=datetime(2026, 3, 5, 9, 41, 12, tzinfo=UTC))
 
     page = client.get(url("import_detail", pk=job.pk))
@@ -634,8 +637,8 @@ def test_with_redis_down_an_import_still_runs_without_progress(books, redis_down
 
     job = importers.import_job_run(tenant=books.org, job_id=job.pk)
 
-    assert (job.status, job.entries_created) == (ImportStatus.SUCCEEDED, 2)
-    assert import_progress_get(job_id=job.pk) == {"unavailable": True}
+    assert (job.status, job.result["entries_created"]) == (JobStatus.SUCCEEDED, 2)
+    assert job_progress_get(job_id=job.pk) == {"unavailable": True}
 
 
 def test_a_viewer_sees_the_imports_but_cannot_upload(books, client):

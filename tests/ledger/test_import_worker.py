@@ -16,9 +16,11 @@ from django.conf import settings
 from django.db import connection
 
 from finops.audit.models import AuditEvent
-from finops.ledger.importers import import_job_create, import_progress_get
-from finops.ledger.models import ImportJob, ImportStatus, JournalEntry, PeriodBalance
-from finops.ledger.tasks import import_jobs_requeue_stale
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.progress import job_progress_get
+from finops.jobs.tasks import jobs_requeue_stale_all
+from finops.ledger.importers import import_job_create
+from finops.ledger.models import JournalEntry, PeriodBalance
 from finops.tenancy.context import tenant_context
 from tests.local_servers import celery_worker, celery_worker_process, child_env, wait_until
 
@@ -33,11 +35,11 @@ def worker(tmp_path):
         yield log
 
 
-def wait_for(job: ImportJob, org, timeout: float = 60) -> ImportJob:
+def wait_for(job: Job, org, timeout: float = 60) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with tenant_context(org):
-            job = ImportJob.objects.defer("content").get(pk=job.pk)
+            job = Job.objects.defer("content").get(pk=job.pk)
         if job.is_finished:
             return job
         time.sleep(0.2)
@@ -66,8 +68,8 @@ def test_a_real_worker_imports_an_uploaded_file_with_exact_balances(books, users
 
     job = wait_for(job, books.org)
 
-    assert (job.status, job.rows, job.entries_created, job.entries_skipped, job.error_count) == (
-        ImportStatus.SUCCEEDED, 3000, 1000, 0, 0)
+    assert (job.status, job.rows, job.result["entries_created"], job.result["entries_skipped"], job.error_count) == (
+        JobStatus.SUCCEEDED, 3000, 1000, 0, 0)
     assert "Task finops.ledger.tasks.gl_import_run[" in worker.read_text()
     # Σ n.25 for n = 1..1000 = 500,500 + 250 = 500,750.00; software 1,000 × 10.00.
     with tenant_context(books.org):
@@ -79,10 +81,10 @@ def test_a_real_worker_imports_an_uploaded_file_with_exact_balances(books, users
         ("6200", "SALES"): Decimal("10000.0000"),
         ("2000", None): Decimal("-510750.0000"),
     }
-    assert import_progress_get(job_id=job.pk)["phase"] == "post"
+    assert job_progress_get(job_id=job.pk)["phase"] == "post"
 
     again = wait_for(import_job_create(tenant=books.org, actor=None, filename="copy.csv", data=big_file()), books.org)
-    assert (again.status, again.duplicate_of_id) == (ImportStatus.DUPLICATE, job.pk)
+    assert (again.status, again.duplicate_of_id) == (JobStatus.DUPLICATE, job.pk)
 
 
 def own_connection() -> psycopg.Connection:
@@ -100,9 +102,9 @@ def posting_is_waiting() -> bool:
         return cursor.fetchone()[0] == 1
 
 
-def heartbeat_of(job: ImportJob, org):
+def heartbeat_of(job: Job, org):
     with tenant_context(org):
-        return ImportJob.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
+        return Job.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
 
 
 @pytest.mark.worker
@@ -118,20 +120,20 @@ def test_a_worker_killed_mid_posting_leaves_a_job_that_beat_requeues_and_a_secon
         with celery_worker_process(tmp_path / "first.log", env, hostname="first@%h") as first:
             job = import_job_create(tenant=books.org, actor=users["finance"], filename="march.csv", data=big_file())
             wait_until(posting_is_waiting, what="the posting statement")
-            assert import_progress_get(job_id=job.pk)["phase"] == "post"
+            assert job_progress_get(job_id=job.pk)["phase"] == "post"
             beat = heartbeat_of(job, books.org)
             wait_until(lambda: heartbeat_of(job, books.org) > beat, timeout=10, what="a heartbeat while posting")
-            assert import_jobs_requeue_stale() == 0  # alive: left alone
+            assert jobs_requeue_stale_all() == 0  # alive: left alone
 
             first.kill()
             last = heartbeat_of(job, books.org)
             time.sleep(3.5)
             assert heartbeat_of(job, books.org) == last  # nobody beats for it any more
             with tenant_context(books.org):
-                assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.RUNNING
+                assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING
 
         with celery_worker_process(tmp_path / "second.log", env, hostname="second@%h") as second:
-            assert import_jobs_requeue_stale() == 1
+            assert jobs_requeue_stale_all() == 1
             blocker.rollback()  # the dead worker's session ends; its transaction rolls back
 
             job = wait_for(job, books.org)
@@ -139,8 +141,8 @@ def test_a_worker_killed_mid_posting_leaves_a_job_that_beat_requeues_and_a_secon
             assert "Task finops.ledger.tasks.gl_import_run[" in second.read_text()
     finally:
         blocker.close()
-    assert (job.status, job.rows, job.entries_created, job.entries_skipped, job.attempts) == (
-        ImportStatus.SUCCEEDED, 3000, 1000, 0, 2)
+    assert (job.status, job.rows, job.result["entries_created"], job.result["entries_skipped"], job.attempts) == (
+        JobStatus.SUCCEEDED, 3000, 1000, 0, 2)
     with tenant_context(books.org):
         assert JournalEntry.objects.count() == 1000
         assert AuditEvent.objects.filter(action="journal.import").count() == 1
@@ -151,7 +153,7 @@ def test_a_worker_killed_mid_posting_leaves_a_job_that_beat_requeues_and_a_secon
         ("6200", "SALES"): Decimal("10000.0000"),
         ("2000", None): Decimal("-510750.0000"),
     }
-    assert import_jobs_requeue_stale() == 0
+    assert jobs_requeue_stale_all() == 0
 
 
 def manage(*args: str) -> subprocess.CompletedProcess:
@@ -179,7 +181,7 @@ def test_the_command_exits_1_with_the_bad_rows_on_stderr_then_imports_the_correc
     assert imported.stdout == "actuals.csv: 2 rows: 1 entry created, 0 already imported (skipped).\n"
     with tenant_context(books.org):
         assert PeriodBalance.objects.get(account__code="6100").amount == Decimal("100.0000")
-        assert ImportJob.objects.get(status="succeeded").created_by == users_finance(books)
+        assert Job.objects.get(status="succeeded").created_by == users_finance(books)
 
 
 def users_finance(books):

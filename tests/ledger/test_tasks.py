@@ -7,10 +7,12 @@ from django.db import connection
 from django.utils import timezone
 
 from finops import celery_app
-from finops.jobs import job_heartbeat, job_start
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.runs import job_heartbeat, job_start
+from finops.jobs.tasks import jobs_requeue_stale_all
 from finops.ledger.importers import import_job_create
-from finops.ledger.models import ImportJob, ImportStatus, PeriodBalance
-from finops.ledger.tasks import gl_import_run, import_jobs_requeue_stale
+from finops.ledger.models import PeriodBalance
+from finops.ledger.tasks import gl_import_run
 from finops.tenancy.context import tenant_context
 
 GL = (b"date,entry_ref,entity,account,cost_center,amount,currency,memo\n"
@@ -29,20 +31,20 @@ def test_beat_requeues_a_job_whose_message_was_lost_and_leaves_fresh_ones(books,
     lost = import_job_create(tenant=books.org, actor=None, filename="lost.csv", data=GL, enqueue=False)
     fresh = import_job_create(tenant=books.org, actor=None, filename="fresh.csv", data=GL + b"\n", enqueue=False)
     with tenant_context(books.org):
-        ImportJob.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+        Job.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=11))
 
-    assert import_jobs_requeue_stale() == 1
+    assert jobs_requeue_stale_all() == 1
 
     with tenant_context(books.org):
-        assert ImportJob.objects.get(pk=lost.pk).status == ImportStatus.SUCCEEDED
-        assert ImportJob.objects.get(pk=fresh.pk).status == ImportStatus.QUEUED
+        assert Job.objects.get(pk=lost.pk).status == JobStatus.SUCCEEDED
+        assert Job.objects.get(pk=fresh.pk).status == JobStatus.QUEUED
         assert PeriodBalance.objects.get(account=books.rent).amount == 250
-    assert import_jobs_requeue_stale() == 0
+    assert jobs_requeue_stale_all() == 0
 
 
 def running(job, *, attempts: int, heartbeat_ago: timedelta) -> None:
     """The row as a worker left it: running since it started, its last beat `heartbeat_ago`."""
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, attempts=attempts,
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempts=attempts,
                                                started_at=timezone.now() - timedelta(hours=1),
                                                heartbeat_at=timezone.now() - heartbeat_ago)
 
@@ -54,11 +56,11 @@ def test_beat_requeues_a_running_job_whose_heartbeat_stopped_and_leaves_one_that
         running(dead, attempts=1, heartbeat_ago=timedelta(seconds=121))
         running(alive, attempts=1, heartbeat_ago=timedelta(seconds=30))
 
-    assert import_jobs_requeue_stale() == 1
+    assert jobs_requeue_stale_all() == 1
 
     with tenant_context(books.org):
-        assert ImportJob.objects.values_list("status", "attempts").get(pk=dead.pk) == (ImportStatus.SUCCEEDED, 2)
-        assert ImportJob.objects.values_list("status", "attempts").get(pk=alive.pk) == (ImportStatus.RUNNING, 1)
+        assert Job.objects.values_list("status", "attempts").get(pk=dead.pk) == (JobStatus.SUCCEEDED, 2)
+        assert Job.objects.values_list("status", "attempts").get(pk=alive.pk) == (JobStatus.RUNNING, 1)
         assert PeriodBalance.objects.get(account=books.rent).amount == 250
 
 
@@ -67,12 +69,12 @@ def test_a_job_whose_worker_was_lost_three_times_is_failed_not_requeued_again(bo
     with tenant_context(books.org):
         running(job, attempts=3, heartbeat_ago=timedelta(minutes=5))
 
-    assert import_jobs_requeue_stale() == 0
+    assert jobs_requeue_stale_all() == 0
 
     with tenant_context(books.org):
-        job = ImportJob.objects.get(pk=job.pk)
+        job = Job.objects.get(pk=job.pk)
         assert not PeriodBalance.objects.exists()
-    assert (job.status, job.attempts) == (ImportStatus.FAILED, 3)
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 3)
     assert job.message.startswith("The job stopped 3 times without finishing (the worker running it was lost)")
     assert job.finished_at is not None
 
@@ -82,15 +84,15 @@ def test_a_second_delivery_of_a_job_running_elsewhere_does_nothing_and_a_dead_ru
     with tenant_context(books.org):
         running(job, attempts=1, heartbeat_ago=timedelta(seconds=5))
 
-    assert gl_import_run(books.org.pk, job.pk) == ImportStatus.RUNNING
+    assert gl_import_run(books.org.pk, job.pk) == JobStatus.RUNNING
     with tenant_context(books.org):
-        assert ImportJob.objects.get(pk=job.pk).attempts == 1
+        assert Job.objects.get(pk=job.pk).attempts == 1
         assert not PeriodBalance.objects.exists()
         running(job, attempts=1, heartbeat_ago=timedelta(minutes=3))
 
-    assert gl_import_run(books.org.pk, job.pk) == ImportStatus.SUCCEEDED
+    assert gl_import_run(books.org.pk, job.pk) == JobStatus.SUCCEEDED
     with tenant_context(books.org):
-        assert ImportJob.objects.get(pk=job.pk).attempts == 2
+        assert Job.objects.get(pk=job.pk).attempts == 2
         assert PeriodBalance.objects.get(account=books.rent).amount == 250
 
 
@@ -100,27 +102,27 @@ def test_a_requeued_job_waits_as_queued_and_is_not_sent_again_before_the_queued_
         running(job, attempts=1, heartbeat_ago=timedelta(minutes=3))
     sent = []
     with patch.object(gl_import_run, "delay", lambda *args: sent.append(args)):
-        assert import_jobs_requeue_stale() == 1
-        assert import_jobs_requeue_stale() == 0  # the message is on its way; a busy queue is not a lost one
+        assert jobs_requeue_stale_all() == 1
+        assert jobs_requeue_stale_all() == 0  # the message is on its way; a busy queue is not a lost one
     assert sent == [(books.org.pk, job.pk)]
     with tenant_context(books.org):
-        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.QUEUED
+        assert Job.objects.get(pk=job.pk).status == JobStatus.QUEUED
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_beats_from_its_own_connection_while_the_jobs_connection_is_in_one_long_statement(books):
     job = import_job_create(tenant=books.org, actor=None, filename="a.csv", data=GL, enqueue=False)
-    assert job_start(ImportJob, tenant=books.org, pk=job.pk) is True
+    assert job_start(tenant=books.org, pk=job.pk) is True
     with tenant_context(books.org):
-        started = ImportJob.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
+        started = Job.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
     sessions = database_sessions()
 
-    with job_heartbeat(ImportJob, tenant=books.org, pk=job.pk, interval=0.2):
+    with job_heartbeat(tenant=books.org, pk=job.pk, interval=0.2):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(1)")
 
     with tenant_context(books.org):
-        beaten = ImportJob.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
+        beaten = Job.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
     assert timedelta(seconds=0.6) < beaten - started < timedelta(seconds=1.5)
     assert not [t for t in threading.enumerate() if t.name.startswith("heartbeat:")]
     assert database_sessions() == sessions  # the thread closed its connection

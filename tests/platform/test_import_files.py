@@ -15,9 +15,10 @@ import pytest
 
 from budgets.importers import budget_import
 from budgets.models import Budget, BudgetLine
+from finops.jobs.models import Job
 from finops.ledger.chart_import import chart_import
 from finops.ledger.importers import gl_import
-from finops.ledger.models import Account, ImportJob, JournalEntry, JournalLine, Period, PeriodBalance
+from finops.ledger.models import Account, JournalEntry, JournalLine, Period, PeriodBalance
 from finops.tenancy.context import tenant_context
 from tests.xlsx_files import SHEET, STRINGS, declare_size, sheet_rows, sheet_xml, strings_xml, xlsx
 
@@ -48,7 +49,7 @@ def problems(result) -> list[tuple[int | None, str]]:
 def nothing_written(org) -> bool:
     with tenant_context(org):
         return (JournalEntry.objects.count(), JournalLine.objects.count(), Period.objects.count(),
-                ImportJob.objects.count(), Budget.objects.count(), BudgetLine.objects.count()) == (0, 0, 0, 0, 0, 0)
+                Job.objects.count(), Budget.objects.count(), BudgetLine.objects.count()) == (0, 0, 0, 0, 0, 0)
 
 
 def part(data: bytes, name: str) -> zipfile.ZipInfo:

@@ -22,8 +22,8 @@ Speed: the check runs once per row with dictionary lookups (codes, dates, rates 
 no ORM, in a second thread, while this one writes what has been checked so far (`writing.py`):
 the lines into a temporary table, the entries into the ledger. Once every row is checked, one
 INSERT … SELECT moves all lines into the ledger, so the balance trigger sees whole entries; a
-problem found anywhere rolls it all back. Progress goes to the cache (Redis), not to the
-database: the import's own transaction is invisible to the page that polls it until it commits.
+problem found anywhere rolls it all back. Progress is reported as every job's is
+(`finops/jobs/progress.py`).
 
 The modules, in the order a file goes through them:
 
@@ -33,36 +33,30 @@ The modules, in the order a file goes through them:
 - `parsing.py`    `gl_parse`: rows then entries, no database
 - `writing.py`    writing while checking: staged lines, entries, then one move into the ledger
 - `importing.py`  `gl_import`: lock, duplicate check, check and write, in one transaction
-- `progress.py`   progress in the cache, for the page that polls it
-- `jobs.py`       upload now, import in a worker (status, heartbeat, requeue: `finops/jobs.py`)
+- `jobs.py`       upload now, import in a worker (the job row, heartbeat, progress and requeue
+                  are the kernel's: `finops/jobs/`)
 """
 
 from .entries import MAX_LINES_PER_ENTRY, GlEntry
-from .importing import IMPORT_LOCK_CLASS, GlImportResult, duplicate_message, gl_import
+from .importing import GL, IMPORT_LOCK_CLASS, GlImportResult, gl_import
 from .jobs import import_job_create, import_job_run
 from .parsing import GlParsed, gl_parse
-from .progress import PHASES, PROGRESS_EVERY, Progress, import_progress_get, job_progress_reporter
 from .reference import GlReference, gl_reference_load
 from .rows import COLUMNS, REQUIRED
 
 __all__ = [
     "COLUMNS",
+    "GL",
     "IMPORT_LOCK_CLASS",
     "MAX_LINES_PER_ENTRY",
-    "PHASES",
-    "PROGRESS_EVERY",  # read it here; to change it (tests), set `progress.PROGRESS_EVERY`
     "REQUIRED",
     "GlEntry",
     "GlImportResult",
     "GlParsed",
     "GlReference",
-    "Progress",
-    "duplicate_message",
     "gl_import",
     "gl_parse",
     "gl_reference_load",
     "import_job_create",
     "import_job_run",
-    "import_progress_get",
-    "job_progress_reporter",
 ]

@@ -19,16 +19,19 @@ from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.db import analyze_on_commit
 from finops.imports import RowError
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.progress import Progress, job_progress_reporter
+from finops.jobs.records import duplicate_message, job_finish, job_previous_import
 from finops.tenancy.context import tenant_context
 
-from ..models import ImportJob, ImportKind, ImportStatus, JournalEntry, JournalLine, Period, PeriodBalance
+from ..models import JournalEntry, JournalLine, Period, PeriodBalance
 from ..signals import actuals_changed_on_commit
 from .parsing import no_cyclic_gc
-from .progress import Progress, job_progress_reporter
 from .reference import gl_reference_load
 from .writing import write_while_checking
 
 IMPORT_LOCK_CLASS = 0x676C_696D  # pg_advisory_xact_lock(class, tenant): "glim"
+GL = "gl"  # the job kind (finops/jobs): a GL file imports once
 
 @dataclass
 class GlImportResult:
@@ -36,8 +39,8 @@ class GlImportResult:
     skipped: int = 0
     rows: int = 0
     errors: list[RowError] = field(default_factory=list)
-    duplicate_of: ImportJob | None = None
-    job: ImportJob | None = None
+    duplicate_of: Job | None = None
+    job: Job | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,12 +56,6 @@ class GlImportResult:
                 f"entr{'y' if self.created == 1 else 'ies'} created, {self.skipped:,} already imported (skipped).")
 
 
-def duplicate_message(previous: ImportJob) -> str:
-    when = timezone.localtime(previous.finished_at or previous.created_at)
-    return (f"This file was already imported on {when:%Y-%m-%d %H:%M} (import #{previous.pk}, "
-            f"{previous.filename}): nothing changed.")
-
-
 def _lock_tenant_imports(tenant_id: int) -> None:
     """Imports into one tenant run one at a time: the duplicate and idempotency checks then
     see every earlier import committed. (The lock ends with the transaction.)"""
@@ -66,7 +63,7 @@ def _lock_tenant_imports(tenant_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_CLASS, tenant_id])
 
 
-def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | None = None,
+def gl_import(*, tenant, actor, data: bytes, filename: str, job: Job | None = None,
               progress: Progress | None = None) -> GlImportResult:
     """Import GL actuals from `data` (CSV or XLSX), all or nothing.
 
@@ -83,14 +80,13 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
             # Re-read under the tenant's import lock: a second run of the job (a requeue of one
             # that was only slow) waits above until the first committed, and stops here. The
             # row itself is not locked, so the job's heartbeat can go on beating it meanwhile.
-            job = ImportJob.objects.defer("content").get(pk=job.pk)
+            job = Job.objects.defer("content").get(pk=job.pk)
             if job.is_finished:
                 return result_of(job)
-        previous = (ImportJob.objects.filter(kind=ImportKind.GL, sha256=sha256, status=ImportStatus.SUCCEEDED)
-                    .defer("content").first())
+        previous = job_previous_import(kind=GL, sha256=sha256)
         if previous is not None:
             if job is not None:
-                finish_job(job, status=ImportStatus.DUPLICATE, duplicate_of=previous,
+                job_finish(job, status=JobStatus.DUPLICATE, duplicate_of=previous,
                            message=duplicate_message(previous))
             return GlImportResult(duplicate_of=previous, job=job)
 
@@ -102,9 +98,9 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
             if own_job:
                 # Only the fingerprint is kept (the caller has the file): the row makes the
                 # same content recognisable next time without storing it twice.
-                job = ImportJob.objects.create(
-                    tenant_id=tenant_id, kind=ImportKind.GL, filename=filename[:255], content=b"",
-                    size=len(data), sha256=sha256, status=ImportStatus.RUNNING, started_at=timezone.now(),
+                job = Job.objects.create(
+                    tenant_id=tenant_id, kind=GL, filename=filename[:255], content=b"", content_once=True,
+                    size=len(data), sha256=sha256, status=JobStatus.RUNNING, started_at=timezone.now(),
                     created_by=actor if getattr(actor, "pk", None) else None)
             with no_cyclic_gc():
                 written = write_while_checking(tenant=tenant, actor=actor, job_id=job.pk, data=data,
@@ -121,10 +117,10 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
                                 errors=errors, job=job)
         if job is not None:
             if errors:
-                finish_job(job, status=ImportStatus.FAILED, rows=parsed.rows, errors=errors, message=result.summary())
+                job_finish(job, status=JobStatus.FAILED, rows=parsed.rows, errors=errors, message=result.summary())
             else:
-                finish_job(job, status=ImportStatus.SUCCEEDED, rows=parsed.rows, created=created, skipped=skipped,
-                        message=result.summary())
+                job_finish(job, status=JobStatus.SUCCEEDED, rows=parsed.rows, message=result.summary(),
+                           result={"entries_created": created, "entries_skipped": skipped})
                 audit_record(tenant=tenant, actor=actor, action=AuditAction.JOURNAL_IMPORT, obj=job,
                              after={"filename": job.filename, "sha256": sha256, "rows": parsed.rows,
                                     "entries_created": created, "entries_skipped": skipped})
@@ -133,22 +129,9 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: ImportJob | Non
         return result
 
 
-def finish_job(job: ImportJob, *, status: str, rows: int = 0, created: int = 0, skipped: int = 0,
-            errors: list[RowError] = (), message: str = "", duplicate_of: ImportJob | None = None) -> None:
-    job.status = status
-    job.rows, job.entries_created, job.entries_skipped = rows, created, skipped
-    job.errors = [{"line": e.line, "message": e.message} for e in errors[:ImportJob.MAX_STORED_ERRORS]]
-    job.error_count = len(errors)
-    job.message = message[:500]
-    job.duplicate_of = duplicate_of
-    job.started_at = job.started_at or timezone.now()
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "rows", "entries_created", "entries_skipped", "errors", "error_count",
-                            "message", "duplicate_of", "started_at", "finished_at"])
-
-
-def result_of(job: ImportJob) -> GlImportResult:
+def result_of(job: Job) -> GlImportResult:
     return GlImportResult(
-        created=job.entries_created, skipped=job.entries_skipped, rows=job.rows, job=job,
+        created=job.result.get("entries_created", 0), skipped=job.result.get("entries_skipped", 0), rows=job.rows,
+        job=job,
         errors=[RowError(e["line"], e["message"]) for e in job.errors], duplicate_of=job.duplicate_of,
     )

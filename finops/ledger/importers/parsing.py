@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from finops.imports import FileProblem, RowError, csv_rows, is_xlsx, xlsx_rows
+from finops.jobs.progress import Progress
 
 from .entries import GlEntry, PendingEntry, check_entries
-from .progress import Progress
 from .reference import GlReference
 from .rows import check_rows, header_columns
 

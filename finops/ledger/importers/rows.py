@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from finops import bounds
 from finops.imports import FileProblem, RowError, parse_amount
+from finops.jobs import progress as _progress
+from finops.jobs.progress import Progress
 
 from ..money import is_valid_currency, minor_units
-from . import progress as _progress
 from .entries import ONE, PendingEntry
-from .progress import Progress
 from .reference import GlReference
 
 _UNSEEN = object()

@@ -29,14 +29,14 @@ from django.utils import timezone
 from psycopg import sql
 
 from finops.imports import RowError
+from finops.jobs import progress as _progress
+from finops.jobs.progress import Progress
 
 from .. import writer
 from ..models import PeriodStatus, Source
 from ..periods import periods_ensure
-from . import progress as _progress
 from .entries import PendingEntry, entry_key
 from .parsing import GlParsed, gl_parse
-from .progress import Progress
 from .reference import GlReference
 
 STREAM_MIN_BYTES = 1 << 20  # smaller files are checked, then staged (tests lower it to cover both ways)

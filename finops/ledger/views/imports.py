@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
@@ -17,12 +16,14 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.tenancy.context import tenant_context
+from finops.jobs.models import Job
+from finops.jobs.progress import job_progress_get
+from finops.jobs.records import access_job, jobs_recent
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
-from ..importers import COLUMNS, import_job_create, import_progress_get
-from ..models import Account, CostCenter, Entity, ImportJob, ImportKind
+from ..importers import COLUMNS, GL, import_job_create
+from ..models import Account, CostCenter, Entity
 
 RECENT_JOBS = 25
 
@@ -45,17 +46,7 @@ class ImportUploadForm(forms.Form):
         return upload
 
 
-def access_import_job(*, tenant, pk: int) -> ImportJob:
-    """The tenant's job `pk`, or 404 — the same answer for "missing" and "another company's"."""
-    with tenant_context(tenant):
-        try:
-            return (ImportJob.objects.defer("content").select_related("created_by", "duplicate_of")
-                    .get(kind=ImportKind.GL, pk=pk))
-        except ImportJob.DoesNotExist:
-            raise Http404("No such import.") from None
-
-
-def _detail_url(request, job: ImportJob) -> str:
+def _detail_url(request, job: Job) -> str:
     return reverse("ledger:import_detail", kwargs={"org_slug": request.org.slug, "pk": job.pk})
 
 
@@ -71,7 +62,7 @@ def import_list(request):
         else:
             url = _detail_url(request, job)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    jobs = ImportJob.objects.filter(kind=ImportKind.GL).defer("content").select_related("created_by")[:RECENT_JOBS]
+    jobs = jobs_recent(tenant=request.org, kind=GL, limit=RECENT_JOBS)
     return render(request, "ledger/import_list.html", {"form": form, "jobs": jobs, "columns": COLUMNS},
                   status=400 if form.errors else 200)
 
@@ -79,8 +70,8 @@ def import_list(request):
 @org_view(Action.VIEW)
 @require_GET
 def import_detail(request, pk: int):
-    job = access_import_job(tenant=request.org, pk=pk)
-    context = {"job": job, "progress": None if job.is_finished else import_progress_get(job_id=job.pk)}
+    job = access_job(tenant=request.org, kind=GL, pk=pk)
+    context = {"job": job, "progress": None if job.is_finished else job_progress_get(job_id=job.pk)}
     partial = request.htmx and not request.htmx.history_restore_request
     response = render(request, "ledger/import_detail.html#status" if partial else "ledger/import_detail.html", context)
     patch_vary_headers(response, ["HX-Request"])
@@ -90,7 +81,7 @@ def import_detail(request, pk: int):
 @org_view(Action.VIEW)
 @require_GET
 def import_errors_export(request, pk: int):
-    job = access_import_job(tenant=request.org, pk=pk)
+    job = access_job(tenant=request.org, kind=GL, pk=pk)
     rows = [(e["line"], e["message"]) for e in job.errors]
     return export_response(request.GET.get("format", "csv"), f"import-{job.pk}-problems", ["line", "problem"], rows)
 

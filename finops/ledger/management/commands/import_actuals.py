@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from finops.errors import DomainError
 from finops.imports import command_inputs
+from finops.jobs.models import JobStatus
 from finops.ledger.importers import import_job_create, import_job_run
-from finops.ledger.models import ImportStatus
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(str(exc)) from None
         job = import_job_run(tenant=tenant, job_id=job.pk)
-        if job.status == ImportStatus.FAILED:
+        if job.status == JobStatus.FAILED:
             for error in job.errors:
                 prefix = f"line {error['line']}: " if error["line"] else ""
                 self.stderr.write(f"{prefix}{error['message']}")
