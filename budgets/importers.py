@@ -37,7 +37,7 @@ from finops import bounds
 from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
-from finops.imports import NUMBER_HINT, FileProblem, RowError, csv_rows, is_xlsx, parse_amount, xlsx_rows
+from finops.imports import NUMBER_HINT, FileProblem, RowError, file_rows, header_read, parse_amount
 from finops.jobs import progress as _progress
 from finops.jobs.progress import Progress
 from finops.ledger.models import Account, CostCenter, Entity, Period
@@ -57,8 +57,6 @@ from .services import (
 
 COLUMNS = ("entity", "account", "cost_center", "period", "amount")
 REQUIRED = ("entity", "account", "period", "amount")
-_HEADER_JUNK = re.compile(r"[\s_\-]+")
-_KNOWN = {c.replace("_", ""): c for c in COLUMNS}
 _PERIOD = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
 HEADER_HINT = "The header must name entity, account, cost_center, period, amount."
 
@@ -103,25 +101,6 @@ def _lookup(by_code: dict, text: str):
         return text, by_code[text]
     hits = [(code, value) for code, value in by_code.items() if code.upper() == text.upper()]
     return hits[0] if len(hits) == 1 else (None, None)
-
-
-def _header(row: list[str]) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    for index, name in enumerate(row):
-        canonical = _KNOWN.get(_HEADER_JUNK.sub("", str(name).strip().lower()))
-        if canonical is None:
-            continue
-        if canonical in positions:
-            raise FileProblem(f"The column “{canonical}” appears twice in the header.", 1)
-        positions[canonical] = index
-    if len(row) == 1 and any(sep in str(row[0]) for sep in ";\t|"):
-        raise FileProblem("The header is a single column: the file seems to be separated by semicolons, tabs or "
-                          "bars. Save it as CSV with commas (“CSV UTF-8” in Excel) and import it again.", 1)
-    missing = [c for c in REQUIRED if c not in positions]
-    if missing:
-        raise FileProblem(f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. "
-                          f"{HEADER_HINT}", 1)
-    return positions
 
 
 def _parse_period(text: str) -> date | str:
@@ -171,13 +150,13 @@ def _read(data: bytes, filename: str, budget: Budget | None,
     accounts = {code: (pk, kind, active) for pk, code, kind, active in
                 Account.objects.values_list("id", "code", "type", "active")}
     cost_centers = {code: (pk, active) for pk, code, active in CostCenter.objects.values_list("id", "code", "active")}
-    rows_in, total = xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
+    rows_in, total = file_rows(data, filename)
     first = next(rows_in, None)
     if first is None:
         raise FileProblem("The file is empty.")
     if first[0] != 1 or not any(str(c).strip() for c in first[1]):
         raise FileProblem(f"The first line must be the header. {HEADER_HINT}", 1)
-    columns = _header(first[1])
+    columns = header_read(first[1], known=COLUMNS, required=REQUIRED, hint=HEADER_HINT)
     width = len(first[1])
     errors: list[RowError] = []
     rows: list[_Row] = []

@@ -1,13 +1,16 @@
-"""What every file import shares (DESIGN §4 "Imports"): how a problem is named, and reading
-bytes as text. Each importer parses and validates its own columns, collects every `RowError`,
-and writes nothing unless there are none."""
+"""What every file import shares (DESIGN §4 "Imports"), in the order a file goes through it:
+detect the format and read its rows, each with its line number (`file_rows`: CSV or XLSX); read
+the header once (`header_read`: names in any case and spacing, unknown columns ignored, a
+column named twice or a file separated by semicolons refused); then each importer validates every
+row, collects every `RowError`, and writes nothing unless there are none. How a problem is named
+(`RowError`, `FileProblem`) and how an amount is read (`parse_amount`) are here too."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,6 +60,39 @@ def decode_text(data: bytes) -> str:
 
 
 # --- reading rows: CSV or XLSX, each row with its line number ---------------------------------
+
+def file_rows(data: bytes, filename: str) -> tuple[Iterator[tuple[int, list[str]]], int]:
+    """(line number, cells) of every row of a CSV or XLSX file, and how many rows it has."""
+    return xlsx_rows(data) if is_xlsx(data, filename) else csv_rows(data)
+
+
+_HEADER_JUNK = re.compile(r"[\s_\-]+")
+
+
+def header_read(row: list[str], *, known: Sequence[str], required: Sequence[str] = (), hint: str = "") -> dict[str, int]:
+    """{canonical column: position} of a header row (line 1). Names are compared without case,
+    spaces, underscores and hyphens ("Cost center" is `cost_center`); unknown columns are
+    ignored. A FileProblem for a column named twice, for a header that is one column holding
+    semicolons, tabs or bars (a file not separated by commas), and for missing `required` columns
+    (`hint` says what the header must name)."""
+    names = {_HEADER_JUNK.sub("", c): c for c in known}
+    positions: dict[str, int] = {}
+    for index, name in enumerate(row):
+        canonical = names.get(_HEADER_JUNK.sub("", str(name).strip().lower()))
+        if canonical is None:
+            continue
+        if canonical in positions:
+            raise FileProblem(f"The column “{canonical}” appears twice in the header.", 1)
+        positions[canonical] = index
+    if len(row) == 1 and any(sep in str(row[0]) for sep in ";\t|"):
+        raise FileProblem("The header is a single column: the file seems to be separated by semicolons, tabs or "
+                          "bars. Save it as CSV with commas (“CSV UTF-8” in Excel) and import it again.", 1)
+    missing = [c for c in required if c not in positions]
+    if missing:
+        raise FileProblem(f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. {hint}"
+                          .rstrip(), 1)
+    return positions
+
 
 def is_xlsx(data: bytes, filename: str) -> bool:
     return data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))

@@ -1,4 +1,4 @@
-"""Importing a chart: entities, accounts and cost centers from one CSV file.
+"""Importing a chart: entities, accounts and cost centers from one CSV or XLSX file.
 
 Columns `kind, code, name, type, currency, parent` (header names are case- and space-insensitive;
 `kind`, `code` and `name` are required). `kind` is entity, account or cost_center; `type` is an
@@ -16,8 +16,6 @@ through the master-data services, so every change is audited like an edit in the
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from django.db import transaction
 from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
-from finops.imports import FileProblem, RowError, decode_text
+from finops.imports import FileProblem, RowError, file_rows, header_read
 from finops.tenancy.context import tenant_context
 
 from .models import Account, AccountType, CostCenter, Entity, PeriodBalance
@@ -85,36 +83,23 @@ class ChartImportResult:
 
 # --- reading --------------------------------------------------------------------------------------
 
-def _read(data: bytes) -> tuple[list[ChartRow], list[RowError], set[str]]:
+def _read(data: bytes, filename: str = "") -> tuple[list[ChartRow], list[RowError], set[str]]:
     """Parse the file into rows; per-row problems that need no database go to the error list."""
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise FileProblem(f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_000_000} MB.")
-    text = decode_text(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-        positions: dict[str, int] = {}
-        for index, name in enumerate(header):
-            key = _JUNK.sub("", name.strip().lower())
-            canonical = {c.replace("_", ""): c for c in COLUMNS}.get(key)
-            if canonical is not None and canonical not in positions:
-                positions[canonical] = index
-        missing = [c for c in REQUIRED if c not in positions]
-        if missing:
-            raise FileProblem(
-                f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. "
-                f"The header must name {', '.join(COLUMNS)}.", 1)
-        rows, errors = [], []
-        line = reader.line_num + 1
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
-            row = _row(start, cells, positions, errors)
-            if row is not None:
-                rows.append(row)
-    except csv.Error as exc:
-        raise FileProblem(f"The CSV cannot be read near line {reader.line_num}: {exc}.", reader.line_num) from None
+    rows_in, _ = file_rows(data, filename)
+    first = next(rows_in, None)
+    if first is None or first[0] != 1 or not any(str(c).strip() for c in first[1]):
+        raise FileProblem(f"The first line must be the header. The header must name {', '.join(COLUMNS)}.", 1)
+    positions = header_read(first[1], known=COLUMNS, required=REQUIRED,
+                            hint=f"The header must name {', '.join(COLUMNS)}.")
+    rows, errors = [], []
+    for line, cells in rows_in:
+        if not any(str(c).strip() for c in cells):
+            continue
+        row = _row(line, [str(c) for c in cells], positions, errors)
+        if row is not None:
+            rows.append(row)
     if not rows and not errors:
         raise FileProblem("The file has a header but no rows.")
     return rows, errors, set(positions)
@@ -239,12 +224,12 @@ def _parents_first(kind: str, rows: list[ChartRow], current: dict) -> list[Chart
 
 # --- the service ---------------------------------------------------------------------------------------
 
-def chart_import(*, tenant, actor, data: bytes) -> ChartImportResult:
+def chart_import(*, tenant, actor, data: bytes, filename: str = "") -> ChartImportResult:
     """Import a chart CSV (see the module docstring). Row problems are returned in
     `result.errors`, and then nothing has been written."""
     result = ChartImportResult()
     try:
-        rows, errors, _columns = _read(data)
+        rows, errors, _columns = _read(data, filename)
     except FileProblem as problem:
         result.errors = [problem.error]
         return result

@@ -232,3 +232,27 @@ def test_the_command_names_a_missing_file_or_organisation(org, tmp_path):
         call_command("import_chart", str(tmp_path / "nope.csv"), "--org", org.slug)
     with pytest.raises(CommandError, match="No organisation with slug 'initech'."):
         call_command("import_chart", str(tmp_path / "nope.csv"), "--org", "initech")
+
+
+def test_the_same_chart_as_xlsx_imports_the_same_rows_and_names_a_bad_one_by_its_row(org, users):
+    from tests.xlsx_files import sheet_xml, strings_xml, xlsx
+
+    rows = [line.split(",") for line in CHART.splitlines()]
+    data = xlsx(sheet_xml(rows, shared=(shared := [])), strings=strings_xml(shared))
+    result = chart_import(tenant=org, actor=users["finance"], data=data, filename="chart.xlsx")
+    assert result.ok, messages(result)
+    assert snapshot(org)[1] == [("1000", "Current assets", "asset", None), ("1010", "Operating cash", "asset", "1000"),
+                                ("4000", "Revenue", "revenue", None), ("4010", "Subscription revenue", "revenue", "4000"),
+                                ("6000", "Operating expenses", "expense", None), ("6100", "Rent", "expense", "6000")]
+
+    bad = xlsx(sheet_xml([rows[0], ["account", "7000", "Travel", "expense"], ["account", "7100", "Hotels", "spending"]]))
+    refused = chart_import(tenant=org, actor=users["finance"], data=bad, filename="more.xlsx")
+    assert [line for line, _ in messages(refused)] == [3]
+    with tenant_context(org):
+        assert not Account.objects.filter(code__in=["7000", "7100"]).exists()
+
+
+def test_a_column_named_twice_is_refused_like_in_every_import(org):
+    result = run(org, "kind,code,name,Name\naccount,7000,Travel,Trips\n")
+    assert messages(result) == [(1, "The column “name” appears twice in the header.")]
+    assert snapshot(org) == ([], [], [])

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from finops import bounds
-from finops.imports import FileProblem, RowError, parse_amount
+from finops.imports import FileProblem, RowError, header_read, parse_amount
 from finops.jobs import progress as _progress
 from finops.jobs.progress import Progress
 
@@ -25,28 +25,13 @@ _UNSEEN = object()
 
 COLUMNS = ("date", "entry_ref", "entity", "account", "cost_center", "amount", "currency", "memo")
 REQUIRED = ("date", "entry_ref", "entity", "account")
-_KNOWN = {c.replace("_", ""): c for c in (*COLUMNS, "debit", "credit")}
-_HEADER_JUNK = re.compile(r"[\s_\-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def header_columns(row: list[str]) -> tuple[dict[str, int], int]:
     """({canonical column: position}, header width) of the header row, or a FileProblem."""
-    positions: dict[str, int] = {}
-    for index, name in enumerate(row):
-        key = _HEADER_JUNK.sub("", str(name).strip().lower())
-        if not key:
-            continue
-        canonical = _KNOWN.get(key)
-        if canonical is None:
-            continue  # unknown columns are ignored
-        if canonical in positions:
-            raise FileProblem(f"The column “{canonical}” appears twice in the header.", 1)
-        positions[canonical] = index
+    positions = header_read(row, known=(*COLUMNS, "debit", "credit"))
     width = len(row)
-    if len(row) == 1 and any(sep in str(row[0]) for sep in ";\t|"):
-        raise FileProblem("The header is a single column: the file seems to be separated by semicolons, tabs or "
-                          "bars. Save it as CSV with commas (“CSV UTF-8” in Excel) and import it again.", 1)
     missing = [c for c in REQUIRED if c not in positions]
     has_amount, has_debit, has_credit = "amount" in positions, "debit" in positions, "credit" in positions
     if has_amount and (has_debit or has_credit):
