@@ -7,7 +7,8 @@ currency; `parent` the code of the parent of the same kind, in the file (before 
 child) or already in the organisation. An empty parent makes a top-level account or cost center;
 without a parent column, parents are left as they are.
 
-All or nothing, like every import: if any row is wrong, each bad row is named with its line
+Uploaded in the app it runs as a background job (`chart_import_job_create`, at the end); the
+command runs the same job in its own process. All or nothing, like every import: if any row is wrong, each bad row is named with its line
 number (header = line 1) and reason, and nothing is written. Otherwise one transaction creates
 what is new and updates the names and parents (and an unused account's type) of what exists. It
 never deletes, and never changes an entity's currency, which its postings are kept in. Writes go
@@ -16,6 +17,7 @@ through the master-data services, so every change is audited like an edit in the
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -27,11 +29,15 @@ from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.imports import FileProblem, RowError, file_rows, header_read
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.records import job_claim, job_content, job_finish, job_get, job_lock, job_record
 from finops.tenancy.context import tenant_context
 
 from .models import Account, AccountType, CostCenter, Entity, PeriodBalance
 from .money import is_valid_currency
 from .services import account_save, cost_center_save, entity_create
+
+log = logging.getLogger(__name__)
 
 ENTITY, ACCOUNT, COST_CENTER = "entity", "account", "cost_center"
 KIND_NAMES = {ENTITY: "entity", ACCOUNT: "account", COST_CENTER: "cost center"}
@@ -344,3 +350,39 @@ def _entity_rename(*, tenant, actor, entity: Entity, name: str) -> Entity:
         locked.save(update_fields=["name"])
         audit_record(tenant=tenant, actor=actor, action=AuditAction.ENTITY_UPDATE, obj=locked, before=before, after={"name": name})
         return locked
+
+
+# --- as a background job (finops/jobs) ------------------------------------------------------------
+
+CHART = "chart"  # the job kind: a chart may be imported again (it updates what changed, creates what is new)
+
+
+def chart_import_job_create(*, tenant, actor, filename: str, data: bytes, enqueue: bool = True) -> Job:
+    """Record an uploaded chart as a job and, after commit, hand it to a worker (`tasks.chart_import_run`)."""
+    return job_record(tenant=tenant, actor=actor, kind=CHART, filename=filename, data=data, enqueue=enqueue)
+
+
+def chart_import_job_run(*, tenant, job_id: int) -> Job | None:
+    """Run a queued chart import (what the worker and the command do). Safe to run twice: a
+    finished job is left alone, and two runs of one job serialise on its row lock; the chart and
+    the job's outcome commit together, so a crash leaves the job to be run again from the start."""
+    if job_claim(tenant=tenant, kind=CHART, job_id=job_id) is not None:
+        try:
+            with tenant_context(tenant):
+                job = job_lock(kind=CHART, job_id=job_id)
+                if not job.is_finished:
+                    result = chart_import(tenant=tenant, actor=job.created_by, data=job_content(job_id=job_id),
+                                          filename=job.filename)
+                    job_finish(job, status=JobStatus.SUCCEEDED if result.ok else JobStatus.FAILED, rows=result.rows,
+                               errors=result.errors, message=result.summary(),
+                               result={"created": dict(result.created), "updated": dict(result.updated),
+                                       "unchanged": result.unchanged})
+        except Exception as exc:
+            log.exception("chart import job %s failed", job_id)
+            with tenant_context(tenant):
+                job = job_lock(kind=CHART, job_id=job_id)
+                if not job.is_finished:
+                    job_finish(job, status=JobStatus.FAILED, message=(
+                        f"The import stopped on an unexpected error ({exc.__class__.__name__}); nothing was written. "
+                        "Try again; if it fails again, tell your administrator."))
+    return job_get(tenant=tenant, kind=CHART, pk=job_id)

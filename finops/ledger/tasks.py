@@ -8,6 +8,7 @@ from celery import shared_task
 
 from finops.tenancy.models import Organization
 
+from .chart_import import chart_import_job_run
 from .importers import import_job_run
 
 log = logging.getLogger(__name__)
@@ -30,3 +31,14 @@ def gl_import_run(tenant_id: int, job_id: int) -> str | None:
         log.warning("gl_import_run: import job %s of organisation %s does not exist", job_id, tenant_id)
         return None
     return job.status
+
+
+@shared_task(acks_late=False)  # like gl_import_run: the job's row makes it run, beat requeues it
+def chart_import_run(tenant_id: int, job_id: int) -> str | None:
+    """Import an uploaded chart (`chart_import.chart_import_job_run`). Idempotent, like the GL import."""
+    tenant = Organization.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        log.warning("chart_import_run: organisation %s does not exist", tenant_id)
+        return None
+    job = chart_import_job_run(tenant=tenant, job_id=job_id)
+    return job.status if job is not None else None

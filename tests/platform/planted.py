@@ -15,6 +15,7 @@ from budgets.selectors import version_latest
 from budgets.transfers import transfer_request
 from budgets.uploads import budget_upload_create
 from finops.ledger import services as ledger
+from finops.ledger.chart_import import chart_import_job_create, chart_import_job_run
 from finops.ledger.importers import gl_import
 from finops.ledger.periods import period_ensure
 from finops.ledger.services import LineSpec
@@ -38,6 +39,7 @@ class Planted:
     transfer: object
     alert: object
     upload: object
+    chart_job: object
     canary: str
 
 
@@ -79,11 +81,15 @@ def plant(org, canary: str) -> Planted:
     upload = budget_upload_create(tenant=org, actor=None, version=version, filename=f"{canary}-plan.csv",
                                   data=f"entity,account,period,amount\nUS,6100,2026-05,{canary}\n".encode(),
                                   enqueue=False)
+    chart_job = chart_import_job_run(tenant=org, job_id=chart_import_job_create(
+        tenant=org, actor=None, filename=f"{canary}-chart.csv", enqueue=False,
+        data=f"kind,code,name,type\naccount,6998,{canary} chart account,expense\n".encode()).pk)
+    assert chart_job.status == "succeeded", chart_job.errors
     return Planted(
         org=org, books=books, entry=entry, period=period_ensure(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=member(org, user__email=f"viewer@{org.slug}.test"),
         invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, upload=upload,
-        canary=canary,
+        chart_job=chart_job, canary=canary,
     )
 
 
@@ -151,5 +157,7 @@ FOREIGN_KWARGS = {
     "ledger:import_list": lambda p: {},
     "ledger:import_template": lambda p: {},
     "ledger:import_detail": lambda p: {"pk": p.job.pk},
+    "ledger:chart_import": lambda p: {},
+    "ledger:chart_import_detail": lambda p: {"pk": p.chart_job.pk},
     "ledger:import_errors": lambda p: {"pk": p.job.pk},
 }

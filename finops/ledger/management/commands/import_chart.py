@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from finops.errors import DomainError
 from finops.imports import command_inputs
-from finops.ledger.chart_import import chart_import
+from finops.jobs.models import JobStatus
+from finops.ledger.chart_import import chart_import_job_create, chart_import_job_run
 
 
 class Command(BaseCommand):
@@ -22,9 +24,16 @@ class Command(BaseCommand):
     def handle(self, *args, file: str, org: str, **options):
         inputs = command_inputs(org=org, file=file)
         tenant = inputs.tenant
-        result = chart_import(tenant=tenant, actor=None, data=inputs.data, filename=inputs.filename)
-        if result.errors:
-            for error in result.errors:
-                self.stderr.write(str(error))
-            raise CommandError(result.summary())
-        self.stdout.write(self.style.SUCCESS(f"{tenant.slug}: {result.summary()}"))
+        try:
+            job = chart_import_job_create(tenant=tenant, actor=None, filename=inputs.filename, data=inputs.data,
+                                          enqueue=False)
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+        job = chart_import_job_run(tenant=tenant, job_id=job.pk)  # the same job a worker runs, here
+        if job.status != JobStatus.SUCCEEDED:
+            for error in job.errors:
+                self.stderr.write(f"line {error['line']}: {error['message']}" if error["line"] else error["message"])
+            if job.error_count > len(job.errors):
+                self.stderr.write(f"… and {job.error_count - len(job.errors):,} more.")
+            raise CommandError(job.message)
+        self.stdout.write(self.style.SUCCESS(f"{tenant.slug}: {job.message}"))
