@@ -42,7 +42,8 @@ from finops.notifications.inbox import inbox_status_q
 from finops.notifications.models import InboxStatus
 from finops.notifications.outbox import EMAIL_ADDRESS_MAX
 from finops.tenancy.context import tenant_context
-from finops.tenancy.permissions import Role
+from finops.tenancy.permissions import Action, Role
+from finops.tenancy.policy import requires
 
 from .alerts import Breach, alerts_evaluate
 from .models import (
@@ -305,6 +306,7 @@ def _save(rule: AlertRule, name: str) -> None:
 
 # --- services -----------------------------------------------------------------------------------
 
+@requires(Action.WRITE)
 def alert_rule_create(*, tenant, actor, budget, name: str, scope: str = AlertScope.ORGANIZATION,
                       cost_center=None, account_type: str = "", account=None, basis: str = AlertBasis.MONTH,
                       recipient_roles=(), notify_cost_center_owners: bool = False, extra_recipients: str = "",
@@ -333,6 +335,7 @@ def _lock(rule) -> AlertRule:
     return found
 
 
+@requires(Action.WRITE)
 def alert_rule_update(*, tenant, actor, rule, budget, name: str, scope: str, cost_center=None,
                       account_type: str = "", account=None, basis: str, recipient_roles=(),
                       notify_cost_center_owners: bool = False, extra_recipients: str = "", delivery: str,
@@ -375,6 +378,7 @@ def alert_rule_update(*, tenant, actor, rule, budget, name: str, scope: str, cos
     return found
 
 
+@requires(Action.WRITE)
 def alert_rule_set_active(*, tenant, actor, rule, active: bool) -> AlertRule:
     """Pause (`active=False`: evaluation skips the rule, its alerts stay) or resume a rule."""
     with tenant_context(tenant):
@@ -389,6 +393,7 @@ def alert_rule_set_active(*, tenant, actor, rule, active: bool) -> AlertRule:
     return found
 
 
+@requires(Action.WRITE)
 def alert_rule_delete(*, tenant, actor, rule) -> None:
     """Delete a rule that never fired. One with alerts is refused: its alerts are history."""
     with tenant_context(tenant):

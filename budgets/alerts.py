@@ -61,6 +61,8 @@ from finops.notifications.outbox import Outgoing, outbox_queue
 from finops.notifications.preferences import unsubscribe_token
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership, Organization
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from . import variance as v
 from .models import (
@@ -376,6 +378,7 @@ def alert_is_open(alert, *, now: datetime | None = None) -> bool:
     return inbox_is_open(alert.item, now=now)
 
 
+@requires(Action.REQUEST)
 def alert_acknowledge(*, tenant, actor, alert, note: str = "", now: datetime | None = None):
     """Someone has seen the alert and owns it: it leaves the open list for good."""
     with tenant_context(tenant):
@@ -384,6 +387,7 @@ def alert_acknowledge(*, tenant, actor, alert, note: str = "", now: datetime | N
     return alert
 
 
+@requires(Action.REQUEST)
 def alert_snooze(*, tenant, actor, alert, days: int = SNOOZE_DAYS, now: datetime | None = None):
     """Put the alert aside for `days`; after that it counts as open again."""
     with tenant_context(tenant):

@@ -18,6 +18,8 @@ from django.db.models import Max
 
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from .allocation import (
     AllocationProposal,
@@ -83,6 +85,7 @@ def proposal_build(*, tenant, version, lines: Sequence[tuple]) -> AllocationProp
     return propose_allocation(lines=candidates, currency=currency)
 
 
+@requires(Action.REQUEST)
 def proposal_accept(*, tenant, actor, version, proposal: AllocationProposal) -> list[TransferRequest]:
     """Turn an accepted proposal into pending transfer requests (reason "ROI proposal #n"), all
     or none: each goes through `transfer_request`, so a line cannot give more than it has."""

@@ -38,7 +38,8 @@ from finops.ledger.money import minor_units
 from finops.ledger.periods import add_months, fiscal_year_ensure, fiscal_year_first_month
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
-from finops.tenancy.permissions import Role
+from finops.tenancy.permissions import Action, Role
+from finops.tenancy.policy import requires
 
 from . import phasing
 from .models import (
@@ -66,6 +67,7 @@ def _pk(value) -> int | None:
 
 # --- budgets ------------------------------------------------------------------------------------
 
+@requires(Action.WRITE)
 def budget_create(*, tenant, actor, entity, fiscal_year: int, name: str) -> Budget:
     """A new budget for `entity` and FY `fiscal_year`, with its 12 periods and an empty
     original draft version (number 1)."""
@@ -308,6 +310,7 @@ def _cells_write_checked(*, tenant, version: BudgetVersion,
     return result
 
 
+@requires(Action.WRITE)
 def budget_lines_set(*, tenant, actor, version, cells: Iterable[Cell | tuple]) -> LinesResult:
     """Set cells of a draft or rejected version: (account, cost_center, period, amount) each,
     amount None removing the cell. All or nothing: one bad cell and nothing is saved."""
@@ -341,6 +344,7 @@ def actuals_last_year(*, tenant, budget: Budget, account, cost_center) -> list[D
 SPREAD_METHODS = ("even", "profile", "last_year", "copy_last_year", "fill_right")
 
 
+@requires(Action.WRITE)
 def budget_line_spread(*, tenant, actor, version, account, cost_center, method: str,
                        annual: Decimal | None = None, profile: Sequence[Decimal] | None = None,
                        pct: Decimal | None = None, start: int | None = None) -> LinesResult:
@@ -422,6 +426,7 @@ def _transition(*, tenant, actor, version, allowed: set, to: str, action: str, v
         return locked
 
 
+@requires(Action.WRITE)
 def version_submit(*, tenant, actor, version) -> BudgetVersion:
     with tenant_context(tenant):
         if not BudgetLine.objects.filter(version_id=_pk(version)).exists():
@@ -452,6 +457,7 @@ def _second_pair_of_eyes(tenant, actor):
     return guard
 
 
+@requires(Action.WRITE)
 def version_approve(*, tenant, actor, version) -> BudgetVersion:
     """Approve a submitted version (who may approve — finance or admin — is the view's check;
     that it is not its submitter is checked here)."""
@@ -461,6 +467,7 @@ def version_approve(*, tenant, actor, version) -> BudgetVersion:
                        fields={"approved_by": _user(actor), "approved_at": timezone.now(), "rejection_comment": ""})
 
 
+@requires(Action.WRITE)
 def version_reject(*, tenant, actor, version, comment: str) -> BudgetVersion:
     comment = (comment or "").strip()
     if not comment:
@@ -470,6 +477,7 @@ def version_reject(*, tenant, actor, version, comment: str) -> BudgetVersion:
                        fields={"rejection_comment": comment}, audit_after={"comment": comment})
 
 
+@requires(Action.WRITE)
 def version_lock(*, tenant, actor, version) -> BudgetVersion:
     return _transition(tenant=tenant, actor=actor, version=version, allowed={VersionStatus.APPROVED},
                        to=VersionStatus.LOCKED, action=AuditAction.BUDGET_VERSION_LOCK, verb="locked",
@@ -503,6 +511,7 @@ COPY_LINES = f"""
 """
 
 
+@requires(Action.WRITE)
 def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) -> BudgetVersion:
     """A new draft (revision or reforecast) copying every line of an approved or locked version,
     at its effective amount (approved transfers included), which becomes its parent. One open version per budget at a time: a draft, submitted or

@@ -36,6 +36,8 @@ from finops.ledger.actuals import natural_sign
 from finops.ledger.models import CostCenter
 from finops.ledger.money import minor_units
 from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import policy_check, requires
 
 from .models import FINAL_STATUSES, BudgetLine, BudgetVersion, TransferRequest, TransferStatus
 from .services import Cell, _check_cells, segregation_of_duties_check
@@ -269,11 +271,12 @@ def _plain(amount: Decimal, currency: str) -> str:
     return f"{amount:.{minor_units(currency)}f}"
 
 
+@requires(Action.REQUEST)
 def transfer_request(*, tenant, actor, version, source, destination, amount, reason: str,
                      override_reason: str = "", proposal: int | None = None) -> TransferRequest:
     """Ask to move `amount` from `source` to `destination` (a line of the version, or an
     (account, cost_center, period) cell, created at 0 if missing). Refused when the source has
-    less available unless `override_reason` is given (only finance may override: the view's
+    less available unless `override_reason` is given (only finance may override: the policy's
     check). Returns the pending request."""
     reason = (reason or "").strip()
     override_reason = (override_reason or "").strip()
@@ -299,6 +302,9 @@ def transfer_request(*, tenant, actor, version, source, destination, amount, rea
                 f"{_fmt(funds.effective, currency)} − actual {_fmt(funds.actual, currency)} − pending transfers "
                 f"{_fmt(funds.pending_out, currency)}); {_fmt(amount, currency)} cannot be moved from it.")
         override = amount > funds.available
+        if override:  # finance's call: the same rule for a page, the API and a command
+            policy_check(tenant=tenant, actor=actor, action=Action.WRITE,
+                         doing=f"let a transfer exceed what {funds.label} has available")
         transfer = TransferRequest.objects.create(
             tenant_id=tenant.pk, version=found, source=line, destination=target, amount=amount, reason=reason,
             requested_by=_user(actor), available_at_request=funds.available, override=override,
@@ -349,6 +355,7 @@ def _decide(*, tenant, actor, transfer: TransferRequest, status: str, comment: s
     return transfer
 
 
+@requires(Action.WRITE)
 def transfer_approve(*, tenant, actor, transfer, comment: str = "", override_reason: str = "") -> TransferRequest:
     """Approve a pending request (finance: the view's check). Not by whoever requested it while
     someone else could approve (segregation of duties, as for budget versions). The source's
@@ -378,6 +385,7 @@ def transfer_approve(*, tenant, actor, transfer, comment: str = "", override_rea
                        action=AuditAction.BUDGET_TRANSFER_APPROVE, extra=extra)
 
 
+@requires(Action.WRITE)
 def transfer_reject(*, tenant, actor, transfer, comment: str) -> TransferRequest:
     comment = (comment or "").strip()
     if not comment:
@@ -389,6 +397,7 @@ def transfer_reject(*, tenant, actor, transfer, comment: str) -> TransferRequest
                        action=AuditAction.BUDGET_TRANSFER_REJECT)
 
 
+@requires(Action.REQUEST)
 def transfer_cancel(*, tenant, actor, transfer) -> TransferRequest:
     """The requester withdraws a pending request; its amount is available on the source again."""
     with tenant_context(tenant):

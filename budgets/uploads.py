@@ -26,6 +26,8 @@ from finops.jobs.models import Job, JobStatus
 from finops.jobs.progress import job_progress_reporter
 from finops.jobs.records import job_claim, job_content, job_finish, job_get, job_lock, job_record
 from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from .importers import BudgetImportResult, budget_import
 from .selectors import access_version, version_latest
@@ -114,6 +116,7 @@ def budget_upload_import(*, tenant, actor, version, data: bytes, filename: str,
     return result, problems
 
 
+@requires(Action.WRITE)
 def budget_upload_create(*, tenant, actor, version, filename: str, data: bytes, enqueue: bool = True) -> Job:
     """Record an upload into `version` as a job and, after commit, hand it to a worker. Only what
     needs no reading of the file is checked here: its size, and that `version` is the newest."""

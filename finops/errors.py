@@ -19,6 +19,11 @@ class NotFound(DomainError):
     pass
 
 
+class NotAllowed(DomainError):
+    """The actor's role does not grant what the service does (`finops.tenancy.policy`): a page
+    answers 403 when it does not show the message itself."""
+
+
 def found(row, what: str):
     """`row`, or NotFound("This <what> does not exist.") when it is None: the one answer of an
     `access_<thing>` selector for a missing row and for another organisation's."""

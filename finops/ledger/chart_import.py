@@ -32,6 +32,8 @@ from finops.imports import FileProblem, RowError, file_rows, header_read
 from finops.jobs.models import Job, JobStatus
 from finops.jobs.records import job_claim, job_content, job_finish, job_get, job_lock, job_record
 from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from .models import Account, AccountType, CostCenter, Entity, PeriodBalance
 from .money import is_valid_currency
@@ -230,6 +232,7 @@ def _parents_first(kind: str, rows: list[ChartRow], current: dict) -> list[Chart
 
 # --- the service ---------------------------------------------------------------------------------------
 
+@requires(Action.WRITE)
 def chart_import(*, tenant, actor, data: bytes, filename: str = "") -> ChartImportResult:
     """Import a chart CSV (see the module docstring). Row problems are returned in
     `result.errors`, and then nothing has been written."""
@@ -357,6 +360,7 @@ def _entity_rename(*, tenant, actor, entity: Entity, name: str) -> Entity:
 CHART = "chart"  # the job kind: a chart may be imported again (it updates what changed, creates what is new)
 
 
+@requires(Action.WRITE)
 def chart_import_job_create(*, tenant, actor, filename: str, data: bytes, enqueue: bool = True) -> Job:
     """Record an uploaded chart as a job and, after commit, hand it to a worker (`tasks.chart_import_run`)."""
     return job_record(tenant=tenant, actor=actor, kind=CHART, filename=filename, data=data, enqueue=enqueue)

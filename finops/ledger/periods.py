@@ -20,6 +20,8 @@ from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from .models import Period, PeriodStatus
 
@@ -135,9 +137,11 @@ def _period_set_status(*, tenant, actor, period: Period, status: str, action: st
         return locked
 
 
+@requires(Action.WRITE)
 def period_close(*, tenant, actor, period: Period) -> Period:
     return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.CLOSED, action=AuditAction.PERIOD_CLOSE)
 
 
+@requires(Action.WRITE)
 def period_reopen(*, tenant, actor, period: Period) -> Period:
     return _period_set_status(tenant=tenant, actor=actor, period=period, status=PeriodStatus.OPEN, action=AuditAction.PERIOD_REOPEN)

@@ -21,6 +21,8 @@ from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from . import writer
 from .fx import RATE_PLACES, RateBook
@@ -156,6 +158,7 @@ def _check_references(lines: Sequence[LineSpec]) -> None:
             raise DomainError(f"Unknown cost center id(s): {sorted(missing)}.")
 
 
+@requires(Action.WRITE)
 def journal_post(
     *,
     tenant,
@@ -231,6 +234,7 @@ def journal_post(
         return PostResult(entry, created=True, lines=translated)
 
 
+@requires(Action.WRITE)
 def journal_reverse(*, tenant, actor, entry: JournalEntry, date: date | None = None, memo: str = "") -> PostResult:
     """Post the mirror image of `entry` (same accounts, opposite amounts). An entry is
     reversed at most once; reversing twice returns the first reversal."""
@@ -269,6 +273,7 @@ class _RatesOf(RateBook):
 
 # --- master data ----------------------------------------------------------------------------
 
+@requires(Action.WRITE)
 def entity_create(*, tenant, actor, code: str, name: str, functional_currency: str) -> Entity:
     functional_currency = functional_currency.upper()
     if not is_valid_currency(functional_currency):
@@ -282,6 +287,7 @@ def entity_create(*, tenant, actor, code: str, name: str, functional_currency: s
         return entity
 
 
+@requires(Action.WRITE)
 def account_save(*, tenant, actor, code: str, name: str, type: str, parent: Account | None = None,
                  is_intercompany: bool = False, active: bool = True, account: Account | None = None) -> Account:
     """Create an account, or update `account` (its type cannot change once it has postings)."""
@@ -329,6 +335,7 @@ def _is_descendant(node, ancestor) -> bool:
     return False
 
 
+@requires(Action.WRITE)
 def cost_center_save(*, tenant, actor, code: str, name: str, parent: CostCenter | None = None,
                      owner=None, active: bool = True, cost_center: CostCenter | None = None) -> CostCenter:
     with tenant_context(tenant):
@@ -355,6 +362,7 @@ def _cost_center_state(cc: CostCenter) -> dict:
             "owner": cc.owner.email if cc.owner_id else None, "active": cc.active}
 
 
+@requires(Action.WRITE)
 def fx_rate_set(*, tenant, actor, date: date, from_currency: str, to_currency: str, rate: Decimal,
                 kind: str = FxRateKind.AVERAGE) -> FxRate:
     """Record a rate (average rates are dated on the 1st of their month, closing on the last)."""

@@ -19,6 +19,8 @@ from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
 from finops.tenancy.context import require_tenant_id, tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from .models import InboxItem, InboxStatus
 
@@ -82,6 +84,7 @@ def _set(*, tenant, actor, item, action: AuditAction, verb: str, now: datetime, 
     return locked
 
 
+@requires(Action.REQUEST)
 def inbox_acknowledge(*, tenant, actor, item, note: str = "", now: datetime | None = None) -> InboxItem:
     """Someone has seen it and owns it: it leaves the open list for good, with who, when and why."""
     note = (note or "").strip()
@@ -93,6 +96,7 @@ def inbox_acknowledge(*, tenant, actor, item, note: str = "", now: datetime | No
                 acknowledged_by=actor if getattr(actor, "pk", None) else None, acknowledged_at=now, note=note)
 
 
+@requires(Action.REQUEST)
 def inbox_snooze(*, tenant, actor, item, days: int = SNOOZE_DAYS, now: datetime | None = None) -> InboxItem:
     """Put it aside for `days`; after that it counts as open again."""
     if not 1 <= days <= 90:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 
-from finops.errors import NotFound
+from finops.errors import NotAllowed, NotFound
 
 from .context import tenant_context
 from .selectors import membership_in, organization_for_slug
@@ -53,7 +54,10 @@ class TenantMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        """A selector's NotFound (missing, or another organisation's) is a 404, as for the organisation."""
+        """A selector's NotFound (missing, or another organisation's) is a 404, as for the
+        organisation; a service's NotAllowed (the role does not grant it) is a 403."""
         if isinstance(exception, NotFound):
             raise Http404(exception.message) from exception
+        if isinstance(exception, NotAllowed):
+            raise PermissionDenied(exception.message) from exception
         return None

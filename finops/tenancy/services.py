@@ -26,7 +26,8 @@ from finops.ratelimit import Limit, rate_limit_take
 from .context import invitation_context, tenant_context
 from .messages import INVITATION, invitation_token, invitation_token_hash
 from .models import Invitation, Membership, Organization
-from .permissions import Role
+from .permissions import Action, Role
+from .policy import requires
 
 RESERVED_SLUGS = {"new", "admin", "static", "accounts", "invite", "api"}
 
@@ -85,6 +86,7 @@ def _admin_count(tenant: Organization) -> int:
     return Membership.objects.filter(organization=tenant, role=Role.ADMIN).count()
 
 
+@requires(Action.ADMINISTER)
 def member_set_role(*, tenant: Organization, actor, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.")
@@ -103,6 +105,7 @@ def member_set_role(*, tenant: Organization, actor, membership: Membership, role
         return membership
 
 
+@requires(Action.ADMINISTER)
 def member_remove(*, tenant: Organization, actor, membership: Membership) -> None:
     with tenant_context(tenant):
         list(Membership.objects.select_for_update().filter(organization=tenant, role=Role.ADMIN))
@@ -115,6 +118,7 @@ def member_remove(*, tenant: Organization, actor, membership: Membership) -> Non
         membership.delete()
 
 
+@requires(Action.ADMINISTER)
 def invitation_create(*, tenant: Organization, actor, email: str, role: str) -> tuple[Invitation, str]:
     """Create an invitation and queue the e-mail of its link, sent once this commits. Returns it
     and the raw token."""
@@ -188,6 +192,7 @@ def invitation_accept_new_user(*, token: str, password: str):
         return invitation_accept(token=token, user=user)
 
 
+@requires(Action.ADMINISTER)
 def invitation_revoke(*, tenant: Organization, actor, invitation: Invitation) -> None:
     with tenant_context(tenant):
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=tenant)
@@ -197,6 +202,7 @@ def invitation_revoke(*, tenant: Organization, actor, invitation: Invitation) ->
                      object_id=invitation.pk, object_repr=invitation.email)
 
 
+@requires(Action.ADMINISTER)
 def organization_update(*, tenant: Organization, actor, name: str, fiscal_year_start: int, currency: str) -> Organization:
     from finops.ledger.models import Period
     from finops.tenancy.context import tenant_context

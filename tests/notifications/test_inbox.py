@@ -68,7 +68,13 @@ def test_a_snooze_outside_1_to_90_days_is_refused(org, users, item, days):
 
 
 def test_another_organisations_item_is_not_there(org, other_org, users, item):
+    from django.contrib.auth import get_user_model
+
+    their_admin = get_user_model().objects.get(email="admin@globex.test")
     with tenant_context(other_org):
         assert InboxItem.objects.count() == 0
     with pytest.raises(DomainError, match="This alert does not exist."):
-        inbox_acknowledge(tenant=other_org, actor=users["admin"], item=item, now=NOW)
+        inbox_acknowledge(tenant=other_org, actor=their_admin, item=item, now=NOW)
+    with pytest.raises(DomainError, match="You are not a member of this organisation"):
+        inbox_acknowledge(tenant=org, actor=their_admin, item=item, now=NOW)
+    assert listed(org, "open", NOW) == [41]

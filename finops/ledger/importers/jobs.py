@@ -10,12 +10,15 @@ from finops.jobs.models import Job, JobStatus
 from finops.jobs.records import job_content, job_finish, job_record
 from finops.jobs.runs import job_heartbeat, job_start
 from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
 
 from .importing import GL, gl_import
 
 log = logging.getLogger(__name__)
 
 
+@requires(Action.WRITE)
 def import_job_create(*, tenant, actor, filename: str, data: bytes, enqueue: bool = True) -> Job:
     """Record an uploaded file as a job and, after commit, hand it to a worker. A file that a
     succeeded import already brought in becomes a `duplicate` job at once."""
