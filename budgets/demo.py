@@ -67,6 +67,7 @@ from .models import (
     ThresholdKind,
     VersionKind,
 )
+from .selectors import budget_periods
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -267,7 +268,7 @@ def _plan_build(org, *, entity: Entity, fiscal_year: int, is_current: bool, revi
     currency = str(entity.functional_currency)
     budget = budgets.budget_create(tenant=org, actor=finance, entity=entity, fiscal_year=fiscal_year,
                                    name=budget_name(entity=entity, fiscal_year=fiscal_year))
-    periods = budgets.budget_periods(tenant=org, budget=budget)
+    periods = budget_periods(tenant=org, budget=budget)
     rng = random.Random(f"{seed}:{org.slug}:{entity.code}:FY{fiscal_year}:budget")
     cells = plan_cells(base if base is not None else this_year, periods=periods, currency=currency, rng=rng,
                        assumptions=base is not None)

@@ -34,7 +34,7 @@ from finops.ledger.periods import fiscal_year_first_month
 from finops.tenancy.context import tenant_context
 
 from . import variance as v
-from .services import EFFECTIVE_LINES_SQL
+from .effective import EFFECTIVE_LINES_SQL
 
 GROUP_BY_CHOICES = ("entity", "account", "cost_center", "period")
 REPORTED_TYPES = (AccountType.REVENUE.value, AccountType.EXPENSE.value)

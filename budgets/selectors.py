@@ -2,7 +2,7 @@
 
 The grid (`version_lines`) is pivoted in SQL — one row per account × cost center with its 12
 months and total — so a 300-row page reads 300 rows, not 3,600 cells; the same holds for the
-version diff (`services.version_diff`, re-exported here). The grid's cost-center tree and its
+version diff (`version_diff`). The grid's cost-center tree and its
 subtotals (`grid_tree`) are computed in Python from those rows and one read of the cost centers
 (`cost_center_nodes`), so the page costs the same few queries at 30 or 3,000 rows.
 """
@@ -10,17 +10,17 @@ subtotals (`grid_tree`) are computed in Python from those rows and one read of t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from finops.errors import found
-from finops.ledger.models import CostCenter
+from finops.errors import DomainError, NotFound, found
+from finops.ledger.models import CostCenter, Period
 from finops.tenancy.context import tenant_context
 
 from .models import FINAL_STATUSES, Alert, Budget, BudgetVersion, TransferRequest
-from .services import DiffRow, budget_periods, version_diff  # noqa: F401  (reads kept beside their writes)
 
 
 def budget_list(*, tenant, fiscal_year: int | None = None, entity=None) -> QuerySet[Budget]:
@@ -318,3 +318,67 @@ def access_alert(*, tenant, pk) -> Alert:
     """The alert, or NotFound."""
     with tenant_context(tenant):
         return found(Alert.objects.filter(pk=pk).first(), "alert")
+
+
+def _pk(value) -> int:
+    return getattr(value, "pk", value)
+
+
+def budget_periods(*, tenant, budget: Budget) -> list[Period]:
+    """The 12 periods of the budget's fiscal year, in order."""
+    with tenant_context(tenant):
+        return list(Period.objects.filter(fiscal_year=budget.fiscal_year).order_by("number"))
+
+
+# --- comparing versions -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DiffRow:
+    account_id: int
+    account_code: str
+    account_name: str
+    cost_center_id: int | None
+    cost_center_code: str  # "" when the line has no cost center
+    period_id: int
+    period: date  # the month's first day
+    old: Decimal  # 0 where the old version has no line
+    new: Decimal
+    change: Decimal  # new − old
+
+
+DIFF = """
+    WITH o AS (SELECT account_id, cost_center_id, period_id, amount FROM budgets_budgetline
+               WHERE tenant_id = %(tenant)s AND version_id = %(old)s),
+         n AS (SELECT account_id, cost_center_id, period_id, amount FROM budgets_budgetline
+               WHERE tenant_id = %(tenant)s AND version_id = %(new)s),
+         d AS (
+            SELECT coalesce(o.account_id, n.account_id) AS account_id,
+                   coalesce(o.cost_center_id, n.cost_center_id) AS cost_center_id,
+                   coalesce(o.period_id, n.period_id) AS period_id,
+                   coalesce(o.amount, 0) AS old, coalesce(n.amount, 0) AS new
+            FROM o FULL JOIN n
+              ON n.account_id = o.account_id AND n.period_id = o.period_id
+             AND coalesce(n.cost_center_id, 0) = coalesce(o.cost_center_id, 0)
+            WHERE coalesce(o.amount, 0) <> coalesce(n.amount, 0))
+    SELECT d.account_id, a.code, a.name, d.cost_center_id, coalesce(cc.code, ''), d.period_id, p.start,
+           d.old, d.new, d.new - d.old
+    FROM d
+    JOIN ledger_account a ON a.tenant_id = %(tenant)s AND a.id = d.account_id
+    JOIN ledger_period p ON p.tenant_id = %(tenant)s AND p.id = d.period_id
+    LEFT JOIN ledger_costcenter cc ON cc.tenant_id = %(tenant)s AND cc.id = d.cost_center_id
+    ORDER BY a.code, cc.code NULLS FIRST, p.start
+"""
+
+
+def version_diff(*, tenant, old, new) -> list[DiffRow]:
+    """Every cell whose amount differs between two versions of one budget (a missing cell
+    counts as 0), ordered by account, cost center, month."""
+    with tenant_context(tenant):
+        versions = {v.pk: v for v in BudgetVersion.objects.filter(pk__in=[_pk(old), _pk(new)])}
+        if _pk(old) not in versions or _pk(new) not in versions:
+            raise NotFound("This budget version does not exist.")
+        if versions[_pk(old)].budget_id != versions[_pk(new)].budget_id:
+            raise DomainError("Only versions of the same budget can be compared.")
+        with connection.cursor() as cursor:
+            cursor.execute(DIFF, {"tenant": tenant.pk, "old": _pk(old), "new": _pk(new)})
+            return [DiffRow(*row) for row in cursor.fetchall()]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
@@ -42,6 +41,7 @@ from finops.tenancy.permissions import Action, Role
 from finops.tenancy.policy import requires
 
 from . import phasing
+from .effective import EFFECTIVE_LINES_SQL
 from .models import (
     EDITABLE_STATUSES,
     FINAL_STATUSES,
@@ -52,6 +52,7 @@ from .models import (
     VersionKind,
     VersionStatus,
 )
+from .selectors import budget_periods
 
 BUDGET_ACCOUNT_TYPES = frozenset({AccountType.REVENUE, AccountType.EXPENSE})
 READ_ONLY = "approved and locked budgets are read-only; changing one means a new revision"
@@ -323,12 +324,6 @@ def budget_lines_set(*, tenant, actor, version, cells: Iterable[Cell | tuple]) -
         return _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action=AuditAction.BUDGET_LINES_SET)
 
 
-def budget_periods(*, tenant, budget: Budget) -> list[Period]:
-    """The 12 periods of the budget's fiscal year, in order."""
-    with tenant_context(tenant):
-        return list(Period.objects.filter(fiscal_year=budget.fiscal_year).order_by("number"))
-
-
 def actuals_last_year(*, tenant, budget: Budget, account, cost_center) -> list[Decimal]:
     """The line's actual monthly amounts in the fiscal year before the budget's, in NATURAL sign,
     from the ledger's actuals; 0 where none."""
@@ -487,22 +482,6 @@ def version_lock(*, tenant, actor, version) -> BudgetVersion:
 # A line's EFFECTIVE amount: as budgeted, plus approved transfers in, minus approved transfers
 # out (the stored amount stays the original, so the history is visible). The one definition that
 # revisions and budget vs actual read; parameters %(tenant)s and %(version)s.
-EFFECTIVE_LINES_SQL = """
-    SELECT l.id, l.tenant_id, l.account_id, l.cost_center_id, l.period_id, l.amount AS original,
-           l.amount + coalesce(m.delta, 0) AS amount
-    FROM budgets_budgetline l
-    LEFT JOIN (
-        SELECT line_id, sum(delta) AS delta FROM (
-            SELECT destination_id AS line_id, amount AS delta FROM budgets_transferrequest
-            WHERE tenant_id = %(tenant)s AND version_id = %(version)s AND status = 'approved'
-            UNION ALL
-            SELECT source_id, -amount FROM budgets_transferrequest
-            WHERE tenant_id = %(tenant)s AND version_id = %(version)s AND status = 'approved'
-        ) moves GROUP BY line_id
-    ) m ON m.line_id = l.id
-    WHERE l.tenant_id = %(tenant)s AND l.version_id = %(version)s
-"""
-
 # A revision starts from what the parent is in force with: its effective amounts.
 COPY_LINES = f"""
     INSERT INTO budgets_budgetline (tenant_id, version_id, account_id, cost_center_id, period_id, amount)
@@ -541,58 +520,3 @@ def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) 
                      object_repr=f"{budget.name} v{number}",
                      before=None, after={"kind": kind, "number": number, "parent": parent.number, "lines": copied})
         return new
-
-
-# --- comparing versions -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DiffRow:
-    account_id: int
-    account_code: str
-    account_name: str
-    cost_center_id: int | None
-    cost_center_code: str  # "" when the line has no cost center
-    period_id: int
-    period: date  # the month's first day
-    old: Decimal  # 0 where the old version has no line
-    new: Decimal
-    change: Decimal  # new − old
-
-
-DIFF = """
-    WITH o AS (SELECT account_id, cost_center_id, period_id, amount FROM budgets_budgetline
-               WHERE tenant_id = %(tenant)s AND version_id = %(old)s),
-         n AS (SELECT account_id, cost_center_id, period_id, amount FROM budgets_budgetline
-               WHERE tenant_id = %(tenant)s AND version_id = %(new)s),
-         d AS (
-            SELECT coalesce(o.account_id, n.account_id) AS account_id,
-                   coalesce(o.cost_center_id, n.cost_center_id) AS cost_center_id,
-                   coalesce(o.period_id, n.period_id) AS period_id,
-                   coalesce(o.amount, 0) AS old, coalesce(n.amount, 0) AS new
-            FROM o FULL JOIN n
-              ON n.account_id = o.account_id AND n.period_id = o.period_id
-             AND coalesce(n.cost_center_id, 0) = coalesce(o.cost_center_id, 0)
-            WHERE coalesce(o.amount, 0) <> coalesce(n.amount, 0))
-    SELECT d.account_id, a.code, a.name, d.cost_center_id, coalesce(cc.code, ''), d.period_id, p.start,
-           d.old, d.new, d.new - d.old
-    FROM d
-    JOIN ledger_account a ON a.tenant_id = %(tenant)s AND a.id = d.account_id
-    JOIN ledger_period p ON p.tenant_id = %(tenant)s AND p.id = d.period_id
-    LEFT JOIN ledger_costcenter cc ON cc.tenant_id = %(tenant)s AND cc.id = d.cost_center_id
-    ORDER BY a.code, cc.code NULLS FIRST, p.start
-"""
-
-
-def version_diff(*, tenant, old, new) -> list[DiffRow]:
-    """Every cell whose amount differs between two versions of one budget (a missing cell
-    counts as 0), ordered by account, cost center, month. A read, kept beside the writes that
-    make revisions; `selectors` re-exports it."""
-    with tenant_context(tenant):
-        versions = {v.pk: v for v in BudgetVersion.objects.filter(pk__in=[_pk(old), _pk(new)])}
-        if _pk(old) not in versions or _pk(new) not in versions:
-            raise DomainError("This budget version does not exist.")
-        if versions[_pk(old)].budget_id != versions[_pk(new)].budget_id:
-            raise DomainError("Only versions of the same budget can be compared.")
-        with connection.cursor() as cursor:
-            cursor.execute(DIFF, {"tenant": tenant.pk, "old": _pk(old), "new": _pk(new)})
-            return [DiffRow(*row) for row in cursor.fetchall()]

@@ -39,6 +39,7 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 from finops.tenancy.policy import policy_check, requires
 
+from .effective import EFFECTIVE_LINES_SQL
 from .models import FINAL_STATUSES, BudgetLine, BudgetVersion, TransferRequest, TransferStatus
 from .services import Cell, _check_cells, segregation_of_duties_check
 
@@ -88,25 +89,17 @@ class LineFunds:
         return f"{self.account_code} {self.account_name}{cc} / {self.period:%Y-%m}"
 
 
-FUNDS = """
-    WITH t AS (SELECT source_id, destination_id, status, amount FROM budgets_transferrequest
-               WHERE tenant_id = %(tenant)s AND version_id = %(version)s AND status IN ('approved', 'requested')),
-         tin AS (SELECT destination_id AS id, sum(amount) AS s FROM t WHERE status = 'approved' GROUP BY 1),
-         tout AS (SELECT source_id AS id, sum(amount) FILTER (WHERE status = 'approved') AS a,
-                         sum(amount) FILTER (WHERE status = 'requested') AS p FROM t GROUP BY 1)
-    SELECT l.id, l.account_id, a.code, a.name, a.type, l.cost_center_id, coalesce(cc.code, ''), l.period_id, p.start,
-           l.amount, coalesce(tin.s, 0), coalesce(tout.a, 0), coalesce(tout.p, 0), coalesce(pb.amount, 0)
-    FROM budgets_budgetline l
-    JOIN ledger_account a ON a.tenant_id = l.tenant_id AND a.id = l.account_id
-    JOIN ledger_period p ON p.tenant_id = l.tenant_id AND p.id = l.period_id
-    LEFT JOIN ledger_costcenter cc ON cc.tenant_id = l.tenant_id AND cc.id = l.cost_center_id
-    LEFT JOIN tin ON tin.id = l.id
-    LEFT JOIN tout ON tout.id = l.id
+FUNDS = f"""
+    SELECT e.id, e.account_id, a.code, a.name, a.type, e.cost_center_id, coalesce(cc.code, ''), e.period_id, p.start,
+           e.original, e.transfers_in, e.transfers_out, e.pending_out, coalesce(pb.amount, 0)
+    FROM ({EFFECTIVE_LINES_SQL}) e
+    JOIN ledger_account a ON a.tenant_id = e.tenant_id AND a.id = e.account_id
+    JOIN ledger_period p ON p.tenant_id = e.tenant_id AND p.id = e.period_id
+    LEFT JOIN ledger_costcenter cc ON cc.tenant_id = e.tenant_id AND cc.id = e.cost_center_id
     LEFT JOIN ledger_periodbalance pb
-      ON pb.tenant_id = l.tenant_id AND pb.entity_id = %(entity)s AND pb.account_id = l.account_id
-     AND pb.period_id = l.period_id AND coalesce(pb.cost_center_id, 0) = coalesce(l.cost_center_id, 0)
-    WHERE l.tenant_id = %(tenant)s AND l.version_id = %(version)s
-      AND (%(lines)s::bigint[] IS NULL OR l.id = ANY(%(lines)s::bigint[]))
+      ON pb.tenant_id = e.tenant_id AND pb.entity_id = %(entity)s AND pb.account_id = e.account_id
+     AND pb.period_id = e.period_id AND coalesce(pb.cost_center_id, 0) = coalesce(e.cost_center_id, 0)
+    WHERE %(lines)s::bigint[] IS NULL OR e.id = ANY(%(lines)s::bigint[])
     ORDER BY cc.code NULLS FIRST, a.code, p.start
 """
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from budgets.alerts import alerts_evaluate
 from budgets.models import Alert, AlertRule, AlertThreshold
+from budgets.selectors import budget_periods
 from budgets.services import budget_lines_set
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
@@ -258,7 +259,7 @@ def test_one_email_for_alerts_of_two_budgets_names_each_currency_and_both_rules(
 
     uk = services.budget_create(tenant=books.org, actor=None, entity=books.gbp, fiscal_year=2026, name="UK 2026")
     uk_draft = version_latest(tenant=books.org, budget=uk)
-    march = services.budget_periods(tenant=books.org, budget=uk)[2]
+    march = budget_periods(tenant=books.org, budget=uk)[2]
     budget_lines_set(tenant=books.org, actor=None, version=uk_draft, cells=[(books.rent, books.ops, march, D("100"))])
     ledger.journal_post(tenant=books.org, actor=None, entity=books.gbp, date=date(2026, 3, 8), lines=[
         LineSpec(books.rent.pk, D("150"), books.ops.pk), LineSpec(books.cash.pk, D("-150"))])

@@ -11,7 +11,7 @@ import pytest
 
 from budgets import services
 from budgets.models import Alert, AlertRule, AlertThreshold
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from budgets.tasks import variance_alerts_evaluate
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
@@ -40,7 +40,7 @@ def test_a_real_worker_evaluates_the_rules_and_sends_the_alert_over_smtp(mail_wo
     books = make_books(org)
     budget = services.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026, name="Plan 2026")
     version = version_latest(tenant=org, budget=budget)
-    march = services.budget_periods(tenant=org, budget=budget)[2]
+    march = budget_periods(tenant=org, budget=budget)[2]
     services.budget_lines_set(tenant=org, actor=None, version=version,
                               cells=[(books.rent, books.ops, march, D("1000.00"))])
     ledger.journal_post(tenant=org, actor=None, entity=books.usd, date=date(2026, 3, 9), memo="March rent",

@@ -9,7 +9,8 @@ import pytest
 
 from budgets import services
 from budgets.models import Budget, BudgetLine, BudgetVersion, VersionKind, VersionStatus
-from budgets.services import Cell, DiffRow
+from budgets.selectors import DiffRow, version_diff
+from budgets.services import Cell
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
 from finops.ledger import services as ledger
@@ -247,7 +248,7 @@ def test_a_revision_copies_the_approved_lines_and_the_diff_lists_exactly_what_ch
         (books.rent, books.ops, jan, D("120")), (books.revenue, None, jan, None),
         (books.software, None, feb, D("15.25")), (books.software, books.sales, mar, D("40"))])
 
-    diff = services.version_diff(tenant=books.org, old=draft, new=revision)
+    diff = version_diff(tenant=books.org, old=draft, new=revision)
     assert diff == [
         DiffRow(books.revenue.pk, "4000", "Subscription revenue", None, "", jan.pk, date(2026, 1, 1),
                 D("500.0000"), D("0"), D("-500.0000")),
@@ -267,7 +268,7 @@ def test_versions_of_different_budgets_cannot_be_diffed(books, draft):
     with tenant_context(books.org):
         other_version = BudgetVersion.objects.get(budget=other)
     with pytest.raises(DomainError, match="Only versions of the same budget can be compared."):
-        services.version_diff(tenant=books.org, old=draft, new=other_version)
+        version_diff(tenant=books.org, old=draft, new=other_version)
 
 
 def test_a_budget_row_cannot_point_at_another_tenants_account_even_bypassing_the_service(

@@ -11,7 +11,7 @@ from django.db import connection
 
 from budgets import services
 from budgets.models import BudgetLine, TransferRequest
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from budgets.transfers import (
     TransferFilters,
     effective_amounts,
@@ -232,7 +232,7 @@ def test_transfers_work_on_a_locked_version(books, users, approved, march_rent, 
 def test_another_organisations_line_is_not_a_source(books, users, approved, april_rent, other_books):
     other = services.budget_create(tenant=other_books.org, actor=None, entity=other_books.usd, fiscal_year=2026,
                                    name="Theirs")
-    other_periods = services.budget_periods(tenant=other_books.org, budget=other)
+    other_periods = budget_periods(tenant=other_books.org, budget=other)
     version = version_latest(tenant=other_books.org, budget=other)
     services.budget_lines_set(tenant=other_books.org, actor=None, version=version,
                               cells=[(other_books.rent, None, other_periods[0], D("5.00"))])

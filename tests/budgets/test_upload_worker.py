@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from budgets import services
 from budgets.models import BudgetLine
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from finops.jobs.models import Job
 from finops.tenancy.context import tenant_context
 from tests.builders import make_books, make_org
@@ -37,7 +37,7 @@ def test_a_real_worker_imports_the_uploaded_template_and_the_page_shows_the_resu
     budget = services.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026, name="Plan 2026")
     version = version_latest(tenant=org, budget=budget)
     services.budget_lines_set(tenant=org, actor=None, version=version, cells=[
-        (books.rent, books.ops, services.budget_periods(tenant=org, budget=budget)[0], Decimal("100.00"))])
+        (books.rent, books.ops, budget_periods(tenant=org, budget=budget)[0], Decimal("100.00"))])
     client.force_login(get_user_model().objects.get(email="finance@acme.test"))
     kwargs = {"org_slug": "acme", "pk": version.pk}
     template = load_workbook(io.BytesIO(client.get(reverse("budgets:version_template", kwargs=kwargs)).content))

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from budgets import services
 from budgets.models import BudgetLine
+from budgets.selectors import budget_periods
 from budgets.tasks import budget_upload_run_task
 from budgets.uploads import budget_upload_create, budget_upload_run
 from finops import celery_app
@@ -142,7 +143,7 @@ def test_a_template_row_with_more_values_than_columns_is_named_not_cut(books, dr
 
 def revise(books, version):
     """Approve `version` (with one cell) and start v2, the newest."""
-    january = services.budget_periods(tenant=books.org, budget=version.budget)[0]
+    january = budget_periods(tenant=books.org, budget=version.budget)[0]
     services.budget_lines_set(tenant=books.org, actor=None, version=version,
                               cells=[(books.rent, books.ops, january, Decimal("1.00"))])
     services.version_submit(tenant=books.org, actor=None, version=version)

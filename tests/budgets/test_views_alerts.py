@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from budgets.alerts import alerts_evaluate
 from budgets.models import Alert
+from budgets.selectors import budget_periods
 from finops.audit.models import AuditEvent
 from finops.notifications.inbox import inbox_item_open
 from finops.notifications.models import Preference
@@ -118,7 +119,7 @@ def foreign_alert(other_books):
     finance = get_user_model().objects.get(email="finance@globex.test")
     budget = services.budget_create(tenant=other_books.org, actor=finance, entity=other_books.usd,
                                     fiscal_year=2026, name="Globex plan")
-    march = services.budget_periods(tenant=other_books.org, budget=budget)[2]
+    march = budget_periods(tenant=other_books.org, budget=budget)[2]
     rule = make_rule(other_books, budget, "Globex spend", [("consumed_pct", "80", "0")])
     with tenant_context(other_books.org):
         alert = Alert.objects.create(tenant=other_books.org, rule=rule, threshold=rule.thresholds.get(),

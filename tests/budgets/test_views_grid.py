@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from budgets import services
 from budgets.models import BudgetLine
+from budgets.selectors import budget_periods
 from finops.ledger import services as ledger
 from finops.ledger.models import AccountType
 from finops.tenancy.context import tenant_context
@@ -401,7 +402,7 @@ def test_in_chromium_finance_types_moves_with_enter_and_pastes_a_block(live_serv
     budget = services.budget_create(tenant=books.org, actor=None, entity=books.usd, fiscal_year=2026, name="Opex 2026")
     with tenant_context(books.org):
         draft = budget.versions.get()
-    periods = services.budget_periods(tenant=books.org, budget=budget)
+    periods = budget_periods(tenant=books.org, budget=budget)
     rows = [(books.revenue, books.sales), (books.rent, books.ops), (books.software, books.ops), (books.rent, None)]
     services.budget_lines_set(tenant=books.org, actor=None, version=draft,
                               cells=[(a, cc, p, Decimal(1000 * (i + 1) + 10 * n)) for i, (a, cc) in enumerate(rows)
@@ -463,7 +464,7 @@ def test_in_chromium_finance_collapses_the_cost_center_tree_and_the_keys_skip_wh
     budget = services.budget_create(tenant=books.org, actor=None, entity=books.usd, fiscal_year=2026, name="Opex 2026")
     with tenant_context(books.org):
         draft = budget.versions.get()
-    periods = services.budget_periods(tenant=books.org, budget=budget)
+    periods = budget_periods(tenant=books.org, budget=budget)
     # Tree order: no cost center, OPS (rent, software) > SALES (revenue), then ZED (software).
     rows = [(books.revenue, books.sales), (books.rent, books.ops), (books.software, books.ops), (books.rent, None),
             (books.software, zed)]

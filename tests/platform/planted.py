@@ -11,7 +11,7 @@ from decimal import Decimal
 from budgets import services as budgets
 from budgets.alerts import alerts_evaluate
 from budgets.models import Alert, AlertRule, AlertThreshold, BudgetLine
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from budgets.transfers import transfer_request
 from budgets.uploads import budget_upload_create
 from finops.ledger import services as ledger
@@ -63,7 +63,7 @@ def plant(org, canary: str) -> Planted:
     budget = budgets.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026,
                                    name=f"{canary} plan")
     version = version_latest(tenant=org, budget=budget)
-    march, april = budgets.budget_periods(tenant=org, budget=budget)[2:4]
+    march, april = budget_periods(tenant=org, budget=budget)[2:4]
     budgets.budget_lines_set(tenant=org, actor=None, version=version, cells=[
         (books.rent, books.ops, march, Decimal("5000.00")), (books.rent, books.ops, april, Decimal("5000.00"))])
     budgets.version_submit(tenant=org, actor=None, version=version)

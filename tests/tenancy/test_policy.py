@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 
 from budgets import services as budgets
 from budgets.models import BudgetLine
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from budgets.transfers import transfer_approve, transfer_request
 from finops.errors import NotAllowed
 from finops.ledger import services as ledger
@@ -35,7 +35,7 @@ def post(books, actor):
 def lines(books):
     budget = budgets.budget_create(tenant=books.org, actor=None, entity=books.usd, fiscal_year=2026, name="Plan")
     version = version_latest(tenant=books.org, budget=budget)
-    march, april = budgets.budget_periods(tenant=books.org, budget=budget)[2:4]
+    march, april = budget_periods(tenant=books.org, budget=budget)[2:4]
     budgets.budget_lines_set(tenant=books.org, actor=None, version=version, cells=[
         (books.rent, books.ops, march, Decimal("500.00")), (books.rent, books.ops, april, Decimal("500.00"))])
     budgets.version_submit(tenant=books.org, actor=None, version=version)
