@@ -32,7 +32,7 @@ from finops import bounds
 from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
-from finops.ledger.actuals import natural_sign
+from finops.ledger.actuals import ROLLUP_CELLS_SQL, natural_sign
 from finops.ledger.models import CostCenter
 from finops.ledger.money import minor_units
 from finops.tenancy.context import tenant_context
@@ -96,9 +96,8 @@ FUNDS = f"""
     JOIN ledger_account a ON a.tenant_id = e.tenant_id AND a.id = e.account_id
     JOIN ledger_period p ON p.tenant_id = e.tenant_id AND p.id = e.period_id
     LEFT JOIN ledger_costcenter cc ON cc.tenant_id = e.tenant_id AND cc.id = e.cost_center_id
-    LEFT JOIN ledger_periodbalance pb
-      ON pb.tenant_id = e.tenant_id AND pb.entity_id = %(entity)s AND pb.account_id = e.account_id
-     AND pb.period_id = e.period_id AND coalesce(pb.cost_center_id, 0) = coalesce(e.cost_center_id, 0)
+    LEFT JOIN ({ROLLUP_CELLS_SQL.format(filters=" AND pb.entity_id = %(entity)s")}) pb
+      ON pb.account_id = e.account_id AND pb.period_id = e.period_id AND pb.cc_key = coalesce(e.cost_center_id, 0)
     WHERE %(lines)s::bigint[] IS NULL OR e.id = ANY(%(lines)s::bigint[])
     ORDER BY cc.code NULLS FIRST, a.code, p.start
 """
