@@ -17,7 +17,7 @@ Cells the file does not name are left as they are, so importing the same file tw
 nothing the second time (every cell is reported unchanged).
 
 Each cell is checked once, here: the rows that pass go straight to the services' trusted write
-(`_cells_write_checked`), which does not check them again. The audit trail gets one summary row
+(`budget_cells_write_checked`), which does not check them again. The audit trail gets one summary row
 per import that changed something (file name, sha256, rows, cells written, totals per account
 type, version) rather than every cell: the file itself, named by its hash, is the detail.
 """
@@ -49,10 +49,10 @@ from .models import Budget, BudgetVersion
 from .services import (
     BUDGET_ACCOUNT_TYPES,
     LinesResult,
-    _cells_write_checked,
-    _lock_version,
-    _require_editable,
+    budget_cells_write_checked,
     budget_create,
+    version_for_update,
+    version_require_editable,
 )
 
 COLUMNS = ("entity", "account", "cost_center", "period", "amount")
@@ -299,11 +299,11 @@ def budget_import(*, tenant, actor, data: bytes, filename: str, budget_name: str
                     budget = budget_create(tenant=tenant, actor=actor, entity=rows[0].entity[0],
                                            fiscal_year=fiscal_year, name=name)
                 newest = BudgetVersion.objects.filter(budget=budget).order_by("-number").first()
-                version = _lock_version(newest)
-                _require_editable(version)
+                version = version_for_update(newest)
+                version_require_editable(version)
                 periods = dict(Period.objects.filter(fiscal_year=fiscal_year).values_list("start", "id"))
                 cells = [(r.account_id, r.cost_center_id, periods[r.month], r.amount) for r in rows]
-                lines = _cells_write_checked(tenant=tenant, version=version, cells=cells)
+                lines = budget_cells_write_checked(tenant=tenant, version=version, cells=cells)
                 if lines.changed:  # one summary row, not every cell (see the module docstring)
                     audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_IMPORT, obj=version,
                                  object_repr=f"{version.budget.name} v{version.number}", before=None,

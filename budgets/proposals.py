@@ -30,7 +30,8 @@ from .allocation import (
     propose_allocation,
 )
 from .models import TransferRequest
-from .transfers import _pk, _version_in_force, line_funds, transfer_request
+from .selectors import pk_of
+from .transfers import line_funds, transfer_request, transfer_version_in_force
 
 # pg_advisory_xact_lock(class, tenant): proposal numbers are handed out one accept at a time.
 PROPOSAL_LOCK_CLASS = 3_0002
@@ -67,13 +68,13 @@ def proposal_build(*, tenant, version, lines: Sequence[tuple]) -> AllocationProp
     """`lines`: (budget line, minimum, maximum, ROI or curve points or ResponseCurve) each.
     The proposal's keys are the budget lines' ids, its amounts in the budget's currency."""
     with tenant_context(tenant):
-        found = _version_in_force(version)
+        found = transfer_version_in_force(version)
         currency = str(found.budget.entity.functional_currency)
-        ids = [_pk(line) for line, *_ in lines]
+        ids = [pk_of(line) for line, *_ in lines]
         funds = {f.line_id: f for f in line_funds(tenant=tenant, version=found, lines=ids)}
     candidates = []
     for line, minimum, maximum, curve in lines:
-        f = funds.get(_pk(line))
+        f = funds.get(pk_of(line))
         if f is None:
             raise DomainError("A picked line is not a line of this budget version.")
         try:
@@ -93,7 +94,7 @@ def proposal_accept(*, tenant, actor, version, proposal: AllocationProposal) -> 
     if not moves:
         raise DomainError("The proposal moves nothing: the lines are already where they earn the most.")
     with tenant_context(tenant) as tenant_id:
-        found = _version_in_force(version)
+        found = transfer_version_in_force(version)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PROPOSAL_LOCK_CLASS, tenant_id])
         number = (TransferRequest.objects.aggregate(n=Max("proposal"))["n"] or 0) + 1

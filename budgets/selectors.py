@@ -320,8 +320,9 @@ def access_alert(*, tenant, pk) -> Alert:
         return found(Alert.objects.filter(pk=pk).first(), "alert")
 
 
-def _pk(value) -> int:
-    return getattr(value, "pk", value)
+def pk_of(value) -> int | None:
+    """The id of a model instance or of an id; None for None."""
+    return None if value is None else int(getattr(value, "pk", value))
 
 
 def budget_periods(*, tenant, budget: Budget) -> list[Period]:
@@ -374,11 +375,11 @@ def version_diff(*, tenant, old, new) -> list[DiffRow]:
     """Every cell whose amount differs between two versions of one budget (a missing cell
     counts as 0), ordered by account, cost center, month."""
     with tenant_context(tenant):
-        versions = {v.pk: v for v in BudgetVersion.objects.filter(pk__in=[_pk(old), _pk(new)])}
-        if _pk(old) not in versions or _pk(new) not in versions:
+        versions = {v.pk: v for v in BudgetVersion.objects.filter(pk__in=[pk_of(old), pk_of(new)])}
+        if pk_of(old) not in versions or pk_of(new) not in versions:
             raise NotFound("This budget version does not exist.")
-        if versions[_pk(old)].budget_id != versions[_pk(new)].budget_id:
+        if versions[pk_of(old)].budget_id != versions[pk_of(new)].budget_id:
             raise DomainError("Only versions of the same budget can be compared.")
         with connection.cursor() as cursor:
-            cursor.execute(DIFF, {"tenant": tenant.pk, "old": _pk(old), "new": _pk(new)})
+            cursor.execute(DIFF, {"tenant": tenant.pk, "old": pk_of(old), "new": pk_of(new)})
             return [DiffRow(*row) for row in cursor.fetchall()]

@@ -52,7 +52,7 @@ from .models import (
     VersionKind,
     VersionStatus,
 )
-from .selectors import budget_periods
+from .selectors import budget_periods, pk_of
 
 BUDGET_ACCOUNT_TYPES = frozenset({AccountType.REVENUE, AccountType.EXPENSE})
 READ_ONLY = "approved and locked budgets are read-only; changing one means a new revision"
@@ -60,10 +60,6 @@ READ_ONLY = "approved and locked budgets are read-only; changing one means a new
 
 def _user(actor):
     return actor if getattr(actor, "pk", None) else None
-
-
-def _pk(value) -> int | None:
-    return None if value is None else int(getattr(value, "pk", value))
 
 
 # --- budgets ------------------------------------------------------------------------------------
@@ -80,7 +76,7 @@ def budget_create(*, tenant, actor, entity, fiscal_year: int, name: str) -> Budg
     if not isinstance(fiscal_year, int) or isinstance(fiscal_year, bool):
         raise DomainError(f"{fiscal_year} is not a fiscal year.")
     with tenant_context(tenant):
-        found = Entity.objects.filter(pk=_pk(entity)).first()
+        found = Entity.objects.filter(pk=pk_of(entity)).first()
         if found is None:
             raise DomainError("Unknown entity.")
         if not found.active:
@@ -127,15 +123,15 @@ class LinesResult:
         return self.created + self.updated + self.deleted
 
 
-def _lock_version(version) -> BudgetVersion:
+def version_for_update(version) -> BudgetVersion:
     found = (BudgetVersion.objects.select_for_update(of=("self",)).select_related("budget__entity")
-             .filter(pk=_pk(version)).first())
+             .filter(pk=pk_of(version)).first())
     if found is None:
         raise DomainError("This budget version does not exist.")
     return found
 
 
-def _require_editable(version: BudgetVersion) -> None:
+def version_require_editable(version: BudgetVersion) -> None:
     if version.status in FINAL_STATUSES:
         raise DomainError(f"{version.budget.name} v{version.number} is {version.status}: {READ_ONLY}.")
     if version.status not in EDITABLE_STATUSES:
@@ -164,13 +160,13 @@ def _cell_key_label(accounts, cost_centers, periods, key) -> str:
     return f"{accounts[account_id][0]}|{cc}|{periods[period_id]:%Y-%m}"
 
 
-def _check_cells(version: BudgetVersion, cells: Sequence[Cell]):
+def budget_cells_check(version: BudgetVersion, cells: Sequence[Cell]):
     """Validate every cell against the tenant's rows; return (rows, lookups) or raise with every problem."""
     budget = version.budget
     currency = str(budget.entity.functional_currency)
-    account_ids = {_pk(c.account) for c in cells}
-    cc_ids = {_pk(c.cost_center) for c in cells} - {None}
-    period_ids = {_pk(c.period) for c in cells}
+    account_ids = {pk_of(c.account) for c in cells}
+    cc_ids = {pk_of(c.cost_center) for c in cells} - {None}
+    period_ids = {pk_of(c.period) for c in cells}
     accounts = {pk: (code, name, kind, active) for pk, code, name, kind, active in
                 Account.objects.filter(pk__in=account_ids).values_list("id", "code", "name", "type", "active")}
     cost_centers = {pk: (code, active) for pk, code, active in
@@ -180,7 +176,7 @@ def _check_cells(version: BudgetVersion, cells: Sequence[Cell]):
     errors: list[str] = []
     rows: dict[tuple[int, int | None, int], Decimal | None] = {}
     for cell in cells:
-        account_id, cc_id, period_id = _pk(cell.account), _pk(cell.cost_center), _pk(cell.period)
+        account_id, cc_id, period_id = pk_of(cell.account), pk_of(cell.cost_center), pk_of(cell.period)
         account = accounts.get(account_id)
         if account is None:
             errors.append(f"Unknown account id {account_id}.")
@@ -233,7 +229,7 @@ UPSERT = """
 def _cells_write(*, tenant, actor, version: BudgetVersion, cells: Sequence[Cell], action: str,
                  audit_extra: dict | None = None) -> LinesResult:
     """Upsert `cells` into a locked, editable version; audit the changed cells before → after."""
-    rows, accounts, cost_centers, periods = _check_cells(version, cells)
+    rows, accounts, cost_centers, periods = budget_cells_check(version, cells)
     existing = {(a, c, p): (pk, amount) for pk, a, c, p, amount in
                 BudgetLine.objects.filter(version=version, account_id__in={k[0] for k in rows},
                                           period_id__in={k[2] for k in rows})
@@ -280,14 +276,14 @@ def _cells_write(*, tenant, actor, version: BudgetVersion, cells: Sequence[Cell]
     return result
 
 
-def _cells_write_checked(*, tenant, version: BudgetVersion,
+def budget_cells_write_checked(*, tenant, version: BudgetVersion,
                          cells: Sequence[tuple[int, int | None, int, Decimal]]) -> LinesResult:
-    """The trusted write for callers that have already checked every cell the way `_check_cells`
+    """The trusted write for callers that have already checked every cell the way `budget_cells_check`
     does (the budget importer): (account id, cost center id or None, period id, amount) tuples of
     the tenant's active revenue/expense accounts and cost centers, periods of the version's fiscal
     year, each cell once, amounts Decimal within the currency's decimals. No checks and no audit
     here — the caller writes its own audit row — so a file's cells are validated once. The version
-    must be locked (`_lock_version`) and editable (`_require_editable`) in the caller's transaction.
+    must be locked (`version_for_update`) and editable (`version_require_editable`) in the caller's transaction.
     Cells whose amount is already the one given are not written (a re-import touches no row)."""
     existing = {(a, c, p): amount for a, c, p, amount in BudgetLine.objects.filter(version=version)
                 .values_list("account_id", "cost_center_id", "period_id", "amount")}
@@ -317,8 +313,8 @@ def budget_lines_set(*, tenant, actor, version, cells: Iterable[Cell | tuple]) -
     amount None removing the cell. All or nothing: one bad cell and nothing is saved."""
     cells = [c if isinstance(c, Cell) else Cell(*c) for c in cells]
     with tenant_context(tenant):
-        locked = _lock_version(version)
-        _require_editable(locked)
+        locked = version_for_update(version)
+        version_require_editable(locked)
         if not cells:
             return LinesResult()
         return _cells_write(tenant=tenant, actor=actor, version=locked, cells=cells, action=AuditAction.BUDGET_LINES_SET)
@@ -332,7 +328,7 @@ def actuals_last_year(*, tenant, budget: Budget, account, cost_center) -> list[D
     found = actuals(tenant=tenant, entity=budget.entity_id, accounts=[account],
                     cost_centers=[cost_center] if cost_center is not None else None, start=months[0], end=months[-1],
                     group_by=("cost_center", "month"))
-    by_month = {row.month: row.amount for row in found.rows if row.cost_center_id == _pk(cost_center)}
+    by_month = {row.month: row.amount for row in found.rows if row.cost_center_id == pk_of(cost_center)}
     return [by_month.get(m, Decimal(0)) for m in months]
 
 
@@ -354,8 +350,8 @@ def budget_line_spread(*, tenant, actor, version, account, cost_center, method: 
     if method not in SPREAD_METHODS:
         raise DomainError(f"Unknown spreading method “{method}”.")
     with tenant_context(tenant):
-        locked = _lock_version(version)
-        _require_editable(locked)
+        locked = version_for_update(version)
+        version_require_editable(locked)
         budget = locked.budget
         currency = str(budget.entity.functional_currency)
         periods = budget_periods(tenant=tenant, budget=budget)
@@ -381,8 +377,8 @@ def budget_line_spread(*, tenant, actor, version, account, cost_center, method: 
             pattern = actuals_last_year(tenant=tenant, budget=budget, account=account, cost_center=cost_center)
             months = phasing.copy_adjusted(pattern, pct=pct, currency=currency)
         else:
-            current = dict(BudgetLine.objects.filter(version=locked, account_id=_pk(account),
-                                                     cost_center_id=_pk(cost_center))
+            current = dict(BudgetLine.objects.filter(version=locked, account_id=pk_of(account),
+                                                     cost_center_id=pk_of(cost_center))
                            .values_list("period_id", "amount"))
             if not isinstance(start, int) or not 1 <= start <= 12:
                 raise DomainError("Fill right starts at a month from 1 to 12.")
@@ -402,7 +398,7 @@ APPROVER_ROLES = (Role.FINANCE, Role.ADMIN)
 def _transition(*, tenant, actor, version, allowed: set, to: str, action: str, verb: str,
                 fields: dict | None = None, audit_after: dict | None = None, guard=None) -> BudgetVersion:
     with tenant_context(tenant):
-        locked = _lock_version(version)
+        locked = version_for_update(version)
         if locked.status not in allowed:
             states = " or ".join(sorted(allowed))
             article = "an" if states[0] in "aeiou" else "a"
@@ -424,7 +420,7 @@ def _transition(*, tenant, actor, version, allowed: set, to: str, action: str, v
 @requires(Action.WRITE)
 def version_submit(*, tenant, actor, version) -> BudgetVersion:
     with tenant_context(tenant):
-        if not BudgetLine.objects.filter(version_id=_pk(version)).exists():
+        if not BudgetLine.objects.filter(version_id=pk_of(version)).exists():
             raise DomainError("There is nothing to submit: this version has no budget lines yet.")
         return _transition(tenant=tenant, actor=actor, version=version, allowed=set(EDITABLE_STATUSES),
                            to=VersionStatus.SUBMITTED, action=AuditAction.BUDGET_VERSION_SUBMIT, verb="submitted",
@@ -439,7 +435,7 @@ def segregation_of_duties_check(*, tenant, actor, author_id: int | None, what: s
     user = _user(actor)
     if user is None or author_id != user.pk:
         return
-    others = (Membership.objects.filter(organization_id=_pk(tenant), role__in=APPROVER_ROLES)
+    others = (Membership.objects.filter(organization_id=pk_of(tenant), role__in=APPROVER_ROLES)
               .exclude(user_id=user.pk).exists())
     if others:
         raise DomainError(f"You {verb} {what}: another finance or admin member approves it (segregation of duties).")
@@ -498,7 +494,7 @@ def version_revise(*, tenant, actor, version, kind: str = VersionKind.REVISION) 
     if kind not in (VersionKind.REVISION, VersionKind.REFORECAST):
         raise DomainError("A new version is a revision or a reforecast.")
     with tenant_context(tenant):
-        parent = _lock_version(version)
+        parent = version_for_update(version)
         budget = parent.budget
         # Lock the budget row too: two revisions of one budget started at once serialise here.
         Budget.objects.select_for_update().filter(pk=budget.pk).first()

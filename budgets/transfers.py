@@ -41,13 +41,10 @@ from finops.tenancy.policy import policy_check, requires
 
 from .effective import EFFECTIVE_LINES_SQL
 from .models import FINAL_STATUSES, BudgetLine, BudgetVersion, TransferRequest, TransferStatus
-from .services import Cell, _check_cells, segregation_of_duties_check
+from .selectors import pk_of
+from .services import Cell, budget_cells_check, segregation_of_duties_check
 
 ZERO = Decimal(0)
-
-
-def _pk(value) -> int | None:
-    return None if value is None else int(getattr(value, "pk", value))
 
 
 def _user(actor):
@@ -106,10 +103,10 @@ FUNDS = f"""
 def line_funds(*, tenant, version, lines=None) -> list[LineFunds]:
     """Every line of `version` (or only `lines`) with original, transfers, actual and available."""
     with tenant_context(tenant) as tenant_id:
-        found = BudgetVersion.objects.select_related("budget").filter(pk=_pk(version)).first()
+        found = BudgetVersion.objects.select_related("budget").filter(pk=pk_of(version)).first()
         if found is None:
             raise DomainError("This budget version does not exist.")
-        ids = None if lines is None else [_pk(line) for line in lines]
+        ids = None if lines is None else [pk_of(line) for line in lines]
         with connection.cursor() as cursor:
             cursor.execute(FUNDS, {"tenant": tenant_id, "version": found.pk, "entity": found.budget.entity_id,
                                    "lines": ids})
@@ -163,7 +160,7 @@ def _subtree(cost_center_id: int) -> set[int]:
 def transfer_list(*, tenant, filters: TransferFilters | None = None, status: str | None = None, version=None):
     """Transfer requests, newest first, with their lines and people. One query however many
     rows. Evaluate inside `tenant_context`."""
-    filters = filters or TransferFilters(status=status or "", version=_pk(version))
+    filters = filters or TransferFilters(status=status or "", version=pk_of(version))
     qs = TransferRequest.objects.select_related(
         "version__budget__entity", "source__account", "source__cost_center", "source__period",
         "destination__account", "destination__cost_center", "destination__period", "requested_by", "decided_by")
@@ -216,8 +213,8 @@ def _fmt(amount: Decimal, currency: str) -> str:
     return f"{currency} {amount:,.{minor_units(currency)}f}"
 
 
-def _version_in_force(version) -> BudgetVersion:
-    found = BudgetVersion.objects.select_related("budget__entity").filter(pk=_pk(version)).first()
+def transfer_version_in_force(version) -> BudgetVersion:
+    found = BudgetVersion.objects.select_related("budget__entity").filter(pk=pk_of(version)).first()
     if found is None:
         raise DomainError("This budget version does not exist.")
     if found.status not in FINAL_STATUSES:
@@ -231,17 +228,17 @@ def _destination_line(*, tenant, version: BudgetVersion, destination) -> BudgetL
     created with amount 0 if the version has no such cell yet."""
     if isinstance(destination, tuple | list):
         account, cost_center, period = destination
-        _check_cells(version, [Cell(account, cost_center, period, ZERO)])  # same checks as a budget cell
+        budget_cells_check(version, [Cell(account, cost_center, period, ZERO)])  # same checks as a budget cell
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO budgets_budgetline (tenant_id, version_id, account_id, cost_center_id, period_id, amount) "
                 "VALUES (%s, %s, %s, %s, %s, 0) "
                 "ON CONFLICT (tenant_id, version_id, account_id, cost_center_id, period_id) DO NOTHING",
-                [tenant.pk, version.pk, _pk(account), _pk(cost_center), _pk(period)])
-        line = BudgetLine.objects.filter(version=version, account_id=_pk(account), cost_center_id=_pk(cost_center),
-                                         period_id=_pk(period)).first()
+                [tenant.pk, version.pk, pk_of(account), pk_of(cost_center), pk_of(period)])
+        line = BudgetLine.objects.filter(version=version, account_id=pk_of(account), cost_center_id=pk_of(cost_center),
+                                         period_id=pk_of(period)).first()
     else:
-        line = BudgetLine.objects.filter(version=version, pk=_pk(destination)).first()
+        line = BudgetLine.objects.filter(version=version, pk=pk_of(destination)).first()
     if line is None:
         raise DomainError("The destination is not a line of this budget version.")
     return line
@@ -249,7 +246,7 @@ def _destination_line(*, tenant, version: BudgetVersion, destination) -> BudgetL
 
 def _lock_line(version: BudgetVersion, line) -> BudgetLine:
     # The lock that serialises every change to what this line can give (see module docstring).
-    found = BudgetLine.objects.select_for_update().filter(version=version, pk=_pk(line)).first()
+    found = BudgetLine.objects.select_for_update().filter(version=version, pk=pk_of(line)).first()
     if found is None:
         raise DomainError("The source is not a line of this budget version.")
     return found
@@ -275,7 +272,7 @@ def transfer_request(*, tenant, actor, version, source, destination, amount, rea
     if not reason:
         raise DomainError("Say why the money should move: the reason is what the approver decides on.")
     with tenant_context(tenant):
-        found = _version_in_force(version)
+        found = transfer_version_in_force(version)
         currency = str(found.budget.entity.functional_currency)
         amount = _money(amount, currency)
         target = _destination_line(tenant=tenant, version=found, destination=destination)
@@ -316,7 +313,7 @@ def transfer_request(*, tenant, actor, version, source, destination, amount, rea
 
 def _lock_transfer(transfer) -> TransferRequest:
     found = (TransferRequest.objects.select_for_update(of=("self",)).select_related("version__budget__entity")
-             .filter(pk=_pk(transfer)).first())
+             .filter(pk=pk_of(transfer)).first())
     if found is None:
         raise DomainError("This transfer request does not exist.")
     return found

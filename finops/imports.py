@@ -116,7 +116,7 @@ def csv_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
     return rows(), total
 
 
-def _xlsx_cell(value) -> str:
+def xlsx_cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):

@@ -37,7 +37,7 @@ from xml.parsers import expat
 
 from django.conf import settings
 
-from finops.imports import FileProblem, _xlsx_cell
+from finops.imports import FileProblem, xlsx_cell_text
 
 MAX_PARTS = 10_000
 MAX_DIRECTORY_BYTES = 2 * 1024 * 1024  # the zip's central directory, read into objects by zipfile
@@ -296,7 +296,7 @@ def xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
         number = 0
         try:
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):  # noqa: B007
-                yield number, [_xlsx_cell(v) for v in values]
+                yield number, [xlsx_cell_text(v) for v in values]
         except Exception as exc:  # noqa: BLE001 — openpyxl on a cell it cannot read
             raise FileProblem(f"The XLSX {where} cannot be read in row {number + 1:,} ({exc.__class__.__name__}). "
                               f"{SAVE_AGAIN}", number + 1) from None

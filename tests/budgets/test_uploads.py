@@ -203,7 +203,7 @@ def test_an_unexpected_failure_fails_the_job_readably_and_writes_nothing(books, 
     def broken(**kwargs):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(importers, "_cells_write_checked", broken)
+    monkeypatch.setattr(importers, "budget_cells_write_checked", broken)
     job = budget_upload_create(tenant=books.org, actor=None, version=draft, filename="plan.csv", data=WIDE,
                                enqueue=False)
 
