@@ -11,13 +11,12 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, re_path, reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.jobs.progress import job_progress_get
+from finops.jobs.pages import job_page
 from finops.tenancy.context import tenant_context
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
@@ -173,13 +172,8 @@ def upload_detail(request, pk: int):
     if job is None:
         raise Http404("No such upload.")
     found = access_version(tenant=request.org, pk=job.params["version_id"])
-    context = {"job": job, "version": found, "budget": found.budget, "form": BudgetUploadForm(),
-               "progress": None if job.is_finished else job_progress_get(job_id=job.pk)}
-    partial = request.htmx and not request.htmx.history_restore_request
-    response = render(request, "budgets/upload_detail.html#status" if partial else "budgets/upload_detail.html",
-                      context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return job_page(request, job, "budgets/upload_detail.html", version=found, budget=found.budget,
+                    form=BudgetUploadForm())
 
 
 urlpatterns = [

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet, formset_factory
@@ -454,3 +455,21 @@ def typed_totals(*, tenant, data) -> TypedTotals:
         totals.credit += credit
     totals.currencies = sorted(currencies)
     return totals
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text="CSV (UTF-8) or XLSX, header on line 1. All rows are checked first: if any is wrong, "
+                  "nothing is imported and every problem is listed with its line number.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-"
+                                                         "officedocument.spreadsheetml.sheet"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1e6:,.1f} MB; the limit is {settings.IMPORT_MAX_BYTES / 1e6:,.0f} MB. "
+                "Split it into several files.")
+        return upload

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
-from finops.jobs.progress import job_progress_get
+from finops.jobs.pages import job_page
 from finops.jobs.records import access_job, jobs_recent
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from ..chart_import import CHART, COLUMNS, chart_import_job_create
-from .imports import ImportUploadForm
+from ..forms import ImportUploadForm
 
 RECENT_JOBS = 10
 
@@ -44,12 +43,7 @@ def chart_import_page(request):
 @require_GET
 def chart_import_detail(request, pk: int):
     job = access_job(tenant=request.org, kind=CHART, pk=pk)
-    context = {"job": job, "progress": None if job.is_finished else job_progress_get(job_id=job.pk)}
-    partial = request.htmx and not request.htmx.history_restore_request
-    response = render(request, "ledger/chart_import_detail.html#status" if partial else "ledger/chart_import_detail.html",
-                      context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return job_page(request, job, "ledger/chart_import_detail.html")
 
 
 urlpatterns = [

@@ -6,44 +6,24 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django import forms
-from django.conf import settings
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from finops.errors import DomainError
 from finops.exports import export_response
 from finops.jobs.models import Job
-from finops.jobs.progress import job_progress_get
+from finops.jobs.pages import job_page
 from finops.jobs.records import access_job, jobs_recent
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
+from ..forms import ImportUploadForm
 from ..importers import COLUMNS, GL, import_job_create
 from ..models import Account, CostCenter, Entity
 
 RECENT_JOBS = 25
-
-
-class ImportUploadForm(forms.Form):
-    file = forms.FileField(
-        label="File",
-        help_text="CSV (UTF-8) or XLSX, header on line 1. All rows are checked first: if any is wrong, "
-                  "nothing is imported and every problem is listed with its line number.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-"
-                                                         "officedocument.spreadsheetml.sheet"}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1e6:,.1f} MB; the limit is {settings.IMPORT_MAX_BYTES / 1e6:,.0f} MB. "
-                "Split it into several files.")
-        return upload
 
 
 def _detail_url(request, job: Job) -> str:
@@ -71,11 +51,7 @@ def import_list(request):
 @require_GET
 def import_detail(request, pk: int):
     job = access_job(tenant=request.org, kind=GL, pk=pk)
-    context = {"job": job, "progress": None if job.is_finished else job_progress_get(job_id=job.pk)}
-    partial = request.htmx and not request.htmx.history_restore_request
-    response = render(request, "ledger/import_detail.html#status" if partial else "ledger/import_detail.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return job_page(request, job, "ledger/import_detail.html")
 
 
 @org_view(Action.VIEW)
