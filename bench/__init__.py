@@ -82,7 +82,7 @@ def median_seconds(fn: Callable[[], object], *, runs: int, warmup: int = 1) -> f
 
 def tenant_create(*, accounts: int, cost_centers: int, role: str = "viewer", name: str = ""):
     """A fresh organisation `bench-<n>` with a wide chart, and a member (`role`) to open its pages."""
-    from finops.demo import wide_org_create
+    from finops.demo.volume import wide_org_create
     from finops.tenancy.models import Organization
     from finops.tenancy.services import member_add, user_get_or_create
 
@@ -95,7 +95,7 @@ def tenant_create(*, accounts: int, cost_centers: int, role: str = "viewer", nam
 
 
 def gl_csv(org, *, lines: int, today: date) -> bytes:
-    from finops.demo import gl_csv_rows
+    from finops.demo.volume import gl_csv_rows
 
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(gl_csv_rows(org=org, lines=lines, today=today))

@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
 
     from budgets.importers import budget_import
     from finops.audit.models import AuditEvent
-    from finops.demo import chart_ensure
+    from finops.demo.orgs import chart_ensure
     from finops.ledger import services as ledger
     from finops.tenancy import services as tenancy
     from finops.tenancy.context import tenant_context

@@ -268,8 +268,10 @@ def tenant_build(*, lines: int, today: date) -> BvaTenant:
 
 def _budgets_create(*, org, fiscal_year, entity, accounts, centers, periods, lines):
     from budgets.models import BudgetLine
-    from budgets.services import Cell, budget_create, budget_lines_set, version_approve, version_submit
-    from budgets.transfers import transfer_approve, transfer_reject, transfer_request
+    from budgets.services.budgets import budget_create
+    from budgets.services.cells import Cell, budget_lines_set
+    from budgets.services.versions import version_approve, version_submit
+    from budgets.transfers.requests import transfer_approve, transfer_reject, transfer_request
     from finops.tenancy.context import tenant_context
     from finops.tenancy.services import user_get_or_create
 

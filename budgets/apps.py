@@ -10,7 +10,7 @@ class BudgetsConfig(AppConfig):
         from finops.ledger.signals import actuals_changed
         from finops.notifications.kinds import Kind, kind_register
 
-        from .alerts import KIND, variance_alert_email
+        from .alerts.email import KIND, variance_alert_email
         from .tasks import budget_upload_run_task, variance_alerts_on_actuals_changed
         from .uploads import BUDGET
 

@@ -1,6 +1,6 @@
 """Demo budgets: what a new user of the demo organisations sees under Budgets.
 
-`demo_budgets_seed` is a demo seeder (`settings.DEMO_SEEDERS`, called by `finops.demo` at the end
+`demo_budgets_seed` is a demo seeder (`settings.DEMO_SEEDERS`, called by `finops.demo.orgs` at the end
 of each demo organisation's seeding). For every entity it builds, through the budget services a
 finance team would use, an "Operating plan FY<yyyy> · <entity>" for the fiscal year of `today`,
 and one for the year before when the ledger holds that year's actuals (approved and locked):
@@ -44,8 +44,8 @@ from django.conf import settings
 from django.db import transaction
 
 from finops.db import analyze
-from finops.ledger.actuals import natural_sign
-from finops.ledger.models import Account, AccountType, CostCenter, Entity, PeriodBalance
+from finops.ledger.actuals import actuals
+from finops.ledger.models import Account, AccountType, CostCenter, Entity, Period
 from finops.ledger.money import round_money
 from finops.ledger.periods import fiscal_year_label
 from finops.notifications.outbox import outbox_send
@@ -54,9 +54,9 @@ from finops.tenancy.permissions import Role
 
 from . import phasing
 from . import services as budgets
-from . import transfers as moves
-from .alert_rules import ThresholdSpec, alert_rule_create
-from .alerts import KIND, alerts_evaluate
+from .alerts.email import KIND
+from .alerts.evaluation import alerts_evaluate
+from .alerts.rules import ThresholdSpec, alert_rule_create
 from .models import (
     AlertBasis,
     AlertDeliveryMode,
@@ -68,6 +68,8 @@ from .models import (
     VersionKind,
 )
 from .selectors import budget_periods
+from .transfers.requests import transfer_approve, transfer_request
+from .transfers.selectors import line_funds
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -204,21 +206,27 @@ Actuals = dict[tuple[int, int], dict[tuple[int, int | None], Row]]
 def actuals_by_year(org, *, years) -> Actuals:
     """{(entity id, fiscal year): {(account id, cost center id): Row}} of revenue and expense
     actuals, natural sign, for the fiscal years in `years` that the ledger holds in FULL (actuals
-    in all 12 months); a year with a month missing is left out. One query."""
+    in all 12 months); a year with a month missing is left out. Read through the ledger's `actuals`."""
     with tenant_context(org):
-        found = (PeriodBalance.objects
-                 .filter(period__fiscal_year__in=sorted(years), account__active=True,
-                         account__type__in=[AccountType.REVENUE, AccountType.EXPENSE])
-                 .exclude(cost_center__active=False)
-                 .values_list("entity_id", "period__fiscal_year", "account_id", "account__code", "account__type",
-                              "cost_center_id", "cost_center__code", "period__number", "amount"))
-        by_year: Actuals = defaultdict(dict)
-        months = defaultdict(set)
-        for entity_id, fiscal_year, account_id, code, kind, cc_id, cc_code, number, amount in found:
-            rows = by_year[entity_id, fiscal_year]
-            row = rows.setdefault((account_id, cc_id), Row(account_id, code, kind, cc_id, cc_code or ""))
-            row.months[number - 1] += natural_sign(kind, amount)
-            months[entity_id, fiscal_year].add(number)
+        periods = {p.start: p for p in Period.objects.filter(fiscal_year__in=sorted(years))}
+        accounts = {a.pk: a for a in Account.objects.filter(
+            active=True, type__in=[AccountType.REVENUE, AccountType.EXPENSE])}
+        cost_centers = {c.pk: c for c in CostCenter.objects.all()}
+    found = actuals(tenant=org, accounts=accounts, start=min(periods, default=None), end=max(periods, default=None),
+                    group_by=("entity", "account", "cost_center", "month")).rows if periods else []
+    by_year: Actuals = defaultdict(dict)
+    months = defaultdict(set)
+    for cell in found:
+        cost_center = cost_centers.get(cell.cost_center_id)
+        if cost_center is not None and not cost_center.active:
+            continue
+        period, account = periods[cell.month], accounts[cell.account_id]
+        rows = by_year[cell.entity_id, period.fiscal_year]
+        row = rows.setdefault((account.pk, cell.cost_center_id),
+                              Row(account.pk, account.code, account.type, cell.cost_center_id,
+                                  cost_center.code if cost_center else ""))
+        row.months[period.number - 1] += cell.amount
+        months[cell.entity_id, period.fiscal_year].add(period.number)
     return {key: rows for key, rows in by_year.items() if len(months[key]) == 12}
 
 
@@ -327,9 +335,14 @@ def _reforecast(org, *, version, periods, ytd, entity: Entity, actor) -> None:
                 cells.append(budgets.Cell(line.account_id, line.cost_center_id, period, round_money(amount, currency)))
     code, cc = RECRUITING
     with tenant_context(org):
-        spent = [(account_id, cc_id, amount) for account_id, cc_id, amount in PeriodBalance.objects.filter(
-            entity=entity, account__code=code, cost_center__code=cc, period__in=ytd)
-            .values_list("account_id", "cost_center_id", "amount")]
+        account = Account.objects.filter(code=code).first()
+        cost_center = CostCenter.objects.filter(code=cc).first()
+    spent = []
+    if ytd and account is not None and cost_center is not None:
+        spent = [(row.account_id, row.cost_center_id, row.amount) for row in actuals(
+            tenant=org, entity=entity, accounts=[account], cost_centers=[cost_center],
+            start=min(p.start for p in ytd), end=max(p.start for p in ytd),
+            group_by=("account", "cost_center", "month")).rows]
     if spent and ytd:
         monthly = _nice(sum((a for _, _, a in spent), ZERO) / len(ytd), currency)
         cells += [budgets.Cell(spent[0][0], spent[0][1], period, monthly) for period in periods if monthly > 0]
@@ -345,7 +358,7 @@ def _transfer(org, *, version, period, users, approve: bool, source: tuple[str, 
     line = found.get(source, {}).get(period.pk)
     if line is None:
         return 0
-    funds = moves.line_funds(tenant=org, version=version, lines=[line])[0]
+    funds = line_funds(tenant=org, version=version, lines=[line])[0]
     amount = (min(funds.effective * share, funds.available / 2) / 100).quantize(Decimal(1), rounding=ROUND_DOWN) * 100
     if amount <= 0:
         return 0
@@ -355,10 +368,10 @@ def _transfer(org, *, version, period, users, approve: bool, source: tuple[str, 
             account = Account.objects.get(code=destination[0])
             center = CostCenter.objects.get(code=destination[1])
         to = (account.pk, center.pk, period.pk)
-    request = moves.transfer_request(tenant=org, actor=users[Role.DIRECTOR], version=version, source=line,
+    request = transfer_request(tenant=org, actor=users[Role.DIRECTOR], version=version, source=line,
                                      destination=to, amount=amount, reason=reason)
     if approve:
-        moves.transfer_approve(tenant=org, actor=users[Role.FINANCE], transfer=request,
+        transfer_approve(tenant=org, actor=users[Role.FINANCE], transfer=request,
                                comment="Approved: within the marketing envelope.")
     return 1
 

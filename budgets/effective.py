@@ -4,7 +4,7 @@ approved transfers out. Requested (pending) transfers out are carried beside it,
 line still has available counts them (`transfers.line_funds`).
 
 Budget vs actual (`reports.py`), a revision's copy of its parent (`services.version_revise`) and
-the transfer checks (`transfers.py`) all read lines through `EFFECTIVE_LINES_SQL`, so a line means
+the transfer checks (`transfers/`) all read lines through `EFFECTIVE_LINES_SQL`, so a line means
 the same number everywhere. Parameters: `%(tenant)s`, `%(version)s`.
 """
 

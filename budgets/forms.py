@@ -1,20 +1,30 @@
-"""Forms of the budget pages. Every choice is narrowed to the organisation (the form takes
-`tenant`), so a POST cannot name another company's entity, account or cost center."""
+"""Forms of the budget pages. Every choice is narrowed to the organisation one way: the form
+takes `tenant` and builds its choices from the fail-closed managers inside `tenant_context`, so
+a POST cannot name another company's entity, account, cost center or version."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 
 from finops.imports import parse_amount
-from finops.ledger.models import Account, CostCenter, Entity
+from finops.ledger.forms import DateInput, MonthField
+from finops.ledger.models import Account, AccountType, CostCenter, Entity, Period
 from finops.ledger.periods import fiscal_year_label
+from finops.tenancy.context import tenant_context
+from finops.tenancy.selectors import member_users
 
-from .alert_rules import MAX_EXTRA_RECIPIENTS
-from .services import BUDGET_ACCOUNT_TYPES, SPREAD_METHODS
+from .alerts.rules import MAX_EXTRA_RECIPIENTS
+from .models import FINAL_STATUSES, BudgetVersion, TransferStatus
+from .reports import GROUP_BY_CHOICES
+from .services.budgets import BUDGET_ACCOUNT_TYPES
+from .services.cells import SPREAD_METHODS
+from .transfers.selectors import TransferFilters
+from .variance import Basis
 
 MONTH_CHOICES = [(n, f"M{n}") for n in range(1, 13)]
 
@@ -27,7 +37,8 @@ class BudgetCreateForm(forms.Form):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["entity"].queryset = Entity.objects.filter(tenant_id=tenant.pk, active=True).order_by("code")
+        with tenant_context(tenant, savepoint=False):
+            self.fields["entity"].queryset = Entity.objects.filter(active=True).order_by("code")
         if not self.is_bound:
             self.initial.setdefault("fiscal_year", fiscal_year_label(
                 start_month=tenant.fiscal_year_start_month, d=date.today()) + 1)
@@ -42,9 +53,10 @@ class RowPickForm(forms.Form):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.filter(
-            tenant_id=tenant.pk, active=True, type__in=BUDGET_ACCOUNT_TYPES).order_by("code")
-        self.fields["cost_center"].queryset = CostCenter.objects.filter(tenant_id=tenant.pk, active=True).order_by("code")
+        with tenant_context(tenant, savepoint=False):
+            self.fields["account"].queryset = Account.objects.filter(
+                active=True, type__in=BUDGET_ACCOUNT_TYPES).order_by("code")
+            self.fields["cost_center"].queryset = CostCenter.objects.filter(active=True).order_by("code")
 
 
 class SpreadForm(forms.Form):
@@ -150,8 +162,11 @@ class AlertRuleForm(forms.Form):
         from .models import AlertBasis, AlertDeliveryMode, AlertScope, Budget
 
         super().__init__(*args, **kwargs)
-        self.fields["budget"].queryset = Budget.objects.filter(tenant_id=tenant.pk).select_related("entity").order_by(
-            "-fiscal_year", "name")
+        with tenant_context(tenant, savepoint=False):
+            self.fields["budget"].queryset = Budget.objects.select_related("entity").order_by("-fiscal_year", "name")
+            self.fields["cost_center"].queryset = CostCenter.objects.filter(active=True)
+            self.fields["account"].queryset = Account.objects.filter(
+                active=True, type__in=BUDGET_ACCOUNT_TYPES).order_by("code")
         self.fields["scope"].choices = AlertScope.choices
         self.fields["basis"].choices = AlertBasis.choices
         self.fields["delivery"].choices = AlertDeliveryMode.choices
@@ -159,12 +174,9 @@ class AlertRuleForm(forms.Form):
         tree = [n for n in cost_center_tree(tenant=tenant) if n.obj.active]
         depth = {n.obj.pk: n.depth for n in tree}
         cc = self.fields["cost_center"]
-        cc.queryset = CostCenter.objects.filter(tenant_id=tenant.pk, active=True)
         # Depth-first with an indent per level, so the select shows the tree.
         cc.choices = [("", cc.empty_label)] + [
             (n.obj.pk, "\u00a0\u00a0\u00a0\u00a0" * depth[n.obj.pk] + f"{n.obj.code} · {n.obj.name}") for n in tree]
-        self.fields["account"].queryset = Account.objects.filter(
-            tenant_id=tenant.pk, active=True, type__in=BUDGET_ACCOUNT_TYPES).order_by("code")
         self.fields["account"].label_from_instance = lambda a: f"{a.code} · {a.name}"
         if not self.is_bound:
             self.initial.setdefault("scope", AlertScope.ORGANIZATION)
@@ -229,3 +241,100 @@ def threshold_formset(*, data=None, initial=None, extra: int = 2):
                                           max_num=MAX_RULE_THRESHOLDS, validate_max=True,
                                           absolute_max=MAX_RULE_THRESHOLDS)
     return formset_class(data=data, initial=initial, prefix="thresholds")
+
+
+# --- budget vs actual --------------------------------------------------------------------------
+
+DEFAULT_GROUP_BY = ("account", "cost_center")
+
+
+class VarianceFilterForm(forms.Form):
+    month = MonthField(required=False, label="Month")
+    basis = forms.ChoiceField(choices=[(Basis.MONTH, "Month"), (Basis.QTD, "Quarter to date"),
+                                       (Basis.YTD, "Year to date"), (Basis.FULL_YEAR, "Full year")],
+                              required=False, initial=Basis.MONTH)
+    group_by = forms.MultipleChoiceField(
+        choices=[(g, g.replace("_", " ").capitalize()) for g in GROUP_BY_CHOICES], required=False,
+        widget=forms.CheckboxSelectMultiple, label="Group by", initial=list(DEFAULT_GROUP_BY))
+    cost_center = forms.ModelChoiceField(queryset=None, required=False, empty_label="All cost centers",
+                                         label="Cost center (and below)")
+    account_type = forms.ChoiceField(choices=[("", "Revenue and expense"), (AccountType.REVENUE, "Revenue"),
+                                              (AccountType.EXPENSE, "Expense")], required=False,
+                                     label="Account type")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        with tenant_context(tenant, savepoint=False):
+            self.fields["cost_center"].queryset = CostCenter.objects.order_by("code")
+
+    def choices(self, *, default_month: date) -> dict:
+        """The valid part of what was asked, defaults for the rest (a bad field shows its error)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {"period": data.get("month") or default_month, "basis": data.get("basis") or Basis.MONTH,
+                "group_by": data.get("group_by") or DEFAULT_GROUP_BY, "cost_center": data.get("cost_center"),
+                "account_type": data.get("account_type") or None}
+
+
+# --- transfers -----------------------------------------------------------------------------------
+
+class TransferFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "All statuses"), *TransferStatus.choices], required=False)
+    version = forms.ModelChoiceField(queryset=None, required=False, empty_label="All budgets", label="Budget")
+    cost_center = forms.ModelChoiceField(queryset=None, required=False, empty_label="All cost centers",
+                                         label="Cost center (and below)")
+    requested_by = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone", label="Requested by")
+    requested_from = forms.DateField(required=False, widget=DateInput(), label="Requested from")
+    requested_to = forms.DateField(required=False, widget=DateInput(), label="to")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        with tenant_context(tenant, savepoint=False):
+            # Transfers move money in versions in force: only approved and locked ones can have any.
+            self.fields["version"].queryset = (BudgetVersion.objects.select_related("budget")
+                                               .filter(status__in=FINAL_STATUSES).order_by("budget__name", "number"))
+            self.fields["cost_center"].queryset = CostCenter.objects.order_by("code")
+        self.fields["version"].label_from_instance = lambda v: f"{v.budget.name} v{v.number}"
+        self.fields["cost_center"].label_from_instance = lambda c: f"{c.code} · {c.name}"
+        self.fields["requested_by"].queryset = member_users(tenant=tenant)
+        self.fields["requested_by"].label_from_instance = lambda u: u.email
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("requested_from"), data.get("requested_to")
+        if start and end and start > end:
+            self.add_error("requested_to", "The end date is before the start date.")
+        return data
+
+    def filters(self) -> TransferFilters:
+        """The valid part of what was asked (a bad field shows its error and does not narrow)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        pk = lambda name: data[name].pk if data.get(name) else None  # noqa: E731
+        return TransferFilters(status=data.get("status") or "", version=pk("version"),
+                               cost_center=pk("cost_center"), requested_by=pk("requested_by"),
+                               requested_from=data.get("requested_from"), requested_to=data.get("requested_to"))
+
+
+class TransferForm(forms.Form):
+    source = forms.TypedChoiceField(coerce=int, label="From line")
+    account = forms.ModelChoiceField(queryset=None, label="To account")
+    cost_center = forms.ModelChoiceField(queryset=None, required=False, label="To cost center")
+    period = forms.ModelChoiceField(queryset=None, label="To month")
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=20, decimal_places=4)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    override_reason = forms.CharField(required=False, max_length=2000,
+                                      help_text="Finance only: move more than the line has available, and why.")
+
+    def __init__(self, *args, tenant, version, funds, may_override: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "—")] + [(f.line_id, f.label) for f in funds]
+        with tenant_context(tenant, savepoint=False):
+            self.fields["account"].queryset = Account.objects.filter(
+                active=True, type__in=BUDGET_ACCOUNT_TYPES).order_by("code")
+            self.fields["cost_center"].queryset = CostCenter.objects.filter(active=True).order_by("code")
+            self.fields["period"].queryset = (Period.objects.filter(fiscal_year=version.budget.fiscal_year)
+                                              .order_by("number"))
+        self.fields["period"].label_from_instance = lambda p: f"{p.start:%Y-%m}"
+        if not may_override:
+            del self.fields["override_reason"]

@@ -46,14 +46,9 @@ from finops.ledger.periods import fiscal_year_label, month_end
 from finops.tenancy.context import tenant_context
 
 from .models import Budget, BudgetVersion
-from .services import (
-    BUDGET_ACCOUNT_TYPES,
-    LinesResult,
-    budget_cells_write_checked,
-    budget_create,
-    version_for_update,
-    version_require_editable,
-)
+from .services.budgets import BUDGET_ACCOUNT_TYPES, budget_create
+from .services.cells import LinesResult, budget_cells_write_checked
+from .services.versions import version_for_update, version_require_editable
 
 COLUMNS = ("entity", "account", "cost_center", "period", "amount")
 REQUIRED = ("entity", "account", "period", "amount")

@@ -278,7 +278,7 @@ class AlertThreshold(TenantModel):
     pct = models.DecimalField(max_digits=7, decimal_places=2)
     amount = models.DecimalField(max_digits=20, decimal_places=4, default=0)  # variance only
     # Set when an edit removed a threshold that had alerts: deleting it would delete them (ON
-    # DELETE CASCADE), so it stays, unevaluated, with its history (`budgets.alert_rules`).
+    # DELETE CASCADE), so it stays, unevaluated, with its history (`budgets.alerts.rules`).
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -14,13 +14,12 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
+from budgets.models import FINAL_STATUSES, Budget, BudgetVersion
 from finops.errors import DomainError, NotFound, found
-from finops.ledger.models import CostCenter, Period
+from finops.ledger.models import Account, CostCenter, Period
 from finops.tenancy.context import tenant_context
-
-from .models import FINAL_STATUSES, Alert, Budget, BudgetVersion, TransferRequest
 
 
 def budget_list(*, tenant, fiscal_year: int | None = None, entity=None) -> QuerySet[Budget]:
@@ -101,6 +100,8 @@ class GridRow:
 
 
 _MONTH_COLUMNS = ",\n".join(f"sum(l.amount) FILTER (WHERE p.number = {n}) AS m{n}" for n in range(1, 13))
+
+
 # Aggregate the cells first (by the two ids), then label the ~300 rows: grouping 3,600 cells by
 # codes and names, or joining names onto every cell, costs 5× more, and far more while the
 # table's statistics are fresh (a nested loop per cell).
@@ -134,6 +135,27 @@ def version_lines(*, tenant, version) -> list[GridRow]:
         return [GridRow(*row[:8], months=tuple(row[8:20]), total=row[20]) for row in cursor.fetchall()]
 
 
+def grid_row_empty(*, tenant, account_id: int, cc_id: int | None) -> GridRow | None:
+    """A row the version has no line for yet (just added, or every month cleared)."""
+    with tenant_context(tenant):
+        account = Account.objects.filter(pk=account_id).values_list("code", "name", "type").first()
+        cc = CostCenter.objects.filter(pk=cc_id).values_list("code", "name", "parent_id").first() if cc_id else None
+    if account is None or (cc_id and cc is None):
+        return None
+    return GridRow(account_id, *account, cc_id, *(cc or ("", "", None)), months=(None,) * 12, total=Decimal(0))
+
+
+def grid_row_labels(*, tenant, keys) -> dict[tuple[int, int | None], str]:
+    """(account id, cost center id) → "4000 / CC-10", for naming pasted cells; unknown keys left out."""
+    account_ids = {a for a, _ in keys}
+    cc_ids = {c for _, c in keys if c}
+    with tenant_context(tenant):
+        accounts = dict(Account.objects.filter(pk__in=account_ids).values_list("id", "code"))
+        ccs = dict(CostCenter.objects.filter(pk__in=cc_ids).values_list("id", "code"))
+    return {(a, c): f"{accounts[a]}{' / ' + ccs[c] if c else ''}" for a, c in keys
+            if a in accounts and (not c or c in ccs)}
+
+
 @dataclass(frozen=True)
 class GridTotal:
     label: str
@@ -158,8 +180,6 @@ def grid_totals(rows: list[GridRow]) -> list[GridTotal]:
         totals.append(GridTotal("Net result", len(rows), months, revenue.total - expenses.total))
     return totals
 
-
-# --- the grid's cost-center tree ----------------------------------------------------------------
 
 @dataclass(frozen=True)
 class CostCenterNode:
@@ -301,25 +321,6 @@ def grid_tree(rows: list[GridRow], nodes: dict[int, CostCenterNode], *,
     return ordered
 
 
-def version_transfer_counts(*, tenant, version) -> dict[str, int]:
-    """How many transfer requests the version has, by status (only statuses that have some)."""
-    with tenant_context(tenant):
-        return dict(TransferRequest.objects.filter(version_id=getattr(version, "pk", version))
-                    .values_list("status").annotate(n=Count("id")).order_by())
-
-
-def access_transfer(*, tenant, pk) -> TransferRequest:
-    """The transfer request, or NotFound."""
-    with tenant_context(tenant):
-        return found(TransferRequest.objects.filter(pk=pk).first(), "transfer request")
-
-
-def access_alert(*, tenant, pk) -> Alert:
-    """The alert, or NotFound."""
-    with tenant_context(tenant):
-        return found(Alert.objects.filter(pk=pk).first(), "alert")
-
-
 def pk_of(value) -> int | None:
     """The id of a model instance or of an id; None for None."""
     return None if value is None else int(getattr(value, "pk", value))
@@ -330,8 +331,6 @@ def budget_periods(*, tenant, budget: Budget) -> list[Period]:
     with tenant_context(tenant):
         return list(Period.objects.filter(fiscal_year=budget.fiscal_year).order_by("number"))
 
-
-# --- comparing versions -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class DiffRow:

@@ -15,7 +15,7 @@ from finops.ledger.periods import fiscal_year_first_month, fiscal_year_label
 from finops.tenancy.context import tenant_context
 
 from . import variance as v
-from .alerts import alert_list
+from .alerts.selectors import alert_list
 from .models import Budget, BudgetVersion, VersionStatus
 from .reports import VarianceRow, budget_vs_actual
 

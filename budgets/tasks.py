@@ -34,7 +34,7 @@ from django.utils import timezone
 from finops.notifications.tasks import outbox_send_task
 from finops.tenancy.models import Organization
 
-from .alerts import alerts_evaluate
+from .alerts.evaluation import alerts_evaluate
 from .uploads import budget_upload_run
 
 log = logging.getLogger(__name__)

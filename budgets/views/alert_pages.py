@@ -10,18 +10,12 @@ from django.views.decorators.http import require_POST
 
 from finops.errors import DomainError
 from finops.ledger.actuals import favourable
+from finops.notifications.inbox import SNOOZE_DAYS
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
-from ..alerts import (
-    SNOOZE_DAYS,
-    alert_acknowledge,
-    alert_is_open,
-    alert_journal_path,
-    alert_list,
-    alert_snooze,
-)
-from ..selectors import access_alert
+from ..alerts.inbox import alert_acknowledge, alert_snooze
+from ..alerts.selectors import access_alert, alert_is_open, alert_journal_path, alert_list
 
 FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
 

@@ -16,19 +16,15 @@ from finops.errors import DomainError
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
-from ..alert_rules import (
+from ..alerts.evaluation import alert_rule_preview, preview_as_of
+from ..alerts.rules import (
     ThresholdSpec,
-    access_alert_rule,
     alert_rule_create,
     alert_rule_delete,
-    alert_rule_list,
-    alert_rule_preview,
     alert_rule_set_active,
     alert_rule_update,
-    preview_as_of,
-    recipient_words,
-    scope_words,
 )
+from ..alerts.selectors import access_alert_rule, alert_rule_list, recipient_words, scope_words
 from ..forms import MAX_RULE_THRESHOLDS, AlertRuleForm, threshold_formset
 
 RULE_FIELDS = ("name", "budget", "scope", "cost_center", "account_type", "account", "basis", "recipient_roles",

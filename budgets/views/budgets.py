@@ -32,14 +32,8 @@ from ..selectors import (
     version_latest,
     version_lines,
 )
-from ..services import (
-    budget_create,
-    version_approve,
-    version_lock,
-    version_reject,
-    version_revise,
-    version_submit,
-)
+from ..services.budgets import budget_create
+from ..services.versions import version_approve, version_lock, version_reject, version_revise, version_submit
 from ..uploads import budget_upload_create, budget_upload_get
 
 

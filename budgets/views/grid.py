@@ -23,9 +23,7 @@ from django.views.decorators.http import require_POST
 
 from finops.errors import DomainError
 from finops.imports import NUMBER_HINT, parse_amount
-from finops.ledger.models import Account, CostCenter
 from finops.ledger.money import minor_units
-from finops.tenancy.context import tenant_context
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
@@ -36,13 +34,15 @@ from ..selectors import (
     access_version,
     budget_periods,
     cost_center_nodes,
+    grid_row_empty,
+    grid_row_labels,
     grid_totals,
     grid_tree,
     version_lines,
     version_list,
-    version_transfer_counts,
 )
-from ..services import Cell, budget_line_spread, budget_lines_set
+from ..services.cells import Cell, budget_line_spread, budget_lines_set
+from ..transfers.selectors import version_transfer_counts
 from .grid_markup import GridFormat, GroupView, RowView, row_options
 
 TEMPLATE = "budgets/version_grid.html"
@@ -53,16 +53,6 @@ def grid_row_view(row: GridRow, fmt: GridFormat, *, depth: int = 0, errors: dict
                   typed: dict | None = None) -> RowView:
     """What the template needs for one row: its cells with any error and the text typed."""
     return RowView(row, fmt, depth=depth, errors=errors, typed=typed)
-
-
-def _empty_row(*, tenant, account_id: int, cc_id: int | None) -> GridRow | None:
-    """A row the version has no line for yet (just added, or every month cleared)."""
-    with tenant_context(tenant):
-        account = Account.objects.filter(pk=account_id).values_list("code", "name", "type").first()
-        cc = CostCenter.objects.filter(pk=cc_id).values_list("code", "name", "parent_id").first() if cc_id else None
-    if account is None or (cc_id and cc is None):
-        return None
-    return GridRow(account_id, *account, cc_id, *(cc or ("", "", None)), months=(None,) * 12, total=Decimal(0))
 
 
 def grid_context(request, version, rows: list[GridRow] | None = None, *, include: tuple = ()) -> dict:
@@ -115,7 +105,7 @@ def version(request, pk: int):
     added = None
     if picker.is_bound and picker.is_valid():
         cc = picker.cleaned_data["cost_center"]
-        added = _empty_row(tenant=request.org, account_id=picker.cleaned_data["account"].pk,
+        added = grid_row_empty(tenant=request.org, account_id=picker.cleaned_data["account"].pk,
                            cc_id=cc.pk if cc else None)
     context = grid_context(request, found)
     if request.htmx and picker.is_bound and request.htmx.target == "grid-added":
@@ -166,7 +156,7 @@ def _row_response(request, version, account_id: int, cc_id: int | None, *, statu
     every one above it (those the page shows: a row added in a new cost center has no header yet)."""
     rows = version_lines(tenant=request.org, version=version)
     row = next((r for r in rows if r.account_id == account_id and r.cost_center_id == cc_id), None)
-    row = row or _empty_row(tenant=request.org, account_id=account_id, cc_id=cc_id)
+    row = row or grid_row_empty(tenant=request.org, account_id=account_id, cc_id=cc_id)
     context = grid_context(request, version, rows, include=(cc_id,))
     own = next(g for g in context["groups"] if g.key == (cc_id or 0))
     chain = {own.key, *own.group.ancestors}
@@ -191,7 +181,7 @@ def grid_cell(request, pk: int):
     month = _int_or_none(request.POST.get("month"))
     if not isinstance(account_id, int) or cc_id == "bad" or not isinstance(month, int) or not 1 <= month <= 12:
         return _problems_response(request, found, ["That cell is not part of this grid."])
-    if _empty_row(tenant=request.org, account_id=account_id, cc_id=cc_id) is None:
+    if grid_row_empty(tenant=request.org, account_id=account_id, cc_id=cc_id) is None:
         return _problems_response(request, found, ["That cell is not part of this grid."])
     text = request.POST.get("amount", "")
     amount = _parse(text, str(found.budget.entity.functional_currency))
@@ -218,16 +208,6 @@ def _whole(value) -> int:
     raise ValueError(f"{value!r} is not a whole number")
 
 
-def _row_labels(*, tenant, keys) -> dict:
-    account_ids = {a for a, _ in keys}
-    cc_ids = {c for _, c in keys if c}
-    with tenant_context(tenant):
-        accounts = dict(Account.objects.filter(pk__in=account_ids).values_list("id", "code"))
-        ccs = dict(CostCenter.objects.filter(pk__in=cc_ids).values_list("id", "code"))
-    return {(a, c): f"{accounts[a]}{' / ' + ccs[c] if c else ''}" for a, c in keys
-            if a in accounts and (not c or c in ccs)}
-
-
 @org_view(Action.WRITE)
 @require_POST
 def grid_paste(request, pk: int):
@@ -242,7 +222,7 @@ def grid_paste(request, pk: int):
         return _problems_response(request, found, ["Nothing to paste: copy a block of cells from a spreadsheet."])
     currency = str(found.budget.entity.functional_currency)
     periods = budget_periods(tenant=request.org, budget=found.budget)
-    labels = _row_labels(tenant=request.org, keys={(a, c) for a, c, _, _ in items})
+    labels = grid_row_labels(tenant=request.org, keys={(a, c) for a, c, _, _ in items})
     problems, cells = [], []
     for account_id, cc_id, month, text in items:
         label = labels.get((account_id, cc_id))

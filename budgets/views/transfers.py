@@ -9,9 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
@@ -23,25 +21,16 @@ from django.views.decorators.http import require_GET, require_POST
 from finops.errors import DomainError
 from finops.exports import export_response
 from finops.imports import parse_typed_amount
-from finops.ledger.forms import DateInput
-from finops.ledger.models import Account, AccountType, CostCenter, Period
 from finops.ledger.money import minor_units
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
-from ..models import FINAL_STATUSES, BudgetVersion, TransferStatus
-from ..proposals import proposal_accept, proposal_build
-from ..selectors import access_transfer, access_version
-from ..transfers import (
-    TransferFilters,
-    line_funds,
-    transfer_approve,
-    transfer_cancel,
-    transfer_list,
-    transfer_reject,
-    transfer_request,
-    transfer_status_counts,
-)
+from ..forms import TransferFilterForm, TransferForm
+from ..models import TransferStatus
+from ..selectors import access_version
+from ..transfers.proposals import proposal_accept, proposal_build
+from ..transfers.requests import transfer_approve, transfer_cancel, transfer_reject, transfer_request
+from ..transfers.selectors import access_transfer, line_funds, transfer_list, transfer_status_counts
 
 PAGE_SIZE = 50
 FILTER_FIELDS = ("status", "version", "cost_center", "requested_by", "requested_from", "requested_to")
@@ -51,66 +40,6 @@ EXPORT_HEADER = ["id", "budget", "version", "status", "requested_at", "requested
                  "from_cost_center", "from_month", "to_account", "to_cost_center", "to_month", "amount", "currency",
                  "available_at_request", "override", "override_reason", "reason", "decided_by", "decided_at",
                  "decision_comment"]
-
-
-class TransferFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "All statuses"), *TransferStatus.choices], required=False)
-    version = forms.ModelChoiceField(queryset=None, required=False, empty_label="All budgets", label="Budget")
-    cost_center = forms.ModelChoiceField(queryset=None, required=False, empty_label="All cost centers",
-                                         label="Cost center (and below)")
-    requested_by = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone", label="Requested by")
-    requested_from = forms.DateField(required=False, widget=DateInput(), label="Requested from")
-    requested_to = forms.DateField(required=False, widget=DateInput(), label="to")
-
-    def __init__(self, *args, tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Transfers move money in versions in force: only approved and locked ones can have any.
-        self.fields["version"].queryset = (BudgetVersion.objects.select_related("budget")
-                                           .filter(status__in=FINAL_STATUSES).order_by("budget__name", "number"))
-        self.fields["version"].label_from_instance = lambda v: f"{v.budget.name} v{v.number}"
-        self.fields["cost_center"].queryset = CostCenter.objects.order_by("code")
-        self.fields["cost_center"].label_from_instance = lambda c: f"{c.code} · {c.name}"
-        self.fields["requested_by"].queryset = (get_user_model().objects
-                                                .filter(memberships__organization=tenant).order_by("email"))
-        self.fields["requested_by"].label_from_instance = lambda u: u.email
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("requested_from"), data.get("requested_to")
-        if start and end and start > end:
-            self.add_error("requested_to", "The end date is before the start date.")
-        return data
-
-    def filters(self) -> TransferFilters:
-        """The valid part of what was asked (a bad field shows its error and does not narrow)."""
-        self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        pk = lambda name: data[name].pk if data.get(name) else None  # noqa: E731
-        return TransferFilters(status=data.get("status") or "", version=pk("version"),
-                               cost_center=pk("cost_center"), requested_by=pk("requested_by"),
-                               requested_from=data.get("requested_from"), requested_to=data.get("requested_to"))
-
-
-class TransferForm(forms.Form):
-    source = forms.TypedChoiceField(coerce=int, label="From line")
-    account = forms.ModelChoiceField(queryset=None, label="To account")
-    cost_center = forms.ModelChoiceField(queryset=None, required=False, label="To cost center")
-    period = forms.ModelChoiceField(queryset=None, label="To month")
-    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=20, decimal_places=4)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    override_reason = forms.CharField(required=False, max_length=2000,
-                                      help_text="Finance only: move more than the line has available, and why.")
-
-    def __init__(self, *args, version, funds, may_override: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "—")] + [(f.line_id, f.label) for f in funds]
-        self.fields["account"].queryset = Account.objects.filter(
-            active=True, type__in=[AccountType.REVENUE, AccountType.EXPENSE]).order_by("code")
-        self.fields["cost_center"].queryset = CostCenter.objects.filter(active=True).order_by("code")
-        self.fields["period"].queryset = Period.objects.filter(fiscal_year=version.budget.fiscal_year).order_by("number")
-        self.fields["period"].label_from_instance = lambda p: f"{p.start:%Y-%m}"
-        if not may_override:
-            del self.fields["override_reason"]
 
 
 def _filter_query(params, *, keep: tuple[str, ...] = FILTER_FIELDS) -> str:
@@ -188,7 +117,7 @@ def transfer_create(request, version_pk: int):
     version = access_version(tenant=request.org, pk=version_pk)
     funds = line_funds(tenant=request.org, version=version)
     may_override = can(request.membership.role, Action.WRITE)
-    form = TransferForm(request.POST or None, version=version, funds=funds, may_override=may_override,
+    form = TransferForm(request.POST or None, tenant=request.org, version=version, funds=funds, may_override=may_override,
                         initial={"source": request.GET.get("source")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

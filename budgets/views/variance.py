@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import NoReverseMatch, path, reverse
@@ -16,51 +15,19 @@ from django.views.decorators.http import require_GET
 
 from finops.errors import DomainError
 from finops.exports import export_response
-from finops.ledger.forms import MonthField
 from finops.ledger.links import journal_lines_path
-from finops.ledger.models import AccountType, CostCenter
 from finops.ledger.periods import add_months, fiscal_year_first_month
-from finops.tenancy.context import tenant_context
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
-from ..reports import GROUP_BY_CHOICES, BudgetVsActual, VarianceRow, budget_vs_actual
+from ..forms import VarianceFilterForm
+from ..reports import BudgetVsActual, VarianceRow, budget_vs_actual
 from ..selectors import access_version
-from ..variance import Basis
 
 TEMPLATE = "budgets/variance_report.html"
 PAGE_SIZE = 500  # lines per page; the totals and the exports always cover every line
-DEFAULT_GROUP_BY = ("account", "cost_center")
 EXPORT_HEADER = ["entity", "account", "account_name", "cost_center", "period", "account_type", "budget", "actual",
                  "variance", "variance_pct", "favourable", "pacing", "projection"]
-
-
-class VarianceFilterForm(forms.Form):
-    month = MonthField(required=False, label="Month")
-    basis = forms.ChoiceField(choices=[(Basis.MONTH, "Month"), (Basis.QTD, "Quarter to date"),
-                                       (Basis.YTD, "Year to date"), (Basis.FULL_YEAR, "Full year")],
-                              required=False, initial=Basis.MONTH)
-    group_by = forms.MultipleChoiceField(
-        choices=[(g, g.replace("_", " ").capitalize()) for g in GROUP_BY_CHOICES], required=False,
-        widget=forms.CheckboxSelectMultiple, label="Group by", initial=list(DEFAULT_GROUP_BY))
-    cost_center = forms.ModelChoiceField(queryset=None, required=False, empty_label="All cost centers",
-                                         label="Cost center (and below)")
-    account_type = forms.ChoiceField(choices=[("", "Revenue and expense"), (AccountType.REVENUE, "Revenue"),
-                                              (AccountType.EXPENSE, "Expense")], required=False,
-                                     label="Account type")
-
-    def __init__(self, *args, tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        with tenant_context(tenant):
-            self.fields["cost_center"].queryset = CostCenter.objects.order_by("code")
-
-    def choices(self, *, default_month: date) -> dict:
-        """The valid part of what was asked, defaults for the rest (a bad field shows its error)."""
-        self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        return {"period": data.get("month") or default_month, "basis": data.get("basis") or Basis.MONTH,
-                "group_by": data.get("group_by") or DEFAULT_GROUP_BY, "cost_center": data.get("cost_center"),
-                "account_type": data.get("account_type") or None}
 
 
 def default_month(tenant, version, today: date | None = None) -> date:

@@ -18,7 +18,8 @@ Actuals
     closing for balances), where a month without a rate is reported, not guessed.
 
     A report that must stay one statement (budget vs actual, the dashboard) composes
-    `ROLLUP_CELLS_SQL` and `natural_sql` into its own SQL instead.
+    `ROLLUP_CELLS_SQL` and `natural_sql` into its own SQL instead. `periods_posted` says which
+    months hold postings at all, for a page that offers months to pick.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from django.db import connection
 from django.db.models import Sum
 
 from finops.tenancy.context import tenant_context
@@ -82,6 +84,34 @@ ROLLUP_CELLS_SQL = """
     SELECT pb.entity_id, pb.account_id, coalesce(pb.cost_center_id, 0) AS cc_key, pb.period_id, pb.amount
     FROM ledger_periodbalance pb
     WHERE pb.tenant_id = %(tenant)s{filters}"""
+
+
+def periods_posted(*, tenant) -> list[tuple[date, bool]]:
+    """Every period of `tenant` (its first day, newest first) and whether it holds postings."""
+    # The periods with postings are found by skipping along the (tenant, period) index of the
+    # rollup, one probe per period that has rows. A per-period EXISTS let the planner pick a
+    # sequential scan (it expects to meet a matching row at once; the rows lie in posting order),
+    # which read the tenant's whole rollup for every empty period: 0.3 s on a 1M-line ledger.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE used AS (
+                (SELECT pb.period_id FROM ledger_periodbalance pb
+                  WHERE pb.tenant_id = %(tenant)s ORDER BY pb.period_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT pb.period_id FROM ledger_periodbalance pb
+                         WHERE pb.tenant_id = %(tenant)s AND pb.period_id > used.period_id
+                         ORDER BY pb.period_id LIMIT 1)
+                  FROM used WHERE used.period_id IS NOT NULL
+            )
+            SELECT p.start, p.id IN (SELECT period_id FROM used WHERE period_id IS NOT NULL)
+              FROM ledger_period p
+             WHERE p.tenant_id = %(tenant)s
+             ORDER BY p.start DESC
+            """,
+            {"tenant": getattr(tenant, "pk", tenant)},
+        )
+        return cursor.fetchall()
 
 
 # --- the selector -------------------------------------------------------------------------------

@@ -12,13 +12,13 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet, formset_factory
 
 from finops import bounds
 from finops.imports import NUMBER_HINT, parse_typed_amount
 from finops.tenancy.context import tenant_context
+from finops.tenancy.selectors import member_users
 
 from .models import Account, AccountType, CostCenter, Entity, FxRateKind, Period, Source
 from .money import is_valid_currency, minor_units
@@ -124,7 +124,7 @@ class JournalFilterForm(forms.Form):
         # One way to choose months on the page (From / To); an address with `period=<id>` (older
         # links) is shown as that month in both.
         if data is not None and data.get("period") and not (data.get("period_from") or data.get("period_to")):
-            with tenant_context(tenant):
+            with tenant_context(tenant, savepoint=False):
                 start = Period.objects.filter(pk=data["period"]).values_list("start", flat=True).first() \
                     if str(data["period"]).isdigit() else None
             if start is not None:
@@ -132,7 +132,7 @@ class JournalFilterForm(forms.Form):
                 data["period_from"] = data["period_to"] = f"{start:%Y-%m}"
                 data.pop("period")
         super().__init__(data, *args, **kwargs)
-        with tenant_context(tenant):
+        with tenant_context(tenant, savepoint=False):
             self.fields["period"].queryset = Period.objects.order_by("-start")
             self.fields["period"].label_from_instance = lambda p: f"{p.label} · FY{p.fiscal_year} P{p.number}"
             self.fields["entity"].queryset = Entity.objects.order_by("code")
@@ -163,7 +163,7 @@ class EntryForm(forms.Form):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        with tenant_context(tenant):
+        with tenant_context(tenant, savepoint=False):
             self.fields["entity"].queryset = Entity.objects.filter(active=True).order_by("code")
 
     def clean_date(self):
@@ -258,13 +258,13 @@ def _functional_currency(tenant, data) -> str:
     entity_id = str((data or {}).get("entity") or "")
     if not entity_id.isdigit():
         return ""
-    with tenant_context(tenant):
+    with tenant_context(tenant, savepoint=False):
         return str(Entity.objects.filter(pk=int(entity_id)).values_list("functional_currency", flat=True).first() or "")
 
 
 def line_formset(*, tenant, data=None, rows: int = 4, initial=None):
     """The lines of an entry: bound to `data`, or `rows` blank rows (pre-filled from `initial`)."""
-    with tenant_context(tenant):
+    with tenant_context(tenant, savepoint=False):
         accounts = list(Account.objects.filter(active=True).order_by("code"))
         cost_centers = list(CostCenter.objects.filter(active=True).order_by("code"))
     functional = _functional_currency(tenant, data)
@@ -324,7 +324,7 @@ class AccountForm(forms.Form):
                 "is_intercompany": account.is_intercompany, "active": account.active,
             }
         super().__init__(*args, **kwargs)
-        with tenant_context(tenant):
+        with tenant_context(tenant, savepoint=False):
             parents = Account.objects.order_by("code")
             if account is not None:
                 parents = parents.exclude(pk=account.pk)
@@ -349,12 +349,12 @@ class CostCenterForm(forms.Form):
                 "owner": cost_center.owner_id, "active": cost_center.active,
             }
         super().__init__(*args, **kwargs)
-        with tenant_context(tenant):
+        with tenant_context(tenant, savepoint=False):
             parents = CostCenter.objects.order_by("code")
             if cost_center is not None:
                 parents = parents.exclude(pk=cost_center.pk)
             parents = list(parents)
-        members = list(get_user_model().objects.filter(memberships__organization=tenant).order_by("email"))
+        members = list(member_users(tenant=tenant))
         self.fields["parent"] = ObjectChoiceField(objects=parents, blank_label="(top level)", required=False)
         self.fields["owner"] = ObjectChoiceField(objects=members, blank_label="(no owner)", required=False,
                                                  label_from=lambda u: u.email)

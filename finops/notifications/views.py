@@ -10,7 +10,6 @@ preferences there."""
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -22,22 +21,10 @@ from finops.tenancy.decorators import org_view
 from finops.tenancy.models import Organization
 from finops.tenancy.permissions import Action
 
+from .forms import CHOOSE, PreferencesForm
 from .kinds import kind_get, kinds_chosen
 from .models import Mode
 from .preferences import UnsubscribeLinkExpired, preference_get, preference_set, unsubscribe_token_read
-
-CHOOSE = "Choose immediately, daily digest or off."
-
-
-class PreferencesForm(forms.Form):
-    """One choice per message kind a recipient has a say in."""
-
-    def __init__(self, *args, kinds, **kwargs):
-        super().__init__(*args, **kwargs)
-        for kind in kinds:
-            self.fields[kind.name] = forms.ChoiceField(
-                choices=Mode.choices, widget=forms.RadioSelect, label=f"Send me {kind.label.lower()}",
-                error_messages={"required": CHOOSE, "invalid_choice": CHOOSE})
 
 
 @org_view(Action.VIEW)

@@ -24,6 +24,12 @@ WORDS = {Action.REQUEST: "make requests", Action.WRITE: "change the books",
          Action.ADMINISTER: "manage the organisation"}
 
 
+def actor_user(actor):
+    """The user an actor is, or None for the operator (a command run without a member, a task):
+    what a `created_by` or `decided_by` column records."""
+    return actor if getattr(actor, "pk", None) else None
+
+
 def role_of(*, tenant, actor) -> str | None:
     """The actor's role in `tenant`, or None when they are not a member (one indexed lookup)."""
     from .context import tenant_context

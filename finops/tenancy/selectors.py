@@ -40,6 +40,13 @@ def member_user_by_email(*, tenant: Organization, email: str):
 # Within the organisation's tenant context (a page of the organisation, or a service):
 
 
+def member_users(*, tenant: Organization) -> QuerySet:
+    """The users who are members of `tenant`, by e-mail (for a choice of person in a form)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(memberships__organization=tenant).order_by("email")
+
+
 def member_list(*, tenant: Organization) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(organization=tenant).order_by("user__email")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from budgets import services
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def budget(books, users):
 
 @pytest.fixture
 def periods(books, budget):
-    return services.budget_periods(tenant=books.org, budget=budget)
+    return budget_periods(tenant=books.org, budget=budget)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Alert rules (`budgets.alert_rules`): every validation said in words next to the field it is
+"""Alert rules (`budgets.alerts.rules`): every validation said in words next to the field it is
 about, scope fields cleared when the scope does not use them, edits that never lose an alert
 (unchanged thresholds stay the same rows, removed ones that fired are retired and no longer
 evaluated, one added back is revived), deleting a rule that fired is refused, pause / resume,
@@ -12,17 +12,15 @@ from decimal import Decimal as D
 
 import pytest
 
-from budgets.alert_rules import (
+from budgets.alerts.evaluation import alert_rule_preview, alerts_evaluate, preview_as_of
+from budgets.alerts.rules import (
     ThresholdSpec,
     alert_rule_create,
     alert_rule_delete,
-    alert_rule_list,
-    alert_rule_preview,
     alert_rule_set_active,
     alert_rule_update,
-    preview_as_of,
 )
-from budgets.alerts import alerts_evaluate
+from budgets.alerts.selectors import alert_rule_list
 from budgets.models import Alert, AlertRule, AlertThreshold
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
@@ -305,7 +303,7 @@ def test_a_rule_that_fired_cannot_be_deleted_and_one_that_never_did_can(books, b
 # --- reads ----------------------------------------------------------------------------------------
 
 def test_the_list_counts_open_alerts_and_the_last_firing(books, budget, plan, users):
-    from budgets.alerts import alert_acknowledge
+    from budgets.alerts.inbox import alert_acknowledge
 
     rule = create(books, budget, users)
     create(books, budget, users, name="Quiet", thresholds=[ThresholdSpec("consumed_pct", D("500"))])

@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError
 
 from budgets import services
 from budgets.models import Alert, AlertRule, AlertThreshold
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from budgets.tasks import EVALUATE_AFTER, evaluation_pending_key, variance_alerts_evaluate
 from finops.celery import app
 from finops.ledger import services as ledger
@@ -202,7 +202,7 @@ def test_a_manual_posting_leads_a_real_worker_to_record_and_send_the_alert(mail_
     fiscal_year = period_ensure(tenant=org, d=today).fiscal_year
     budget = services.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=fiscal_year,
                                     name="Plan")
-    month = next(p for p in services.budget_periods(tenant=org, budget=budget) if p.start == today.replace(day=1))
+    month = next(p for p in budget_periods(tenant=org, budget=budget) if p.start == today.replace(day=1))
     services.budget_lines_set(tenant=org, actor=None, version=version_latest(tenant=org, budget=budget),
                               cells=[(books.rent, books.ops, month, D("1000.00"))])
     with tenant_context(org):

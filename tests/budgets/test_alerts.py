@@ -1,4 +1,4 @@
-"""Variance alerts (`budgets.alerts`): exact thresholds, each breach recorded and e-mailed once,
+"""Variance alerts (`budgets.alerts.evaluation`): exact thresholds, each breach recorded and e-mailed once,
 at-least-once sending that survives a crash without duplicating alerts, the unsubscribe link,
 the e-mail itself and the `evaluate_variance` command."""
 
@@ -13,10 +13,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from budgets.alerts import alerts_evaluate
+from budgets.alerts.evaluation import alerts_evaluate
 from budgets.models import Alert, AlertRule, AlertThreshold
 from budgets.selectors import budget_periods
-from budgets.services import budget_lines_set
+from budgets.services.cells import budget_lines_set
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.notifications.models import Delivery, DeliveryStatus, Preference

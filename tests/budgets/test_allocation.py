@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from budgets.allocation import (
+from budgets.transfers.allocation import (
     AllocationProposal,
     CandidateLine,
     ProposedLine,

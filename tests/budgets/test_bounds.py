@@ -15,11 +15,11 @@ import pytest
 from django.urls import reverse
 
 from budgets import services
-from budgets.alert_rules import alert_rule_create
-from budgets.alerts import alerts_evaluate
+from budgets.alerts.evaluation import alerts_evaluate
+from budgets.alerts.rules import alert_rule_create
 from budgets.importers import budget_import
 from budgets.models import Alert, BudgetLine
-from budgets.services import budget_lines_set
+from budgets.services.cells import budget_lines_set
 from finops.errors import DomainError
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
@@ -207,7 +207,7 @@ def _rule_pk(books, name):
 
 
 def test_the_rule_editor_refuses_an_address_the_outbox_cannot_hold(books, budget, users):
-    from budgets.alert_rules import ThresholdSpec
+    from budgets.alerts.rules import ThresholdSpec
 
     with pytest.raises(DomainError) as refused:
         alert_rule_create(tenant=books.org, actor=users["finance"], budget=budget, name="Long", scope="organization",

@@ -92,7 +92,7 @@ def test_no_budget_for_the_year_says_so_and_another_year_is_not_shown(client, us
 
 
 def test_open_alerts_are_counted_with_a_link_to_the_inbox(client, users, books, approved):
-    from budgets.alerts import alerts_evaluate
+    from budgets.alerts.evaluation import alerts_evaluate
 
     with tenant_context(books.org):
         rule = AlertRule.objects.create(tenant=books.org, name="Spend", budget=approved.budget, recipient_roles=[])

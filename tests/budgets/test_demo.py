@@ -23,9 +23,9 @@ from budgets.models import (
 )
 from budgets.reports import budget_vs_actual
 from budgets.selectors import version_diff, version_in_force
-from budgets.transfers import effective_amounts
-from finops import demo
+from budgets.transfers.selectors import effective_amounts
 from finops.audit.models import AuditEvent
+from finops.demo import orgs as demo
 from finops.notifications.models import Delivery, DeliveryStatus
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Organization

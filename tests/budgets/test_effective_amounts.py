@@ -7,7 +7,7 @@ from decimal import Decimal as D
 from budgets import services
 from budgets.models import BudgetLine
 from budgets.reports import budget_vs_actual
-from budgets.transfers import transfer_approve, transfer_request
+from budgets.transfers.requests import transfer_approve, transfer_request
 from finops.tenancy.context import tenant_context
 
 

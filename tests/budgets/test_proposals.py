@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from budgets.models import TransferRequest
-from budgets.proposals import curve_parse, proposal_accept, proposal_build
-from budgets.transfers import transfer_approve, transfer_reject, transfer_request
+from budgets.transfers.proposals import curve_parse, proposal_accept, proposal_build
+from budgets.transfers.requests import transfer_approve, transfer_reject, transfer_request
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from budgets import services
 from budgets.reports import budget_vs_actual
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from finops.errors import DomainError
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
@@ -131,7 +131,7 @@ def test_quarter_to_date_follows_a_fiscal_year_starting_in_april(org, users):
     org = organization_update(tenant=org, actor=None, name=org.name, fiscal_year_start=4, currency="USD")
     books = make_books(org)
     budget = services.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026, name="FY26")
-    periods = services.budget_periods(tenant=org, budget=budget)
+    periods = budget_periods(tenant=org, budget=budget)
     assert (periods[0].start, periods[11].start) == (date(2025, 4, 1), date(2026, 3, 1))
     version = version_latest(tenant=org, budget=budget)
     services.budget_lines_set(tenant=org, actor=None, version=version, cells=[

@@ -9,8 +9,8 @@ import pytest
 
 from budgets import services
 from budgets.models import Budget, BudgetLine, BudgetVersion, VersionKind, VersionStatus
-from budgets.selectors import DiffRow, version_diff
-from budgets.services import Cell
+from budgets.selectors import DiffRow, budget_periods, version_diff
+from budgets.services.cells import Cell
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
 from finops.ledger import services as ledger
@@ -59,7 +59,7 @@ def test_a_fiscal_year_starting_in_april_gets_april_to_march_periods(books):
     books.org.fiscal_year_start_month = 4
     books.org.save()
     budget = services.budget_create(tenant=books.org, actor=None, entity=books.usd, fiscal_year=2027, name="FY27")
-    starts = [p.start for p in services.budget_periods(tenant=books.org, budget=budget)]
+    starts = [p.start for p in budget_periods(tenant=books.org, budget=budget)]
     assert (starts[0], starts[-1], len(starts)) == (date(2026, 4, 1), date(2027, 3, 1), 12)
 
 

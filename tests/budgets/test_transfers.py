@@ -12,15 +12,12 @@ from django.db import connection
 from budgets import services
 from budgets.models import BudgetLine, TransferRequest
 from budgets.selectors import budget_periods, version_latest
-from budgets.transfers import (
+from budgets.transfers.requests import transfer_approve, transfer_cancel, transfer_reject, transfer_request
+from budgets.transfers.selectors import (
     TransferFilters,
     effective_amounts,
     line_funds,
-    transfer_approve,
-    transfer_cancel,
     transfer_list,
-    transfer_reject,
-    transfer_request,
     transfer_status_counts,
 )
 from finops.audit.models import AuditEvent

@@ -11,8 +11,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from budgets.alert_rules import ThresholdSpec, alert_rule_create
-from budgets.alerts import alerts_evaluate
+from budgets.alerts.evaluation import alerts_evaluate
+from budgets.alerts.rules import ThresholdSpec, alert_rule_create
 from budgets.models import Alert, AlertRule, AlertThreshold
 from finops.tenancy.context import tenant_context
 

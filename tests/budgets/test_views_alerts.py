@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from budgets.alerts import alerts_evaluate
+from budgets.alerts.evaluation import alerts_evaluate
 from budgets.models import Alert
 from budgets.selectors import budget_periods
 from finops.audit.models import AuditEvent

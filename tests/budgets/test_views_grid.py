@@ -329,7 +329,7 @@ def test_the_toolbar_links_to_what_the_user_may_do_with_this_version(client, use
 
 def test_an_approved_transfer_is_pointed_out_with_where_the_effective_amounts_are(client, users, books, draft,
                                                                                     periods):
-    from budgets.transfers import transfer_approve, transfer_request
+    from budgets.transfers.requests import transfer_approve, transfer_request
 
     services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
         (books.rent, books.ops, periods[2], Decimal("1000.00")), (books.rent, books.ops, periods[3], Decimal("500.00"))])

@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 
 from budgets.models import BudgetLine, TransferRequest
-from budgets.transfers import effective_amounts, transfer_reject, transfer_request
+from budgets.transfers.requests import transfer_reject, transfer_request
+from budgets.transfers.selectors import effective_amounts
 from finops.tenancy.context import tenant_context
 
 from .test_transfers import approved, april_rent, line_of, march_rent  # noqa: F401  (fixtures)

@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import expect
 
 from budgets import services as budgets
-from budgets.alert_rules import ThresholdSpec, alert_rule_create
-from budgets.alerts import alerts_evaluate
+from budgets.alerts.evaluation import alerts_evaluate
+from budgets.alerts.rules import ThresholdSpec, alert_rule_create
 from budgets.models import AlertRule
-from budgets.selectors import version_latest
+from budgets.selectors import budget_periods, version_latest
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
@@ -29,7 +29,7 @@ def seed(org):
     books = make_books(org)
     budget = budgets.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026, name="Plan 2026")
     version = version_latest(tenant=org, budget=budget)
-    march = budgets.budget_periods(tenant=org, budget=budget)[2]
+    march = budget_periods(tenant=org, budget=budget)[2]
     budgets.budget_lines_set(tenant=org, actor=None, version=version, cells=[
         (books.rent, books.ops, march, Decimal("1000")), (books.software, books.sales, march, Decimal("200"))])
     for account, cc, amount in ((books.rent, books.ops, "850"), (books.software, books.sales, "260")):

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from budgets import services as budgets
 from budgets.models import BudgetLine
-from budgets.selectors import version_latest
-from budgets.transfers import transfer_approve, transfer_reject, transfer_request
+from budgets.selectors import budget_periods, version_latest
+from budgets.transfers.requests import transfer_approve, transfer_reject, transfer_request
 from finops.ledger import services as ledger
 from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
@@ -29,7 +29,7 @@ def seed(org):
     books = make_books(org)
     budget = budgets.budget_create(tenant=org, actor=None, entity=books.usd, fiscal_year=2026, name="Plan 2026")
     version = version_latest(tenant=org, budget=budget)
-    periods = budgets.budget_periods(tenant=org, budget=budget)
+    periods = budget_periods(tenant=org, budget=budget)
     budgets.budget_lines_set(tenant=org, actor=None, version=version, cells=[
         (books.rent, books.ops, periods[2], Decimal("90000")), (books.rent, books.ops, periods[3], Decimal("500")),
         (books.software, books.sales, periods[2], Decimal("2000"))])

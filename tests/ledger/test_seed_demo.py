@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from finops import demo
+from finops.demo import orgs as demo
+from finops.demo import volume
 from finops.ledger.models import Account, CostCenter, Entity, FxRate, JournalEntry, JournalLine, Period
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership, Organization
@@ -225,8 +226,8 @@ def test_the_command_refuses_bad_options_with_a_message(db, args, message):
 
 
 def test_gl_csv_rows_give_the_exact_line_count_in_balanced_entries(db):
-    org = demo.wide_org_create(slug="load-2", accounts=20, cost_centers=5)
-    rows = list(demo.gl_csv_rows(org=org, lines=1000, months=2, today=TODAY))
+    org = volume.wide_org_create(slug="load-2", accounts=20, cost_centers=5)
+    rows = list(volume.gl_csv_rows(org=org, lines=1000, months=2, today=TODAY))
 
     assert rows[0] == ["date", "entry_ref", "entity", "account", "cost_center", "amount", "currency", "memo"]
     assert len(rows) == 1001
@@ -234,7 +235,7 @@ def test_gl_csv_rows_give_the_exact_line_count_in_balanced_entries(db):
     for row in csv.reader(io.StringIO("\n".join(",".join(r) for r in rows[1:]))):
         totals[row[1]] += Decimal(row[5])
     assert set(totals.values()) == {Decimal("0")}
-    assert rows[1:] == list(demo.gl_csv_rows(org=org, lines=1000, months=2, today=TODAY))[1:]
+    assert rows[1:] == list(volume.gl_csv_rows(org=org, lines=1000, months=2, today=TODAY))[1:]
 
 
 def test_a_run_in_a_later_month_appends_the_months_since_and_they_follow_on(db):

@@ -9,10 +9,10 @@ from datetime import date
 from decimal import Decimal
 
 from budgets import services as budgets
-from budgets.alerts import alerts_evaluate
+from budgets.alerts.evaluation import alerts_evaluate
 from budgets.models import Alert, AlertRule, AlertThreshold, BudgetLine
 from budgets.selectors import budget_periods, version_latest
-from budgets.transfers import transfer_request
+from budgets.transfers.requests import transfer_request
 from budgets.uploads import budget_upload_create
 from finops.ledger import services as ledger
 from finops.ledger.chart_import import chart_import_job_create, chart_import_job_run

@@ -95,7 +95,7 @@ def test_the_budget_import_and_a_revision_analyse_the_budget_lines(books, django
 
 
 def test_the_demo_data_is_analysed_as_it_is_loaded(db, settings):
-    from finops import demo
+    from finops.demo import orgs as demo
 
     settings.DEMO_SEEDERS = []  # the ledger's own demo data only
     baseline("ledger_journalentry", "ledger_journalline")

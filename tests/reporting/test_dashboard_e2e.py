@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from finops import demo
+from finops.demo import orgs as demo
 from tests.builders import PASSWORD, member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from budgets import services as budgets
 from budgets.models import BudgetLine
 from budgets.selectors import budget_periods, version_latest
-from budgets.transfers import transfer_approve, transfer_request
+from budgets.transfers.requests import transfer_approve, transfer_request
 from finops.errors import NotAllowed
 from finops.ledger import services as ledger
 from finops.ledger.models import JournalEntry

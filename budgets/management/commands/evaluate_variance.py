@@ -7,9 +7,11 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from budgets.alerts import KIND, alerts_evaluate
 from finops.notifications.outbox import outbox_send
 from finops.tenancy.models import Organization
+
+from ...alerts.email import KIND
+from ...alerts.evaluation import alerts_evaluate
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@
     manage.py seed_demo --org load-1 --accounts 300 --cost-centers 60 --scale 5000000
                                                  a wide organisation for load tests, and 5M lines
 
-Running it again adds nothing that exists already (see finops.demo).
+Running it again adds nothing that exists already (see finops.demo.orgs).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from finops import demo
+from finops.demo import orgs as demo
+from finops.demo import volume
 from finops.errors import DomainError
 from finops.tenancy.models import Organization
 from finops.tenancy.permissions import Role
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                 for result in demo.demo_seed(seed=seed, today=today, months=months):
                     self._report(result)
             elif wide:
-                demo.wide_org_create(slug=org, accounts=accounts or 300, cost_centers=cost_centers or 60)
+                volume.wide_org_create(slug=org, accounts=accounts or 300, cost_centers=cost_centers or 60)
                 self.stdout.write(f"{org}: {accounts or 300} accounts × {cost_centers or 60} cost centers.")
             elif not Organization.objects.filter(slug=org).exists():
                 raise CommandError(f"No organisation {org!r}: create it, or pass --accounts/--cost-centers.")
@@ -77,10 +78,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  logins: {logins} (password {demo.DEMO_PASSWORD})")
 
     def _scale(self, org, lines: int, **kwargs) -> None:
-        def progress(so_far: demo.ScaleResult) -> None:
+        def progress(so_far: volume.ScaleResult) -> None:
             self.stdout.write(f"  {so_far.lines:>12,} lines  {so_far.lines_per_second:>10,.0f} lines/s")
 
-        result = demo.scale_lines(org=org, lines=lines, seed=kwargs["seed"], months=kwargs["months"],
+        result = volume.scale_lines(org=org, lines=lines, seed=kwargs["seed"], months=kwargs["months"],
                                   today=kwargs["today"], chunk_lines=kwargs["chunk"], progress=progress)
         if result.skipped_chunks:
             self.stdout.write(f"  {result.skipped_chunks} chunk(s) were written by an earlier run: skipped.")

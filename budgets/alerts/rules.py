@@ -1,4 +1,4 @@
-"""Variance-alert rules: what finance sets up so that `budgets.alerts` knows what to watch.
+"""Variance-alert rules: what finance sets up so that `budgets.alerts.evaluation` knows what to watch.
 
 A rule watches one budget within a SCOPE (the whole budget, a cost-center subtree, an account
 type or one account), on a BASIS (month, year to date, projected full year), with one or more
@@ -23,30 +23,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Count
 from django.utils import timezone
 
 from finops import bounds
 from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
-from finops.errors import DomainError, NotFound
+from finops.errors import DomainError
 from finops.ledger.models import Account, CostCenter
-from finops.ledger.periods import add_months, fiscal_year_first_month
-from finops.notifications.inbox import inbox_status_q
-from finops.notifications.models import InboxStatus
 from finops.notifications.outbox import EMAIL_ADDRESS_MAX
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action, Role
 from finops.tenancy.policy import requires
 
-from .alerts import Breach, alerts_evaluate
-from .models import (
+from ..models import (
     Alert,
     AlertBasis,
     AlertDeliveryMode,
@@ -56,11 +51,17 @@ from .models import (
     Budget,
     ThresholdKind,
 )
-from .services import BUDGET_ACCOUNT_TYPES
+from ..services.budgets import BUDGET_ACCOUNT_TYPES
 
 MAX_THRESHOLDS = 20
+
+
 MAX_EXTRA_RECIPIENTS = 20  # beyond that, a mailing list's address is the right tool
+
+
 MAX_PCT = Decimal("99999.99")  # numeric(7, 2)
+
+
 MAX_ADDRESS = EMAIL_ADDRESS_MAX  # what the outbox and SMTP take
 
 
@@ -87,8 +88,6 @@ def _pk(value) -> int | None:
 def _threshold_words(kind: str, pct: Decimal, amount: Decimal) -> str:
     return str(AlertThreshold(kind=kind, pct=pct, amount=amount))
 
-
-# --- validation ---------------------------------------------------------------------------------
 
 class _Problems:
     def __init__(self):
@@ -304,8 +303,6 @@ def _save(rule: AlertRule, name: str) -> None:
                           errors=[("name", f"A rule named “{name}” exists already: choose another name.")]) from None
 
 
-# --- services -----------------------------------------------------------------------------------
-
 @requires(Action.WRITE)
 def alert_rule_create(*, tenant, actor, budget, name: str, scope: str = AlertScope.ORGANIZATION,
                       cost_center=None, account_type: str = "", account=None, basis: str = AlertBasis.MONTH,
@@ -407,74 +404,3 @@ def alert_rule_delete(*, tenant, actor, rule) -> None:
         found.delete()  # its thresholds go with it (ON DELETE CASCADE), none has alerts
         audit_record(tenant=tenant, actor=actor, action=AuditAction.BUDGET_ALERT_RULE_DELETE, object_type="alertrule",
                      object_id=pk, object_repr=label, before=before)
-
-
-# --- reads --------------------------------------------------------------------------------------
-
-def alert_rule_list(*, tenant, now=None) -> list[AlertRule]:
-    """Every rule, by name, with its thresholds in force (`active_thresholds`), `open_alerts` (open,
-    or snoozed past its end) and `last_fired` (when its newest alert was recorded)."""
-    now = now or timezone.now()
-    is_open = inbox_status_q(InboxStatus.OPEN, now=now, prefix="alerts__item__")
-    with tenant_context(tenant):
-        in_force = AlertThreshold.objects.filter(retired_at__isnull=True).order_by("kind", "pct", "amount")
-        return list(AlertRule.objects.select_related("budget__entity", "cost_center", "account")
-                    .prefetch_related(Prefetch("thresholds", queryset=in_force, to_attr="active_thresholds"))
-                    .annotate(open_alerts=Count("alerts", filter=is_open), last_fired=Max("alerts__created_at"))
-                    .order_by("name"))
-
-
-def access_alert_rule(*, tenant, pk) -> AlertRule:
-    """The rule, or NotFound (the same for "missing" and "another organisation's")."""
-    with tenant_context(tenant):
-        rule = AlertRule.objects.select_related("budget__entity", "cost_center", "account").filter(pk=pk).first()
-        if rule is None:
-            raise NotFound("This alert rule does not exist.")
-        rule.active_thresholds = list(rule.thresholds.filter(retired_at__isnull=True).order_by("kind", "pct",
-                                                                                               "amount"))
-        rule.fired = Alert.objects.filter(rule=rule).count()
-    return rule
-
-
-def scope_words(rule: AlertRule) -> str:
-    if rule.scope == AlertScope.COST_CENTER and rule.cost_center_id:
-        return f"Cost centers under {rule.cost_center.code} · {rule.cost_center.name}"
-    if rule.scope == AlertScope.ACCOUNT_TYPE:
-        return f"{rule.account_type.capitalize()} accounts"
-    if rule.scope == AlertScope.ACCOUNT and rule.account_id:
-        return f"Account {rule.account.code} · {rule.account.name}"
-    return "Whole budget"
-
-
-def recipient_words(rule: AlertRule) -> list[str]:
-    words = [Role(r).label for r in rule.recipient_roles or [] if r in Role.values]
-    if rule.notify_cost_center_owners:
-        words.append("cost-center owners")
-    return words + addresses_parse(rule.extra_recipients)[0]
-
-
-def preview_as_of(*, tenant, rule: AlertRule, today: date | None = None) -> date:
-    """The default day of a preview: today, brought into the budget's fiscal year."""
-    today = today or timezone.localdate()
-    first = fiscal_year_first_month(tenant=tenant, fiscal_year=rule.budget.fiscal_year)
-    last = add_months(first, 12) - timedelta(days=1)
-    return min(max(today, first), last)
-
-
-@dataclass(frozen=True)
-class PreviewRow:
-    breach: Breach
-    recorded: bool  # an alert exists already for this line and threshold: it would not be sent again
-
-
-def alert_rule_preview(*, tenant, rule, as_of: date) -> list[PreviewRow]:
-    """What the rule finds beyond its thresholds on `as_of` (a dry run: nothing is recorded),
-    each marked when it was alerted before."""
-    result = alerts_evaluate(tenant=tenant, rule=rule, as_of=as_of, dry_run=True)
-    with tenant_context(tenant):
-        recorded = set(Alert.objects.filter(rule_id=_pk(rule)).values_list(
-            "threshold_id", "account_id", "cost_center_id", "period_id"))
-    rows = [PreviewRow(b, (b.threshold.pk, b.account_id, b.cost_center_id, b.period.pk) in recorded)
-            for b in result.breaches]
-    rows.sort(key=lambda r: (r.breach.account_code, r.breach.cost_center_code, str(r.breach.threshold)))
-    return rows

@@ -17,18 +17,12 @@ At the end of each organisation, every callable named in `settings.DEMO_SEEDERS`
 is called as `seeder(org, *, users, today, seed)` in the same transaction, so a domain app adds
 its own demo data (budgets, …) without the ledger importing it. A seeder must be idempotent and
 deterministic like the rest, and returns what it added in words ("" for nothing).
-
-`scale_lines()` adds N synthetic lines to an organisation (millions are fine: rows stream from
-generators into COPY in chunks of whole entries, one transaction per chunk), and
-`wide_org_create()` makes an organisation with a wide chart (e.g. 300 accounts × 60 cost
-centers) for the benchmark. `gl_csv_rows()` yields the same kind of entries as GL-import CSV rows.
 """
 
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
@@ -36,7 +30,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -66,14 +60,24 @@ from finops.tenancy.models import Organization
 from finops.tenancy.permissions import Role
 
 DEMO_PASSWORD = "finops-demo"
+
+
 DEFAULT_SEED = 42
+
+
 DEFAULT_MONTHS = 24
+
+
 # The demo companies' story is told in months counted from here, whatever the window: a month's
 # activity is the same whenever it is generated, so a later run appends months that follow on.
 ANCHOR = date(2024, 12, 1)
+
+
 CHUNK_LINES = 200_000
 
+
 A, L, E, R, X = AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY, AccountType.REVENUE, AccountType.EXPENSE
+
 
 # (code, name, type, parent code, intercompany). Summary accounts (those with children) get no postings.
 CHART: list[tuple[str, str, str, str | None, bool]] = [
@@ -148,6 +152,7 @@ CHART: list[tuple[str, str, str, str | None, bool]] = [
     ("7380", "Intercompany management fees", X, "7300", True),
 ]
 
+
 # (code, name, parent code, owned by the director)
 COST_CENTERS: list[tuple[str, str, str | None, bool]] = [
     ("CORP", "Corporate", None, False),
@@ -164,12 +169,21 @@ COST_CENTERS: list[tuple[str, str, str | None, bool]] = [
     ("CS", "Customer success", "GTM", False),
 ]
 
+
 # Share of gross payroll by cost center (customer success is a cost of revenue).
 PAYROLL_WEIGHTS = {"ENG": 34, "PROD": 10, "SALES": 17, "MKT": 8, "CS": 12, "FIN": 7, "PEOPLE": 5, "FAC": 7}
+
+
 SEASON = {1: 0.93, 2: 0.94, 3: 1.00, 4: 0.97, 5: 0.99, 6: 1.02, 7: 0.96, 8: 0.94, 9: 1.01, 10: 1.07,
           11: 1.14, 12: 1.22}
+
+
 TRAVEL_SEASON = {1: 0.8, 2: 1.0, 3: 1.1, 4: 1.0, 5: 1.1, 6: 1.0, 7: 0.7, 8: 0.5, 9: 1.2, 10: 1.3, 11: 1.1, 12: 0.6}
+
+
 USD_PER = {"USD": 1.0, "GBP": 1.27, "EUR": 1.08}  # only to size USD bills of foreign entities
+
+
 SOFTWARE = [("Atlassian", "ENG", 0.0040), ("Google Workspace", "FAC", 0.0030), ("Salesforce", "SALES", 0.0060),
             ("Slack", "FAC", 0.0015), ("GitHub", "ENG", 0.0020), ("Figma", "PROD", 0.0010),
             ("Datadog", "ENG", 0.0050), ("HubSpot", "MKT", 0.0035)]
@@ -216,6 +230,8 @@ ORGS = (
             "Van Dijk Logistiek", "Noordzee Energie", "Brouwer Bouw"), "Amsterdam"),
     )),
 )
+
+
 ORG_SPECS = {spec.slug: spec for spec in ORGS}
 
 
@@ -242,20 +258,6 @@ class SeedResult:
     extras: list[str] = field(default_factory=list)  # what the DEMO_SEEDERS added, in words
 
 
-@dataclass
-class ScaleResult:
-    lines: int = 0
-    entries: int = 0
-    skipped_chunks: int = 0
-    seconds: float = 0.0
-
-    @property
-    def lines_per_second(self) -> float:
-        return self.lines / self.seconds if self.seconds else 0.0
-
-
-# --- calendar helpers -------------------------------------------------------------------------
-
 def window(*, today: date, months: int) -> list[date]:
     """The first days of the `months` months ending with today's month."""
     last = month_start(today)
@@ -269,8 +271,6 @@ def month_index(d: date) -> int:
 def _money(value: float, currency: str) -> Decimal:
     return round_money(Decimal(f"{value:.6f}"), currency)
 
-
-# --- organisations, members, master data ------------------------------------------------------
 
 def demo_users_ensure(*, org: Organization, password: str = DEMO_PASSWORD) -> dict[str, object]:
     """One member per role, `<role>@<slug>.example`. Existing users keep their password."""
@@ -341,8 +341,6 @@ def fx_rates_generate(*, seed: int, slug: str, months: list[date], reporting: st
                 rows.append((on, src, dst, Decimal(f"{rate:.5f}"), kind))
     return rows
 
-
-# --- the monthly business of one entity -------------------------------------------------------
 
 @dataclass
 class MonthPlan:
@@ -624,8 +622,6 @@ class EntityBook:
                      ccy, lines)
 
 
-# --- writing ---------------------------------------------------------------------------------
-
 def drafts_write(*, org: Organization, drafts: list[Draft], actor=None) -> tuple[int, int]:
     """Translate and write the drafts whose keys are new, all in one COPY each. Returns (entries, lines)."""
     with tenant_context(org):
@@ -720,168 +716,3 @@ def demo_seed(*, seed: int = DEFAULT_SEED, today: date | None = None, months: in
               slugs: list[str] | None = None) -> list[SeedResult]:
     return [demo_org_seed(spec=ORG_SPECS[slug], seed=seed, today=today, months=months)
             for slug in (slugs or list(ORG_SPECS))]
-
-
-# --- volume: wide charts and millions of lines --------------------------------------------------
-
-def wide_org_create(*, slug: str, name: str = "", accounts: int = 300, cost_centers: int = 60,
-                    currency: str = "USD", entity_codes: tuple[str, ...] = ("HQ",)) -> Organization:
-    """An organisation with a wide chart for load tests: `accounts` accounts (a tenth balance
-    sheet, the rest revenue and expense) and `cost_centers` cost centers under divisions of ten."""
-    org = Organization.objects.filter(slug=slug).first()
-    if org is None:
-        org = tenancy.organization_create(slug=slug, name=name or slug, currency=currency)
-    mix = [(A, 1000, 0.06), (L, 2000, 0.04), (E, 3000, 0.01), (R, 4000, 0.09)]
-    chart, start = [], 0
-    for kind, base, share in mix:
-        n = max(1, round(accounts * share))
-        chart += [(str(base + i * 10), f"{kind.label} account {i + 1:03d}", kind, None, False) for i in range(n)]
-        start += n
-    chart += [(str(5000 + i), f"Expense account {i + 1:03d}", X, None, False) for i in range(max(1, accounts - start))]
-    divisions = max(1, -(-cost_centers // 10))  # summary cost centers above the `cost_centers` teams
-    centers = [(f"D{d + 1:02d}", f"Division {d + 1}", None, False) for d in range(divisions)]
-    centers += [(f"CC{i + 1:03d}", f"Team {i + 1:03d}", f"D{i % divisions + 1:02d}", False) for i in range(cost_centers)]
-    chart_ensure(org=org, chart=chart, cost_centers=centers)
-    with tenant_context(org):
-        have = set(Entity.objects.values_list("code", flat=True))
-    for code in entity_codes:
-        if code not in have:
-            ledger.entity_create(tenant=org, actor=None, code=code, name=f"{org.name} {code}", functional_currency=currency)
-    return org
-
-
-@dataclass
-class _Shape:
-    """What synthetic lines may use: leaf accounts split by role, leaf cost centers, entities."""
-
-    entities: list[tuple]  # (pk or code, currency)
-    pl_accounts: list  # (pk or code, is_revenue)
-    bs_accounts: list
-    centers: list
-
-    @classmethod
-    def load(cls, org: Organization, *, codes: bool = False) -> _Shape:
-        with tenant_context(org):
-            field_name = "code" if codes else "id"
-            parents = set(Account.objects.exclude(parent=None).values_list("parent_id", flat=True))
-            leaf = [(getattr(a, field_name), a.type) for a in Account.objects.filter(active=True) if a.pk not in parents]
-            cc_parents = set(CostCenter.objects.exclude(parent=None).values_list("parent_id", flat=True))
-            centers = [getattr(c, field_name) for c in CostCenter.objects.filter(active=True) if c.pk not in cc_parents]
-            entities = [(getattr(e, field_name), e.functional_currency) for e in Entity.objects.filter(active=True)]
-        pl = [(key, kind == R) for key, kind in leaf if kind in (R, X)]
-        bs = [key for key, kind in leaf if kind in (A, L)]
-        if not (entities and pl and bs):
-            raise ValueError(f"{org.slug} needs an entity, a revenue or expense account and a balance-sheet account.")
-        return cls(entities, pl, bs, centers or [None])
-
-
-def _synthetic_entries(rng: random.Random, shape: _Shape, months: list[date], today: date,
-                       lines: int) -> Iterator[tuple[int, date, list[tuple]]]:
-    """Yield (entity index, date, [(account, cost center, minor units)]) summing to `lines` lines.
-    Amounts are integers in minor units; the last line of each entry balances it."""
-    remaining = lines
-    n_entities, n_months = len(shape.entities), len(months)
-    pl, bs, centers = shape.pl_accounts, shape.bs_accounts, shape.centers
-    randrange, choice = rng.randrange, rng.choice
-    while remaining > 0:
-        n = min(randrange(2, 7), remaining)
-        if remaining - n == 1:
-            n += 1
-        remaining -= n
-        month = months[randrange(n_months)]
-        last_day = today.day if month == month_start(today) else month_end(month).day
-        d = month.replace(day=randrange(1, last_day + 1))
-        body, total = [], 0
-        for _ in range(n - 1):
-            account, is_revenue = pl[randrange(len(pl))]
-            cents = randrange(1_000, 2_500_000)
-            cents = -cents if is_revenue else cents
-            total += cents
-            body.append((account, choice(centers), cents))
-        if total == 0:  # cannot happen with one line's magnitude ≥ 1,000, but never write a zero line
-            body[0] = (body[0][0], body[0][1], body[0][2] + 1)
-            total += 1
-        body.append((choice(bs), None, -total))
-        yield randrange(n_entities), d, body
-
-
-def scale_lines(*, org: Organization, lines: int, seed: int = DEFAULT_SEED, months: int = DEFAULT_MONTHS,
-                today: date | None = None, chunk_lines: int = CHUNK_LINES,
-                progress: Callable[[ScaleResult], None] | None = None) -> ScaleResult:
-    """Add `lines` synthetic lines to `org`, spread over the months, accounts and cost centers.
-
-    Each chunk of about `chunk_lines` lines (whole entries) is its own transaction: one COPY of
-    entries, one of lines. Keys `demo:scale:<seed>:<lines>:<chunk>:<n>` make the same command,
-    run again, skip the chunks it wrote already (and resume after an interruption)."""
-    if lines < 2:
-        raise ValueError("An entry needs at least two lines: ask for 2 or more.")
-    today = today or timezone.localdate()
-    span = window(today=today, months=months)
-    shape = _Shape.load(org)
-    periods = periods_ensure(tenant=org, dates=span)
-    result = ScaleResult()
-    started = time.perf_counter()
-    chunks = [min(chunk_lines, lines - i) for i in range(0, lines, chunk_lines)]
-    if len(chunks) > 1 and chunks[-1] < 2:
-        chunks[-2] += chunks.pop()
-    for number, size in enumerate(chunks):
-        prefix = f"demo:scale:{seed}:{lines}:{number}:"
-        with tenant_context(org):
-            if JournalEntry.objects.filter(idempotency_key=f"{prefix}0").exists():
-                result.skipped_chunks += 1
-                continue
-        rng = random.Random(f"{seed}:{org.slug}:scale:{lines}:{number}")
-        skeleton = list(_synthetic_entries(rng, shape, span, today, size))
-        with tenant_context(org):
-            ids = writer.reserve_entry_ids(len(skeleton))
-            posted_at = timezone.now()
-            writer.copy_entries(
-                (entry_id, org.pk, shape.entities[e][0], periods[month_start(d)].pk, d, "Synthetic activity", "",
-                 Source.SYSTEM, f"{prefix}{i}", None, None, None, posted_at)
-                for i, (entry_id, (e, d, _)) in enumerate(zip(ids, skeleton, strict=True))
-            )
-            written = writer.copy_lines(_scale_line_rows(org.pk, ids, skeleton, shape, periods))
-        result.entries += len(skeleton)
-        result.lines += written
-        result.seconds = time.perf_counter() - started
-        if progress:
-            progress(result)
-    analyze_if_stale(JournalEntry, JournalLine, PeriodBalance, Period, rows=result.lines)
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _scale_line_rows(tenant_id: int, ids: list[int], skeleton, shape: _Shape, periods) -> Iterator[tuple]:
-    one = Decimal(1)
-    entities = shape.entities
-    period_of = {}
-    for entry_id, (e, d, body) in zip(ids, skeleton, strict=True):
-        entity_id, currency = entities[e]
-        month = d.replace(day=1)
-        period_id = period_of.get(month) or period_of.setdefault(month, periods[month].pk)
-        for n, (account, center, cents) in enumerate(body, start=1):
-            amount = Decimal(cents).scaleb(-2)
-            yield (tenant_id, entry_id, n, entity_id, period_id, d, account, center, amount, amount, currency, one, "")
-
-
-def gl_csv_rows(*, org: Organization, lines: int, seed: int = DEFAULT_SEED, months: int = DEFAULT_MONTHS,
-                today: date | None = None) -> Iterator[list[str]]:
-    """The same synthetic activity as GL-import CSV rows (header first):
-    date, entry_ref, entity, account, cost_center, amount, currency, memo."""
-    today = today or timezone.localdate()
-    shape = _Shape.load(org, codes=True)
-    rng = random.Random(f"{seed}:{org.slug}:gl:{lines}")
-    yield ["date", "entry_ref", "entity", "account", "cost_center", "amount", "currency", "memo"]
-    for n, (e, d, body) in enumerate(_synthetic_entries(rng, shape, window(today=today, months=months), today, lines)):
-        entity, _ = shape.entities[e]
-        ref, day = f"GL-{n:08d}", d.isoformat()
-        for account, center, cents in body:
-            sign = "-" if cents < 0 else ""
-            cents = abs(cents)
-            yield [day, ref, entity, account, center or "", f"{sign}{cents // 100}.{cents % 100:02d}", "", "Synthetic activity"]
-
-
-def database_size() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-        return cursor.fetchone()[0]

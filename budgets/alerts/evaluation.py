@@ -28,44 +28,24 @@ everyone the digest.
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urlencode
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
-from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from finops.errors import DomainError
-from finops.ledger.links import journal_lines_path
 from finops.ledger.models import AccountType, CostCenter, Period
-from finops.ledger.periods import fiscal_year_first_month
-from finops.notifications.inbox import (
-    SNOOZE_DAYS,
-    inbox_acknowledge,
-    inbox_is_open,
-    inbox_item_open,
-    inbox_snooze,
-    inbox_status_q,
-)
-from finops.notifications.kinds import Undeliverable
+from finops.ledger.periods import add_months, fiscal_year_first_month
+from finops.notifications.inbox import inbox_item_open
 from finops.notifications.outbox import Outgoing, outbox_queue
-from finops.notifications.preferences import unsubscribe_token
 from finops.tenancy.context import tenant_context
-from finops.tenancy.models import Membership, Organization
-from finops.tenancy.permissions import Action
-from finops.tenancy.policy import requires
+from finops.tenancy.models import Membership
 
-from . import variance as v
-from .models import (
+from .. import variance as v
+from ..models import (
     Alert,
     AlertBasis,
     AlertDeliveryMode,
@@ -73,12 +53,13 @@ from .models import (
     AlertScope,
     ThresholdKind,
 )
-from .reports import budget_vs_actual
-from .selectors import version_in_force, version_latest
+from ..reports import budget_vs_actual
+from ..selectors import pk_of, version_in_force, version_latest
+from .email import KIND
+from .rules import addresses_parse
+from .selectors import REPORT_BASIS, alert_journal_path, alert_title
 
-log = logging.getLogger(__name__)
-
-_BASIS = {AlertBasis.MONTH: v.Basis.MONTH, AlertBasis.YTD: v.Basis.YTD, AlertBasis.PROJECTED: v.Basis.FULL_YEAR}
+log = logging.getLogger("budgets.alerts")  # the name operators filter on, whichever module logs
 
 
 @dataclass(frozen=True)
@@ -107,9 +88,6 @@ class Evaluation:
     alerts_created: int = 0  # of which newly recorded
     deliveries_created: int = 0
     failed: list[AlertRule] = field(default_factory=list)  # rules that could not be evaluated (logged)
-
-
-# --- evaluation --------------------------------------------------------------------------------
 
 
 def _observed(rule, row) -> v.Variance:
@@ -154,7 +132,7 @@ def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
     elif rule.scope == AlertScope.ACCOUNT:
         scope["account"] = rule.account_id
     try:
-        report = budget_vs_actual(tenant=tenant, version=version, period=as_of, basis=_BASIS[rule.basis],
+        report = budget_vs_actual(tenant=tenant, version=version, period=as_of, basis=REPORT_BASIS[rule.basis],
                                   group_by=("account", "cost_center"), as_of=as_of, **scope)
     except DomainError:
         return []
@@ -184,24 +162,6 @@ _INSERT_ALERT = """
 """
 
 
-def _split_addresses(text: str) -> list[str]:
-    found = []
-    for part in re.split(r"[\s,;]+", text or ""):
-        try:
-            validate_email(part)
-        except ValidationError:
-            continue
-        found.append(part.lower())
-    return found
-
-
-def rule_recipients_parse(text: str) -> tuple[list[str], list[str]]:
-    """(valid addresses, rejected words) of an extra-recipients field, for the rule editor."""
-    parts = [p for p in re.split(r"[\s,;]+", text or "") if p]
-    valid = _split_addresses(text)
-    return valid, [p for p in parts if p.lower() not in valid]
-
-
 def _cost_center_owner_emails(tenant_id: int) -> dict[int, str | None]:
     """Cost center → the e-mail of its owner, or of its nearest ancestor's with one."""
     centers = {c.pk: c for c in CostCenter.objects.select_related("owner")}
@@ -219,7 +179,7 @@ def _recipients(rule, *, role_emails: dict[str, list[str]], owners, cost_center_
     found = [e for role in rule.recipient_roles or [] for e in role_emails.get(role, [])]
     if rule.notify_cost_center_owners and cost_center_id and owners.get(cost_center_id):
         found.append(owners[cost_center_id])
-    found += _split_addresses(rule.extra_recipients)
+    found += addresses_parse(rule.extra_recipients)[0]
     return list(dict.fromkeys(found))
 
 
@@ -298,99 +258,28 @@ def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, no
     return result
 
 
-# --- the message: one e-mail per recipient of the alerts due to them (a kernel outbox kind) ---
-
-KIND = "variance_alert"
-
-
-def alert_journal_path(tenant: Organization, alert) -> str:
-    """The journal lines behind an alert's actual: its entity, account, cost center and the
-    months of the rule's basis (the month, or the fiscal year to that month)."""
-    end = alert.period.start
-    start = end if alert.rule.basis == AlertBasis.MONTH else fiscal_year_first_month(
-        tenant=tenant, fiscal_year=alert.rule.budget.fiscal_year)
-    return journal_lines_path(org_slug=tenant.slug, entity_id=alert.entity_id, account_id=alert.account_id,
-                              cost_center_id=alert.cost_center_id, start=start, end=end)
+def preview_as_of(*, tenant, rule: AlertRule, today: date | None = None) -> date:
+    """The default day of a preview: today, brought into the budget's fiscal year."""
+    today = today or timezone.localdate()
+    first = fiscal_year_first_month(tenant=tenant, fiscal_year=rule.budget.fiscal_year)
+    last = add_months(first, 12) - timedelta(days=1)
+    return min(max(today, first), last)
 
 
-def variance_alert_email(*, tenant: Organization, deliveries, message_id: str) -> EmailMultiAlternatives:
-    """The e-mail of one recipient's due variance alerts (the outbox's `build` for this kind)."""
-    recipient = deliveries[0].recipient
-    alerts = list(Alert.objects.filter(pk__in=[d.ref for d in deliveries])
-                  .select_related("rule__budget__entity", "account", "cost_center", "period", "threshold"))
-    if not alerts:
-        raise Undeliverable("The alerts of this e-mail were deleted (with their rule) before it was sent.")
-    alerts.sort(key=lambda a: (a.rule.name, a.account.code, a.cost_center.code if a.cost_center else "", a.pk))
-    first = alerts[0]
-    version = (version_in_force(tenant=tenant, budget=first.rule.budget)
-               or version_latest(tenant=tenant, budget=first.rule.budget))
-    variance_url = ""
-    if version is not None and len({a.rule.budget_id for a in alerts}) == 1:
-        variance_url = settings.SITE_URL + reverse("budgets:variance", kwargs={"org_slug": tenant.slug,
-                                                                               "pk": version.pk})
-        variance_url += "?" + urlencode({"month": f"{first.period.start:%Y-%m}",
-                                         "basis": _BASIS[first.rule.basis].value})
-    unsubscribe_url = settings.SITE_URL + reverse(
-        "alerts_unsubscribe", kwargs={"token": unsubscribe_token(tenant_id=tenant.pk, email=recipient, kind=KIND)})
-    rows = [{"alert": a, "rule": a.rule.name, "account": f"{a.account.code} {a.account.name}",
-             "cost_center": a.cost_center.code if a.cost_center else "—", "threshold": str(a.threshold),
-             "currency": a.rule.budget.entity.functional_currency,
-             "variance_pct": v.variance(account_type=a.account.type, actual=a.actual, budget=a.budget,
-                                        currency=a.rule.budget.entity.functional_currency).variance_pct,
-             "consumed_pct": a.pct if a.threshold.kind == ThresholdKind.CONSUMED_PCT else None,
-             "journal_url": settings.SITE_URL + alert_journal_path(tenant, a)} for a in alerts]
-    currencies = sorted({row["currency"] for row in rows})  # one recipient's alerts may span entities
-    context = {"org": tenant, "rows": rows, "period": first.period.start, "variance_url": variance_url,
-               "currency": currencies[0] if len(currencies) == 1 else "",
-               "unsubscribe_url": unsubscribe_url, "count": len(rows)}
-    n = len(rows)
-    rules = list(dict.fromkeys(a.rule.name for a in alerts))
-    named = rules[0] if len(rules) == 1 else (" and ".join(rules) if len(rules) == 2
-                                              else f"{rules[0]} and {len(rules) - 1} other rules")
-    subject = (f"[{tenant.name}] {n} budget alert{'s' if n != 1 else ''}: {named}, "
-               f"{first.period.start:%B %Y}")
-    message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string("emails/variance_alert.txt", context), to=[recipient],
-        headers={"Message-ID": message_id, "List-Unsubscribe": f"<{unsubscribe_url}>",
-                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
-    message.attach_alternative(render_to_string("emails/variance_alert.html", context), "text/html")
-    return message
+@dataclass(frozen=True)
+class PreviewRow:
+    breach: Breach
+    recorded: bool  # an alert exists already for this line and threshold: it would not be sent again
 
 
-# --- the inbox: each alert is an item of the organisation's inbox ------------------------------
-
-
-def alert_title(alert) -> str:
-    where = f"{alert.account.code} {alert.account.name}" + (f" · {alert.cost_center.code}" if alert.cost_center_id
-                                                            else "")
-    return f"{alert.rule.name}: {where}, {alert.period.start:%B %Y} ({alert.threshold})"
-
-
-def alert_list(*, tenant, status: str = "", now: datetime | None = None):
-    """The organisation's alerts, newest first. `status` open / acknowledged / snoozed filters; a
-    snooze that has run out counts as open again."""
-    alerts = Alert.objects.select_related("rule__budget__entity", "threshold", "account", "cost_center", "period",
-                                          "item__acknowledged_by")
-    return alerts.filter(inbox_status_q(status, now=now, prefix="item__")).order_by("-created_at", "-id")
-
-
-def alert_is_open(alert, *, now: datetime | None = None) -> bool:
-    return inbox_is_open(alert.item, now=now)
-
-
-@requires(Action.REQUEST)
-def alert_acknowledge(*, tenant, actor, alert, note: str = "", now: datetime | None = None):
-    """Someone has seen the alert and owns it: it leaves the open list for good."""
+def alert_rule_preview(*, tenant, rule, as_of: date) -> list[PreviewRow]:
+    """What the rule finds beyond its thresholds on `as_of` (a dry run: nothing is recorded),
+    each marked when it was alerted before."""
+    result = alerts_evaluate(tenant=tenant, rule=rule, as_of=as_of, dry_run=True)
     with tenant_context(tenant):
-        alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
-        alert.item = inbox_acknowledge(tenant=tenant, actor=actor, item=alert.item, note=note, now=now)
-    return alert
-
-
-@requires(Action.REQUEST)
-def alert_snooze(*, tenant, actor, alert, days: int = SNOOZE_DAYS, now: datetime | None = None):
-    """Put the alert aside for `days`; after that it counts as open again."""
-    with tenant_context(tenant):
-        alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
-        alert.item = inbox_snooze(tenant=tenant, actor=actor, item=alert.item, days=days, now=now)
-    return alert
+        recorded = set(Alert.objects.filter(rule_id=pk_of(rule)).values_list(
+            "threshold_id", "account_id", "cost_center_id", "period_id"))
+    rows = [PreviewRow(b, (b.threshold.pk, b.account_id, b.cost_center_id, b.period.pk) in recorded)
+            for b in result.breaches]
+    rows.sort(key=lambda r: (r.breach.account_code, r.breach.cost_center_code, str(r.breach.threshold)))
+    return rows

@@ -21,6 +21,8 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 from finops.tenancy.policy import requires
 
+from ..models import TransferRequest
+from ..selectors import pk_of
 from .allocation import (
     AllocationProposal,
     CandidateLine,
@@ -29,9 +31,8 @@ from .allocation import (
     proposal_transfers,
     propose_allocation,
 )
-from .models import TransferRequest
-from .selectors import pk_of
-from .transfers import line_funds, transfer_request, transfer_version_in_force
+from .requests import transfer_request, transfer_version_in_force
+from .selectors import line_funds
 
 # pg_advisory_xact_lock(class, tenant): proposal numbers are handed out one accept at a time.
 PROPOSAL_LOCK_CLASS = 3_0002

@@ -1,0 +1,35 @@
+"""Acting on a variance alert: each alert is an item of the organisation's inbox
+(`finops.notifications.inbox`); acknowledging or snoozing it is the inbox's rule, audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from finops.notifications.inbox import (
+    SNOOZE_DAYS,
+    inbox_acknowledge,
+    inbox_snooze,
+)
+from finops.tenancy.context import tenant_context
+from finops.tenancy.permissions import Action
+from finops.tenancy.policy import requires
+
+from ..models import Alert
+
+
+@requires(Action.REQUEST)
+def alert_acknowledge(*, tenant, actor, alert, note: str = "", now: datetime | None = None):
+    """Someone has seen the alert and owns it: it leaves the open list for good."""
+    with tenant_context(tenant):
+        alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
+        alert.item = inbox_acknowledge(tenant=tenant, actor=actor, item=alert.item, note=note, now=now)
+    return alert
+
+
+@requires(Action.REQUEST)
+def alert_snooze(*, tenant, actor, alert, days: int = SNOOZE_DAYS, now: datetime | None = None):
+    """Put the alert aside for `days`; after that it counts as open again."""
+    with tenant_context(tenant):
+        alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
+        alert.item = inbox_snooze(tenant=tenant, actor=actor, item=alert.item, days=days, now=now)
+    return alert

@@ -1,0 +1,170 @@
+"""Reads of reallocation: each line's funds (original, transfers in and out, effective, actual,
+pending, available), the effective amounts, and the transfer requests (filtered and counted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from finops.errors import DomainError, found
+from finops.ledger.actuals import ROLLUP_CELLS_SQL, natural_sign
+from finops.ledger.models import CostCenter
+from finops.tenancy.context import tenant_context
+
+from ..effective import EFFECTIVE_LINES_SQL
+from ..models import BudgetVersion, TransferRequest, TransferStatus
+from ..selectors import pk_of
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class LineFunds:
+    """One budget line's money, in natural sign and the budget entity's functional currency."""
+
+    line_id: int
+    account_id: int
+    account_code: str
+    account_name: str
+    account_type: str
+    cost_center_id: int | None
+    cost_center_code: str  # "" when the line has no cost center
+    period_id: int
+    period: date  # the month's first day
+    original: Decimal  # the line's amount as budgeted
+    transfers_in: Decimal  # approved
+    transfers_out: Decimal  # approved
+    pending_out: Decimal  # requested, not yet decided
+    actual: Decimal  # ledger, natural sign
+
+    @property
+    def effective(self) -> Decimal:
+        return self.original + self.transfers_in - self.transfers_out
+
+    @property
+    def available(self) -> Decimal:
+        return self.effective - self.actual - self.pending_out
+
+    @property
+    def label(self) -> str:
+        cc = f" / {self.cost_center_code}" if self.cost_center_code else ""
+        return f"{self.account_code} {self.account_name}{cc} / {self.period:%Y-%m}"
+
+
+FUNDS = f"""
+    SELECT e.id, e.account_id, a.code, a.name, a.type, e.cost_center_id, coalesce(cc.code, ''), e.period_id, p.start,
+           e.original, e.transfers_in, e.transfers_out, e.pending_out, coalesce(pb.amount, 0)
+    FROM ({EFFECTIVE_LINES_SQL}) e
+    JOIN ledger_account a ON a.tenant_id = e.tenant_id AND a.id = e.account_id
+    JOIN ledger_period p ON p.tenant_id = e.tenant_id AND p.id = e.period_id
+    LEFT JOIN ledger_costcenter cc ON cc.tenant_id = e.tenant_id AND cc.id = e.cost_center_id
+    LEFT JOIN ({ROLLUP_CELLS_SQL.format(filters=" AND pb.entity_id = %(entity)s")}) pb
+      ON pb.account_id = e.account_id AND pb.period_id = e.period_id AND pb.cc_key = coalesce(e.cost_center_id, 0)
+    WHERE %(lines)s::bigint[] IS NULL OR e.id = ANY(%(lines)s::bigint[])
+    ORDER BY cc.code NULLS FIRST, a.code, p.start
+"""
+
+
+def line_funds(*, tenant, version, lines=None) -> list[LineFunds]:
+    """Every line of `version` (or only `lines`) with original, transfers, actual and available."""
+    with tenant_context(tenant) as tenant_id:
+        found = BudgetVersion.objects.select_related("budget").filter(pk=pk_of(version)).first()
+        if found is None:
+            raise DomainError("This budget version does not exist.")
+        ids = None if lines is None else [pk_of(line) for line in lines]
+        with connection.cursor() as cursor:
+            cursor.execute(FUNDS, {"tenant": tenant_id, "version": found.pk, "entity": found.budget.entity_id,
+                                   "lines": ids})
+            rows = cursor.fetchall()
+    return [LineFunds(*row[:13], actual=natural_sign(row[4], row[13])) for row in rows]
+
+
+@dataclass(frozen=True)
+class EffectiveAmount:
+    original: Decimal
+    transfers_in: Decimal
+    transfers_out: Decimal
+
+    @property
+    def effective(self) -> Decimal:
+        return self.original + self.transfers_in - self.transfers_out
+
+
+def effective_amounts(*, tenant, version) -> dict[int, EffectiveAmount]:
+    """Per line id: the original amount, approved transfers in and out, and the effective amount
+    (original + in − out). The lines' stored amounts stay the originals."""
+    return {f.line_id: EffectiveAmount(f.original, f.transfers_in, f.transfers_out)
+            for f in line_funds(tenant=tenant, version=version)}
+
+
+@dataclass(frozen=True)
+class TransferFilters:
+    """What the transfer list is narrowed to; empty fields do not narrow. Ids, not objects."""
+
+    status: str = ""
+    version: int | None = None
+    cost_center: int | None = None  # the source's or the destination's, or one below it in the tree
+    requested_by: int | None = None  # a user id
+    requested_from: date | None = None  # inclusive, in the display time zone
+    requested_to: date | None = None  # inclusive
+
+
+def _subtree(cost_center_id: int) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in CostCenter.objects.values_list("id", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    found, todo = set(), [cost_center_id]
+    while todo:
+        pk = todo.pop()
+        if pk not in found:
+            found.add(pk)
+            todo += children.get(pk, [])
+    return found
+
+
+def transfer_list(*, tenant, filters: TransferFilters | None = None, status: str | None = None, version=None):
+    """Transfer requests, newest first, with their lines and people. One query however many
+    rows. Evaluate inside `tenant_context`."""
+    filters = filters or TransferFilters(status=status or "", version=pk_of(version))
+    qs = TransferRequest.objects.select_related(
+        "version__budget__entity", "source__account", "source__cost_center", "source__period",
+        "destination__account", "destination__cost_center", "destination__period", "requested_by", "decided_by")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.version is not None:
+        qs = qs.filter(version_id=filters.version)
+    if filters.cost_center is not None:
+        subtree = _subtree(filters.cost_center)
+        qs = qs.filter(Q(source__cost_center_id__in=subtree) | Q(destination__cost_center_id__in=subtree))
+    if filters.requested_by is not None:
+        qs = qs.filter(requested_by_id=filters.requested_by)
+    if filters.requested_from is not None:
+        qs = qs.filter(requested_at__date__gte=filters.requested_from)
+    if filters.requested_to is not None:
+        qs = qs.filter(requested_at__date__lte=filters.requested_to)
+    return qs.order_by("-requested_at", "-id")
+
+
+def transfer_status_counts(*, tenant, filters: TransferFilters) -> dict[str, int]:
+    """{status: number of requests} under every filter but the status one (each status, 0 included)."""
+    with tenant_context(tenant):
+        qs = transfer_list(tenant=tenant, filters=replace(filters, status=""))
+        found = dict(qs.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {value: found.get(value, 0) for value in TransferStatus.values}
+
+
+def version_transfer_counts(*, tenant, version) -> dict[str, int]:
+    """How many transfer requests the version has, by status (only statuses that have some)."""
+    with tenant_context(tenant):
+        return dict(TransferRequest.objects.filter(version_id=getattr(version, "pk", version))
+                    .values_list("status").annotate(n=Count("id")).order_by())
+
+
+def access_transfer(*, tenant, pk) -> TransferRequest:
+    """The transfer request, or NotFound."""
+    with tenant_context(tenant):
+        return found(TransferRequest.objects.filter(pk=pk).first(), "transfer request")
