@@ -219,9 +219,9 @@ class AlertScope(models.TextChoices):
 
 
 class AlertBasis(models.TextChoices):
-    MONTH = "month", "Month"
-    YTD = "ytd", "Year to date"
-    PROJECTED = "projected", "Projected full year"
+    MONTH = "month", "Month to date, against the budget paced to the day"
+    YTD = "ytd", "Year to date, against the budget paced to the day"
+    PROJECTED = "projected", "Projected full year (run rate of the complete months)"
 
 
 class AlertDeliveryMode(models.TextChoices):

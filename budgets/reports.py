@@ -11,7 +11,15 @@ are budgeted, so only they are reported.
 The statement reads the whole fiscal year once and splits it with FILTER clauses: the figures of
 the chosen window (month, quarter-to-date, year-to-date or full year, see
 `variance.period_window`), the budget already elapsed and of the running month for pacing, and
-the actual year-to-date and the budget still to come for the full-year projections. Per-type
+the actual of the complete months and the budget still to come for the full-year projections.
+
+Paced to the date. While the window is still running on `as_of` (the month in progress, or a
+quarter or year to date that ends with it), the actual so far is compared with the budget paced
+to that date (`pacing`: the window's complete months, plus the running month's budget × days
+elapsed ÷ days), not with the budget of the whole window: on 2 December a line on plan reads on
+plan, not 94 % under. Such a report is `paced`, its rows' variances are against the paced
+budget, and their consumed % stays against the whole budget. A full-year window is never paced
+(it is the year's budget, consumed so far), nor is one that has not begun. Per-type
 totals come from the same statement (GROUPING SETS), so nothing but the rows shown ever reaches
 Python (DESIGN §9). The arithmetic (variance, %, favourable, pacing, projections) is
 `budgets.variance`, shared with the command and the alerts.
@@ -84,6 +92,8 @@ _OF_ACCOUNT = " AND {t}.account_id = %(account)s"
 _NATURAL = natural_sql("a.type", "coalesce(act.amount, 0)")
 _BUDGET = "coalesce(bud.amount, 0)"
 _IN_WINDOW = "p.start = ANY(%(window)s::date[])"
+# The months of the year up to the selected one that are over by `as_of`: what a run rate reads.
+_DONE = 'p.start <= %(month)s AND p."end" < %(as_of)s'
 
 # Grouping column → the keys it adds to the aggregate (expression, alias) — ids only, so the
 # aggregate sorts or hashes narrow keys — and the labels joined to the aggregated rows afterwards
@@ -108,8 +118,8 @@ _MEASURES = f"""
         coalesce(sum({_BUDGET}) FILTER (WHERE {_IN_WINDOW} AND p."end" < %(as_of)s), 0) AS budget_elapsed,
         coalesce(sum({_BUDGET}) FILTER (WHERE {_IN_WINDOW} AND %(as_of)s BETWEEN p.start AND p."end"), 0)
             AS budget_running,
-        coalesce(sum({_NATURAL}) FILTER (WHERE p.start <= %(month)s), 0) AS actual_ytd,
-        coalesce(sum({_BUDGET}) FILTER (WHERE p.start > %(month)s), 0) AS budget_after"""
+        coalesce(sum({_NATURAL}) FILTER (WHERE {_DONE}), 0) AS actual_done,
+        coalesce(sum({_BUDGET}) FILTER (WHERE NOT ({_DONE})), 0) AS budget_rest"""
 
 
 def _label_keys(group_by: tuple[str, ...]) -> list[str]:
@@ -169,8 +179,9 @@ class VarianceRow:
     result: v.Variance  # variance, variance_pct, favourable
     has_budget: bool  # False: actuals without any budget line (unbudgeted)
     pacing: Decimal  # the budget that should be used by `as_of` at an even pace
-    projection: Decimal | None  # linear run rate of the full year (None when grouped by period)
-    latest_estimate: Decimal | None  # actual year-to-date + the budget of the months to come
+    projection: Decimal | None  # run rate of the complete months × 12 (None when grouped by period or none is complete)
+    latest_estimate: Decimal | None  # actual of the complete months + the budget of the months to come
+    paced: bool = False  # `result` is against `pacing` (the window is running on as_of), not `budget`
     entity_id: int | None = None
     entity_code: str | None = None
     account_id: int | None = None
@@ -196,6 +207,19 @@ class VarianceRow:
     def favourable(self) -> bool:
         return self.result.favourable
 
+    @property
+    def compared_with(self) -> Decimal:
+        """The budget the variance is taken against: paced to the date, or the whole window's."""
+        return self.pacing if self.paced else self.budget
+
+    @property
+    def consumed_pct(self) -> Decimal | None:
+        return self.result.consumed_pct
+
+
+BASIS_WORDS = {v.Basis.MONTH: "month to date", v.Basis.QTD: "quarter to date", v.Basis.YTD: "year to date",
+               v.Basis.FULL_YEAR: "full year"}
+
 
 @dataclass(frozen=True)
 class BudgetVsActual:
@@ -208,6 +232,7 @@ class BudgetVsActual:
     as_of: date
     rows: list[VarianceRow]
     totals: list[VarianceRow] = field(default_factory=list)  # one per account type, then the net
+    paced: bool = False  # the window runs on as_of: variances against the budget paced to it
 
     @property
     def start(self) -> date:
@@ -216,6 +241,32 @@ class BudgetVsActual:
     @property
     def end(self) -> date:
         return self.window[-1]
+
+    @property
+    def days(self) -> tuple[int, int]:
+        """(days of the running month elapsed by as_of, days in it), for "2 of 31 days"."""
+        first, last = v.month_bounds(self.as_of)
+        return v.elapsed_days(period_start=first, period_end=last, as_of=self.as_of)
+
+    @property
+    def through(self) -> date:
+        """The last day the actuals cover: as_of while paced, else the window's last day."""
+        return self.as_of if self.paced else v.month_bounds(self.end)[1]
+
+    @property
+    def basis_words(self) -> str:
+        """What the figures are, in words: "year to date through 30 November 2026", "month to date
+        through 2 December 2026 (2 of 31 days), against the budget paced to the date"."""
+        basis = v.Basis(self.basis)
+        if basis == v.Basis.FULL_YEAR:
+            return f"full year {self.start:%b %Y} – {self.end:%b %Y}"
+        if basis == v.Basis.MONTH and not self.paced:
+            return f"{self.month:%B %Y}"
+        words = f"{BASIS_WORDS[basis]} through {self.through.day} {self.through:%B %Y}"
+        if self.paced:
+            elapsed, days = self.days
+            words += f" ({elapsed} of {days} days), against the budget paced to the date"
+        return words
 
 
 def _group_by(value: Iterable[str]) -> tuple[str, ...]:
@@ -242,6 +293,9 @@ def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONT
     window = v.period_window(fiscal_year_start=fy_start, month=month, basis=basis)
     as_of = as_of or date.today()
     months_elapsed = (month.year - fy_start.year) * 12 + month.month - fy_start.month + 1
+    # Complete months of the year by as_of, up to the selected month: what a run rate may read.
+    months_done = min(max((as_of.year - fy_start.year) * 12 + as_of.month - fy_start.month, 0), months_elapsed)
+    paced = basis != v.Basis.FULL_YEAR and window[0] <= as_of < v.month_bounds(window[-1])[1]
     params = {
         "tenant": tenant.pk, "version": version.pk, "entity": budget.entity_id, "fiscal_year": budget.fiscal_year,
         "window": window, "month": month, "as_of": as_of,
@@ -264,15 +318,16 @@ def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONT
             as_of=as_of, currency=currency)
         projection = estimate = None
         if "period" not in group_by:
-            projection = v.run_rate_projection(actual_ytd=r["actual_ytd"], months_elapsed=months_elapsed,
+            projection = v.run_rate_projection(actual_ytd=r["actual_done"], months_elapsed=months_done,
                                                currency=currency)
-            estimate = v.run_rate_projection(actual_ytd=r["actual_ytd"], months_elapsed=months_elapsed,
-                                             remaining_budget=r["budget_after"], method="budget", currency=currency)
+            estimate = v.run_rate_projection(actual_ytd=r["actual_done"], months_elapsed=months_done,
+                                             remaining_budget=r["budget_rest"], method="budget", currency=currency)
         return VarianceRow(
             account_type=r["type"], currency=currency, actual=actual, budget=planned,
-            result=v.variance(account_type=r["type"], actual=actual, budget=planned, currency=currency),
+            result=v.variance(account_type=r["type"], actual=actual, budget=pacing if paced else planned,
+                              consumed_of=planned, currency=currency),
             has_budget=r["budget_lines"] > 0, pacing=pacing, projection=projection, latest_estimate=estimate,
-            **labels)
+            paced=paced, **labels)
 
     rows, by_type = [], {}
     label_keys = _label_keys(group_by)
@@ -291,12 +346,12 @@ def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONT
             by_type[r["type"]] = make_row(r, is_total=True, label=AccountType(r["type"]).label)
     totals = [by_type[t] for t in REPORTED_TYPES if t in by_type]
     if totals:
-        totals.append(_net(totals, currency=currency, as_of=as_of))
+        totals.append(_net(totals, currency=currency, paced=paced))
     return BudgetVsActual(version=version, currency=currency, month=month, basis=str(v.Basis(basis)),
-                          window=window, group_by=group_by, as_of=as_of, rows=rows, totals=totals)
+                          window=window, group_by=group_by, as_of=as_of, rows=rows, totals=totals, paced=paced)
 
 
-def _net(totals: list[VarianceRow], *, currency: str, as_of: date) -> VarianceRow:
+def _net(totals: list[VarianceRow], *, currency: str, paced: bool) -> VarianceRow:
     """Revenue − expense: the result, favourable when at or above its budget (credit-natured)."""
     sign = {AccountType.REVENUE.value: 1, AccountType.EXPENSE.value: -1}
 
@@ -306,9 +361,10 @@ def _net(totals: list[VarianceRow], *, currency: str, as_of: date) -> VarianceRo
             return None
         return sum((sign[t.account_type] * getattr(t, attr) for t in totals), ZERO)
 
-    actual, planned = net("actual"), net("budget")
+    actual, planned, pacing = net("actual"), net("budget"), net("pacing")
     return VarianceRow(
         account_type=AccountType.REVENUE.value, currency=currency, actual=actual, budget=planned,
-        result=v.variance(account_type=AccountType.REVENUE, actual=actual, budget=planned, currency=currency),
-        has_budget=any(t.has_budget for t in totals), pacing=net("pacing"), projection=net("projection"),
-        latest_estimate=net("latest_estimate"), is_total=True, label="Net result")
+        result=v.variance(account_type=AccountType.REVENUE, actual=actual, budget=pacing if paced else planned,
+                          consumed_of=planned, currency=currency),
+        has_budget=any(t.has_budget for t in totals), pacing=pacing, projection=net("projection"),
+        latest_estimate=net("latest_estimate"), paced=paced, is_total=True, label="Net result")

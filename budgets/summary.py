@@ -1,7 +1,8 @@
 """Budgets at a glance, for the dashboard: for each budget in force in the month's fiscal year,
 how much of the year's budget the actuals have used so far, against how much of the year has
 gone, and the lines furthest off plan (year to date). Everything comes from
-`reports.budget_vs_actual`, so the dashboard and the report can never disagree."""
+`reports.budget_vs_actual`, so the dashboard and the report can never disagree: in a month in
+progress, year to date runs through today against the budget paced to it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from finops.ledger.periods import fiscal_year_first_month, fiscal_year_label
+from finops.ledger.periods import add_months, fiscal_year_first_month, fiscal_year_label
 from finops.tenancy.context import tenant_context
 
 from . import variance as v
@@ -34,8 +35,9 @@ class Glance:
     net: VarianceRow | None
     full_year_expense_budget: Decimal
     full_year_revenue_budget: Decimal
-    year_elapsed_pct: Decimal  # share of the fiscal year's months up to and including `month`
+    year_elapsed_pct: Decimal  # share of the fiscal year's days gone by the end of `month` (or by as_of, sooner)
     watch: list[VarianceRow]  # the lines with the largest unfavourable variance, year to date
+    basis_words: str = ""  # what the year-to-date figures are: "year to date through 30 November 2026"
 
     @property
     def budget(self) -> Budget:
@@ -110,7 +112,8 @@ def _glance(*, tenant, version: BudgetVersion, month: date, as_of: date) -> Glan
                                  group_by=(), as_of=as_of)
     totals, year = _totals(ytd), _totals(full_year)
     fy_start = fiscal_year_first_month(tenant=tenant, fiscal_year=version.budget.fiscal_year)
-    months_elapsed = (month.year - fy_start.year) * 12 + month.month - fy_start.month + 1
+    fy_end = v.month_bounds(add_months(fy_start, 11))[1]
+    elapsed, days = v.elapsed_days(period_start=fy_start, period_end=fy_end, as_of=ytd.through)
     unfavourable = [row for row in ytd.rows if not row.favourable and row.variance]
     unfavourable.sort(key=lambda row: (-abs(row.variance), row.account_code or "", row.cost_center_code or ""))
     return Glance(
@@ -118,7 +121,7 @@ def _glance(*, tenant, version: BudgetVersion, month: date, as_of: date) -> Glan
         revenue=totals.get("Revenue"), expense=totals.get("Expense"), net=totals.get("Net result"),
         full_year_expense_budget=year["Expense"].budget if "Expense" in year else Decimal(0),
         full_year_revenue_budget=year["Revenue"].budget if "Revenue" in year else Decimal(0),
-        year_elapsed_pct=(Decimal(min(max(months_elapsed, 0), 12)) / 12 * HUNDRED).quantize(Decimal("0.1")),
-        watch=unfavourable[:WATCH_LINES],
+        year_elapsed_pct=(Decimal(elapsed) / days * HUNDRED).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
+        watch=unfavourable[:WATCH_LINES], basis_words=ytd.basis_words,
     )
 

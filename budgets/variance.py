@@ -20,7 +20,9 @@ Variance (`variance`, `Variance`)
                     whenever actual and budget are already in minor units).
     consumed_pct  = actual / budget × 100, 2 places, ROUND_HALF_UP: how much of the budget is used,
                     for "80 / 100 / 120 % of budget consumed" alert thresholds. None when the
-                    budget is 0.
+                    budget is 0. Against the whole budget of the window (`consumed_of`) also when
+                    the variance is taken against the budget paced to a date: a month's budget is
+                    consumed, not its first two days.
     favourable    (`finops.ledger.actuals.favourable`) from the account's nature, never from
                   the raw sign (DESIGN §4): for a
                   credit-natured account (revenue, and the other credit-natured types) MORE than
@@ -44,9 +46,12 @@ Pacing (`paced_budget`)
 
 Run-rate projection of the full year (`run_rate_projection`)
     "linear":  actual_ytd / months_elapsed × months_in_year — the year continues at the average
-               pace so far. None when no month has elapsed (no pace to extrapolate).
+               pace so far. None when no month has elapsed (no pace to extrapolate). The report
+               passes the COMPLETE months only: two days of December are not a month, and a
+               year extrapolated from them is not a forecast.
     "budget":  actual_ytd + remaining_budget — actuals so far, then the plan for the rest of the
-               year (the controller's "latest estimate").
+               year (the controller's "latest estimate"); again complete months, then the plan
+               from the month in progress on.
     Rounded once.
 
 Rounding: every money result is rounded once, to the currency's minor unit
@@ -117,9 +122,11 @@ class Variance:
         return "favourable" if self.favourable else "unfavourable"
 
 
-def variance(*, account_type, actual, budget, currency: str) -> Variance:
+def variance(*, account_type, actual, budget, currency: str, consumed_of=None) -> Variance:
+    """`actual` against `budget`; `consumed_of` (default `budget`) is what consumed_pct divides by."""
     actual = as_decimal(actual, "actual")
     budget = as_decimal(budget, "budget")
+    whole = budget if consumed_of is None else as_decimal(consumed_of, "consumed_of")
     kind = account_type_of(account_type)
     difference = actual - budget
     return Variance(
@@ -129,7 +136,7 @@ def variance(*, account_type, actual, budget, currency: str) -> Variance:
         budget=budget,
         variance=round_money(difference, currency),
         variance_pct=_pct(difference, abs(budget)),
-        consumed_pct=_pct(actual, budget),
+        consumed_pct=_pct(actual, whole),
         favourable=favourable(account_type=kind, actual=actual, budget=budget),
     )
 

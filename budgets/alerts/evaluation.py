@@ -3,8 +3,9 @@
 Evaluation (`alerts_evaluate`)
     For each active rule: the budget's version in force (newest approved or locked), else its
     latest; the lines of `budgets.reports.budget_vs_actual` for the month of `as_of` on the
-    rule's basis (month, year to date, or projected full year = the linear run rate of the year
-    against the full-year budget), filtered by the rule's scope. Thresholds:
+    rule's basis (month to date or year to date, each against the budget paced to `as_of`, or
+    projected full year = the run rate of the complete months against the full-year budget),
+    filtered by the rule's scope. Thresholds:
       consumed_pct  actual / budget × 100 ≥ pct, on expense lines only (consuming a budget is a
                     spending notion; revenue is watched with variance thresholds).
       variance      |variance %| ≥ pct AND |variance| ≥ amount, in either direction (or only
@@ -148,8 +149,11 @@ def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
                 rule=rule, threshold=threshold, account_id=row.account_id, account_code=row.account_code,
                 account_name=row.account_name, cost_center_id=row.cost_center_id,
                 cost_center_code=row.cost_center_code or "", entity_id=budget.entity_id, period=period,
-                currency=report.currency, actual=result.actual, budget=result.budget, variance=result.variance,
-                pct=pct))
+                currency=report.currency, actual=result.actual,
+                # A consumed % reads against the whole budget; a variance against the one compared
+                # with (paced to the date while the month or year runs).
+                budget=row.budget if threshold.kind == ThresholdKind.CONSUMED_PCT else result.budget,
+                variance=result.variance, pct=pct))
     return breaches
 
 

@@ -103,6 +103,23 @@ def test_a_rule_watching_only_unfavourable_variances_ignores_lines_better_than_p
         ("4000", ""), ("4000", ""), ("6100", "OPS"), ("6200", "SALES"), ("6200", "SALES")]
 
 
+def test_a_year_to_date_rule_reads_the_budget_paced_to_the_day_so_a_line_ahead_of_plan_stays_quiet(
+        books, budget, draft, periods):
+    # Revenue 1,000 a month budgeted, 1,050 booked each month to November (5 % ahead), December not yet.
+    budget_lines_set(tenant=books.org, actor=None, version=draft,
+                     cells=[(books.revenue, None, p, D("1000")) for p in periods])
+    for month in range(1, 12):
+        book(books, date(2026, month, 20), books.revenue, "-1050")
+    make_rule(books, budget, "Revenue behind plan", [("variance", "1", "0")], basis="ytd", unfavourable_only=True)
+    # 2 December: 11,550 against 11,000 + 1,000 × 2 / 31 = 11,064.52 paced: ahead, no alert (against
+    # the year's 12,000 it would read 3.75 % behind).
+    assert alerts_evaluate(tenant=books.org, as_of=date(2026, 12, 2)).alerts_created == 0
+    # 31 December, still nothing booked for December: now it is behind, and says so once.
+    assert alerts_evaluate(tenant=books.org, as_of=date(2026, 12, 31)).alerts_created == 1
+    assert recorded(books) == [
+        ("4000", "", "variance beyond ±1 %", D("11550.00"), D("12000.00"), D("-450.00"), D("-3.75"))]
+
+
 def test_unbudgeted_spend_fires_a_variance_threshold_on_its_amount(books, budget, plan, periods):
     book(books, date(2026, 3, 8), books.software, "500", cc=books.ops)  # no budget line for software/OPS
     make_rule(books, budget, "Unbudgeted", [("variance", "50", "400")])

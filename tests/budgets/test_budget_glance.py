@@ -44,7 +44,8 @@ def test_year_to_date_use_of_the_budget_and_the_lines_furthest_off_plan_are_exac
     glance = budgets_at_a_glance(tenant=books.org, month=MARCH, as_of=date(2026, 3, 31))
     assert (glance.more, glance.awaiting_approval, glance.open_alerts) == (0, [], 0)
     (g,) = glance.glances
-    assert g.version == approved and g.currency == "USD" and g.year_elapsed_pct == D("25.0")
+    assert g.version == approved and g.currency == "USD" and g.year_elapsed_pct == D("24.7")  # 90 of 365 days
+    assert g.basis_words == "year to date through 31 March 2026"
     assert (g.revenue.actual, g.revenue.budget, g.revenue.variance, g.revenue.favourable) == (
         D("2300.00"), D("3000.00"), D("-700.00"), False)
     assert (g.expense.actual, g.expense.budget, g.expense.variance, g.expense.favourable) == (
@@ -54,6 +55,20 @@ def test_year_to_date_use_of_the_budget_and_the_lines_furthest_off_plan_are_exac
     # unfavourable lines only, largest first: revenue behind plan, then the unbudgeted software
     assert [(r.account_code, r.cost_center_code, r.variance) for r in g.watch] == [
         ("4000", "", D("-700.00")), ("6200", "SALES", D("80.00"))]
+
+
+def test_in_a_month_in_progress_the_year_to_date_is_paced_to_the_day(books, approved):
+    (g,) = budgets_at_a_glance(tenant=books.org, month=MARCH, as_of=date(2026, 3, 20)).glances
+    assert g.basis_words == ("year to date through 20 March 2026 (20 of 31 days), "
+                             "against the budget paced to the date")
+    assert g.year_elapsed_pct == D("21.6")  # 79 of 365 days
+    # Revenue: January's and February's 1,000 + March's 1,000 × 20 / 31; rent: 600 + 300 × 20 / 31.
+    assert (g.revenue.actual, g.revenue.compared_with, g.revenue.variance, g.revenue.favourable) == (
+        D("2300.00"), D("2645.16"), D("-345.16"), False)
+    assert (g.expense.actual, g.expense.compared_with, g.expense.variance, g.expense.favourable) == (
+        D("420.00"), D("793.55"), D("-373.55"), True)
+    assert [(r.account_code, r.cost_center_code, r.variance) for r in g.watch] == [
+        ("4000", "", D("-345.16")), ("6200", "SALES", D("80.00"))]
 
 
 def test_the_panel_renders_the_figures_and_links_to_the_report(client, users, books, approved):

@@ -52,8 +52,9 @@ def table(report):
 
 def test_one_month_compares_revenue_and_expense_in_natural_sign_with_the_unbudgeted_account_at_zero(books, plan):
     report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
-                              as_of=date(2026, 3, 10))
+                              as_of=date(2026, 4, 10))
     assert report.window == [date(2026, 3, 1)] and report.currency == "USD"
+    assert not report.paced and report.basis_words == "March 2026"
     assert table(report) == [
         ("4000", "", D("1100.00"), D("1000.00"), D("100.00"), D("10.00"), True, True),  # revenue above: good
         ("6100", "OPS", D("300.00"), D("300.00"), D("0.00"), D("0.00"), True, True),
@@ -77,19 +78,68 @@ def test_revenue_below_and_expense_above_budget_are_unfavourable(books, plan):
     ]
 
 
-def test_year_to_date_sums_the_months_and_paces_and_projects_the_year(books, plan):
+def test_year_to_date_of_a_complete_month_sums_the_months_and_projects_the_year(books, plan):
     report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="ytd",
-                              as_of=date(2026, 3, 10))
+                              as_of=date(2026, 4, 2))
     assert report.window == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert not report.paced and report.basis_words == "year to date through 31 March 2026"
     assert table(report)[:2] == [
         ("4000", "", D("3200.00"), D("3000.00"), D("200.00"), D("6.67"), True, True),
         ("6100", "OPS", D("900.00"), D("900.00"), D("0.00"), D("0.00"), True, True),
     ]
     revenue = report.rows[0]
-    # Jan and Feb elapsed (2,000) + March's 1,000 × 10 / 31 days.
-    assert revenue.pacing == D("2322.58")
-    assert revenue.projection == D("12800.00")  # 3,200 / 3 months × 12
+    assert revenue.pacing == D("3000.00") and revenue.compared_with == D("3000.00")
+    assert revenue.projection == D("12800.00")  # 3,200 / 3 complete months × 12
     assert revenue.latest_estimate == D("4200.00")  # 3,200 booked + April's 1,000 still to come
+
+
+def test_year_to_date_on_a_mid_month_date_compares_with_the_budget_paced_to_the_date(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="ytd",
+                              as_of=date(2026, 3, 10))
+    assert report.paced and report.days == (10, 31)
+    assert report.basis_words == ("year to date through 10 March 2026 (10 of 31 days), "
+                                  "against the budget paced to the date")
+    revenue, rent = report.rows[:2]
+    # Jan and Feb (2,000) + March's 1,000 × 10 / 31 days = 2,322.58: 3,200 booked is 877.42 ahead.
+    assert (revenue.actual, revenue.budget, revenue.pacing, revenue.compared_with) == (
+        D("3200.00"), D("3000.00"), D("2322.58"), D("2322.58"))
+    assert (revenue.variance, revenue.variance_pct, revenue.favourable) == (D("877.42"), D("37.78"), True)
+    assert revenue.consumed_pct == D("106.67")  # consumed stays against the whole budget
+    # Rent: 600 + 300 × 10 / 31 = 696.77 paced; March's rent, booked on the 5th, is ahead of pace.
+    assert (rent.pacing, rent.variance, rent.variance_pct, rent.favourable, rent.consumed_pct) == (
+        D("696.77"), D("203.23"), D("29.17"), False, D("100.00"))
+    # The run rate reads the complete months only (January and February: 2,100), not ten days of March.
+    assert revenue.projection == D("12600.00")
+    assert revenue.latest_estimate == D("4100.00")  # 2,100 + the budget of March and April
+    net = report.totals[-1]
+    assert (net.label, net.actual, net.pacing, net.variance, net.paced) == (
+        "Net result", D("2220.00"), D("1464.52"), D("755.48"), True)
+
+
+def test_a_month_in_progress_compares_the_actual_to_date_with_the_paced_budget(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
+                              as_of=date(2026, 3, 10))
+    assert report.paced and report.basis_words == ("month to date through 10 March 2026 (10 of 31 days), "
+                                                   "against the budget paced to the date")
+    assert [(r.account_code, r.cost_center_code, r.compared_with, r.variance, r.variance_pct, r.favourable)
+            for r in report.rows] == [
+        ("4000", "", D("322.58"), D("777.42"), D("241.00"), True),
+        ("6100", "OPS", D("96.77"), D("203.23"), D("210.01"), False),
+        ("6100", "SALES", D("161.29"), D("-161.29"), D("-100.00"), True),
+        ("6200", "SALES", D("0.00"), D("80.00"), None, False),
+    ]
+
+
+def test_the_run_rate_waits_for_a_complete_month_and_a_full_year_is_never_paced(books, plan):
+    early = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 1, 1), basis="ytd",
+                             as_of=date(2026, 1, 20))
+    revenue = early.rows[0]
+    assert early.paced and revenue.projection is None  # no month complete: no pace to extrapolate
+    assert revenue.latest_estimate == D("4000.00")  # nothing complete: the whole plan
+    year = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="full_year",
+                            as_of=date(2026, 3, 10))
+    assert not year.paced and year.rows[0].compared_with == D("4000.00")
+    assert year.basis_words == "full year Jan 2026 – Dec 2026"
 
 
 def test_grouping_by_period_gives_a_row_per_month_of_the_window(books, plan):

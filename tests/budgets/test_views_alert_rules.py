@@ -67,7 +67,7 @@ def test_the_list_says_each_rule_in_words_with_its_open_alerts(client, users, fi
     page = client.get(url("alert_rules"))
     assert page.status_code == 200
     text = text_of(page.content.decode())
-    assert ("Overspend Plan 2026 · FY2026 Cost centers under OPS · Operations Month 100 % of budget consumed "
+    assert ("Overspend Plan 2026 · FY2026 Cost centers under OPS · Operations Month to date, against the budget paced to the day 100 % of budget consumed "
             "120 % of budget consumed Finance, Director, cost-center owners, cfo@example.com Daily digest Active 2"
             ) in text
     with tenant_context(fired.tenant_id):
