@@ -66,7 +66,7 @@ class Glance:
 @dataclass(frozen=True)
 class BudgetsAtAGlance:
     glances: list[Glance]
-    awaiting_approval: list[BudgetVersion]  # budgets of the year with no approved version yet
+    awaiting_approval: list[BudgetVersion]  # the budgets' newest versions that are submitted
     more: int  # budgets in force not shown
     open_alerts: int
 
@@ -98,7 +98,9 @@ def budgets_at_a_glance(*, tenant, month: date, entity_id: int | None = None,
         latest.setdefault(version.budget_id, version)
         if version.status in (VersionStatus.APPROVED, VersionStatus.LOCKED):
             in_force.setdefault(version.budget_id, version)
-    awaiting = [version for budget_id, version in latest.items() if budget_id not in in_force]
+    # Only what someone must decide on: submitted versions (a first budget or a revision of one in
+    # force), not drafts still being written or rejected ones.
+    awaiting = [version for version in latest.values() if version.status == VersionStatus.SUBMITTED]
     chosen = list(in_force.values())[:MAX_BUDGETS]
     as_of = as_of or timezone.localdate()
     glances = [_glance(tenant=tenant, version=version, month=month, as_of=as_of) for version in chosen]

@@ -15,6 +15,10 @@ Dates
     window still cannot store a date whose month arithmetic — a fiscal year, a report's twelve
     months back or one ahead — leaves the calendar. The window must keep a year inside the wall
     on each side; settings that do not are refused when the window is first asked for.
+    Inside the window, a date `settings.LEDGER_FAR_AHEAD_MONTHS` (default 2) or more months after
+    the current month is accepted but FAR AHEAD (`months_ahead`, `far_ahead_warning`): the entry
+    form and the GL import say so where it is posted, and the dashboard lists such months rather
+    than open on them.
 
 Amounts
     An amount that enters has at most 15 digits before the decimal point (|amount| < 10^15,
@@ -104,6 +108,27 @@ def date_require(d: date, *, what: str = "date") -> None:
 def month_problem(first: date, last: date, *, text: str, what: str = "month") -> str | None:
     """Why a span of days (a month, a fiscal year) named `text` has no day in the window, or None."""
     return None if date_window().overlaps(first, last) else outside_window(text, what=what)
+
+
+def months_ahead(d: date, *, today: date | None = None) -> int:
+    """How many months `d`'s month lies after the current month (negative: before)."""
+    today = today or timezone.localdate()
+    return (d.year - today.year) * 12 + d.month - today.month
+
+
+def far_ahead_from(*, today: date | None = None) -> date:
+    """The first day of the first month counted as far ahead."""
+    today = today or timezone.localdate()
+    index = today.year * 12 + today.month - 1 + settings.LEDGER_FAR_AHEAD_MONTHS
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def far_ahead_warning(d: date, *, today: date | None = None) -> str | None:
+    """"dated 38 months ahead (January 2030): is the year right?" for a date far ahead, else None."""
+    ahead = months_ahead(d, today=today)
+    if ahead < settings.LEDGER_FAR_AHEAD_MONTHS:
+        return None
+    return f"dated {ahead} months ahead ({d:%B %Y}): is the year right?"
 
 
 # --- amounts ----------------------------------------------------------------------------------

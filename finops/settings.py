@@ -315,6 +315,9 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"LEDGER_DATE_MIN must be a date like 1990-01-01 and LEDGER_DATE_YEARS_AHEAD a "
                                f"whole number ({exc}).") from None
+# A posting dated this many months or more after the current month is accepted but flagged
+# ("dated 38 months ahead: is the year right?"), and listed on the dashboard.
+LEDGER_FAR_AHEAD_MONTHS = int(os.environ.get("LEDGER_FAR_AHEAD_MONTHS") or "2")
 DEFAULT_CURRENCY = "USD"
 
 LOGGING = {

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.utils import timezone
 
 from finops import bounds
 from finops.ledger.periods import month_end
 
-from .selectors import SPANS
+from .selectors import SPANS, future_month_message
 
 
 class DashboardFilterForm(forms.Form):
@@ -19,15 +20,22 @@ class DashboardFilterForm(forms.Form):
                              error_messages={"invalid": "Months are written YYYY-MM."})
     range = forms.ChoiceField(choices=list(SPANS.items()), required=False)
 
+    def __init__(self, data=None, *args, today: date | None = None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.today = today or timezone.localdate()
+
     def clean_month(self):
         """The month as its first day; one with no day inside the date window is refused, so
-        the dashboard's month arithmetic (a year back, a month ahead) stays in the calendar."""
+        the dashboard's month arithmetic (a year back, a month ahead) stays in the calendar, and
+        so is one after the current month (it has not begun)."""
         text = self.cleaned_data["month"]
         if not text:
             return None
         first = date(max(int(text[:4]), 1), int(text[5:7]), 1)  # year 0000: no date, outside too
         if problem := bounds.month_problem(first, month_end(first), text=text, what=""):
             raise forms.ValidationError(problem)
+        if first > self.today.replace(day=1):
+            raise forms.ValidationError(future_month_message(first, today=self.today))
         return first
 
     def selection(self) -> dict:

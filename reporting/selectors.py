@@ -1,5 +1,13 @@
 """The director's dashboard: month-to-date and year-to-date results, balances and a trend.
 
+Which month. The dashboard opens on the last complete month (on 2 December: November), or on
+the latest earlier month with postings when the ledger stops before it; on the current month
+only when nothing complete has postings yet. The current month can be chosen and is then
+labelled "month to date" (with the days gone), its change compared with the month before
+pro rata to the same share of days. A month after the current one is never shown: postings
+dated far ahead (`finops.bounds.far_ahead_from`, a typo of the year, often) are listed with a
+link to their journal lines instead, so one entry dated 2030 cannot move everyone's dashboard.
+
 Everything here reads the ledger's rollup through its read API (`finops.ledger.actuals`: the
 periods with postings, and `ROLLUP_CELLS_SQL` composed into one aggregate), never journal lines,
 in three or four queries whatever the size of the ledger: the periods, the entities, the FX rates
@@ -27,7 +35,16 @@ from django.db import connection
 from django.utils import timezone
 
 from finops import bounds
-from finops.ledger.actuals import NATURAL_SIGN, ROLLUP_CELLS_SQL, MissingRate, Translator, periods_posted
+from finops.errors import DomainError
+from finops.ledger.actuals import (
+    NATURAL_SIGN,
+    ROLLUP_CELLS_SQL,
+    MissingRate,
+    MonthPosted,
+    Translator,
+    months_posted_from,
+    periods_posted,
+)
 from finops.ledger.fx import RateBook
 from finops.ledger.models import AccountType, Entity, FxRate, FxRateKind
 from finops.ledger.money import round_money
@@ -149,6 +166,42 @@ class Dashboard:
     top_revenue: list[AccountAmount]
     missing_rates: list[MissingRate] = field(default_factory=list)
     has_postings: bool = False
+    today: date | None = None
+    far_ahead: list[MonthPosted] = field(default_factory=list)  # months after today's with postings
+
+    @property
+    def in_progress(self) -> bool:
+        """The month is the current one: its figures are month to date."""
+        return self.today is not None and month_start(self.today) == self.month
+
+    @property
+    def days(self) -> tuple[int, int]:
+        """(days gone, days in the month), today included."""
+        last = month_end(self.month)
+        gone = min(max((self.today - self.month).days + 1, 0), last.day) if self.today else last.day
+        return gone, last.day
+
+    @property
+    def period_words(self) -> str:
+        """"month to date, through 2 December (2 of 31 days)", or "" for a complete month."""
+        if not self.in_progress:
+            return ""
+        gone, days = self.days
+        return f"month to date, through {self.today.day} {self.today:%B} ({gone} of {days} days)"
+
+    @property
+    def compared_words(self) -> str:
+        """What each change figure is compared with, in words."""
+        previous = f"{self.previous_month:%B %Y}"
+        if self.in_progress:
+            gone, days = self.days
+            return f"on {previous}, pro rata to {gone} of {days} days"
+        return f"on {previous}"
+
+    @property
+    def is_current(self) -> bool:
+        """No month after this one can be shown."""
+        return self.today is None or self.month >= month_start(self.today)
 
     @property
     def month_end(self) -> date:
@@ -178,22 +231,43 @@ class Dashboard:
 
         return {
             "currency": self.currency,
-            "labels": [f"{p.month:%b %Y}" for p in self.trend],
+            "labels": [f"{p.month:%b %Y}" + (" (to date)" if self.in_progress and p.month == self.month else "")
+                       for p in self.trend],
             "revenue": [text(p.revenue) for p in self.trend],
             "expenses": [text(p.expenses) for p in self.trend],
             "net": [text(p.net) for p in self.trend],
         }
 
 
-def dashboard_months(*, tenant) -> tuple[list[date], date | None]:
-    """Every month the ledger has a period for (newest first) and the latest one with postings."""
+@dataclass(frozen=True)
+class Months:
+    choices: list[date]  # every period up to the current month, newest first
+    opens_on: date  # see the module docstring
+    has_postings: bool
+    posted_far_ahead: bool  # some period dated far ahead holds postings
+
+
+def dashboard_months(*, tenant, today: date | None = None) -> Months:
+    """The months the dashboard offers and opens on, in one query."""
+    today = today or timezone.localdate()
+    current = month_start(today)
     rows = periods_posted(tenant=tenant)
+    far_from = bounds.far_ahead_from(today=today)
+    posted_far_ahead = any(has and start >= far_from for start, has in rows)
     # Only months inside the date window: a period stored before the window existed (a typo of
     # 9999-12-31) is neither offered nor the default, so no month arithmetic leaves the calendar.
     window = bounds.date_window()
-    rows = [(start, posted) for start, posted in rows if window.overlaps(start, month_end(start))]
-    latest = next((start for start, posted in rows if posted), None)
-    return [start for start, _ in rows], latest
+    rows = [(start, posted) for start, posted in rows
+            if start <= current and window.overlaps(start, month_end(start))]
+    posted = [start for start, has in rows if has]
+    last_complete = add_months(current, -1)
+    complete = [m for m in posted if m <= last_complete]
+    opens_on = complete[0] if complete else (current if posted else last_complete)
+    return Months([start for start, _ in rows], opens_on, bool(posted), posted_far_ahead)
+
+
+def dashboard_default_month(*, tenant, today: date | None = None) -> date:
+    return dashboard_months(tenant=tenant, today=today).opens_on
 
 
 # One statement, two index-friendly halves over the rollup:
@@ -261,12 +335,16 @@ def _top(amounts: dict[tuple[str, str], Decimal], total: Decimal) -> list[Accoun
     ]
 
 
-def dashboard_get(*, tenant, month: date | None = None, entity_id: int | None = None, span: str = "12m") -> Dashboard:
-    """The dashboard of `tenant` for `month` (default: the latest month with postings, else the
-    current one), for one entity (`entity_id`, in its functional currency) or consolidated
-    (None, in the reporting currency). An unknown entity id gives the consolidated view."""
-    months, latest = dashboard_months(tenant=tenant)
-    month = month_start(month or latest or timezone.localdate())
+def dashboard_get(*, tenant, month: date | None = None, entity_id: int | None = None, span: str = "12m",
+                  today: date | None = None) -> Dashboard:
+    """The dashboard of `tenant` for `month` (default: see the module docstring; a month after
+    the current one is refused), for one entity (`entity_id`, in its functional currency) or
+    consolidated (None, in the reporting currency). An unknown entity id gives the consolidated view."""
+    today = today or timezone.localdate()
+    months = dashboard_months(tenant=tenant, today=today)
+    month = month_start(month or months.opens_on)
+    if month > month_start(today):
+        raise DomainError(future_month_message(month, today=today))
     span = span if span in SPANS else "12m"
     entities = list(Entity.objects.order_by("code"))
     by_id = {e.pk: e for e in entities}
@@ -309,6 +387,10 @@ def dashboard_get(*, tenant, month: date | None = None, entity_id: int | None = 
             accounts[account_type][(code, name)] += value
 
     mtd = monthly.get(month, Results())
+    prior = monthly.get(add_months(month, -1), Results())
+    if month == month_start(today):  # month to date: the month before, pro rata to the days gone
+        share = Decimal(today.day) / month_end(month).day
+        prior = Results(revenue=prior.revenue * share, expenses=prior.expenses * share)
     ytd = Results()
     for m, results in monthly.items():
         if m >= fy_start:
@@ -322,11 +404,19 @@ def dashboard_get(*, tenant, month: date | None = None, entity_id: int | None = 
         trend.append(TrendPoint(m, results.revenue if m <= month else None, results.expenses if m <= month else None))
 
     return Dashboard(
-        month=month, span=span, currency=currency, entity=entity, entities=entities, months=months,
+        month=month, span=span, currency=currency, entity=entity, entities=entities, months=months.choices,
         fiscal_year=fiscal_year_label(start_month=tenant.fiscal_year_start_month, d=month),
-        fiscal_year_start=fy_start, mtd=mtd, prior_month=monthly.get(add_months(month, -1), Results()),
+        fiscal_year_start=fy_start, mtd=mtd, prior_month=prior,
         ytd=ytd, balances=balances, trend=trend,
         top_expenses=_top(accounts[AccountType.EXPENSE], mtd.expenses),
         top_revenue=_top(accounts[AccountType.REVENUE], mtd.revenue),
-        missing_rates=translate.missing_rates(), has_postings=latest is not None,
+        missing_rates=translate.missing_rates(), has_postings=months.has_postings, today=today,
+        # Read only when a period far ahead has postings: no query on a ledger without any.
+        far_ahead=months_posted_from(tenant=tenant, first=bounds.far_ahead_from(today=today))
+        if months.posted_far_ahead else [],
     )
+
+
+def future_month_message(month: date, *, today: date) -> str:
+    return (f"{month:%B %Y} has not begun: the dashboard shows months up to {today:%B %Y}; "
+            "postings dated later are listed on it.")

@@ -4,7 +4,6 @@ and the Reporting section's placeholder."""
 from __future__ import annotations
 
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from budgets.summary import budgets_at_a_glance
@@ -12,7 +11,7 @@ from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from .forms import DashboardFilterForm
-from .selectors import SPANS, dashboard_get
+from .selectors import SPANS, dashboard_default_month, dashboard_get
 
 
 @org_view(Action.VIEW)
@@ -31,7 +30,7 @@ def budget_glance(request):
     """The dashboard's budget panel, loaded after the page (htmx) so a large budget never holds
     the dashboard up; same filters as the dashboard."""
     selection = DashboardFilterForm(request.GET).selection()
-    month = selection["month"] or timezone.localdate().replace(day=1)
+    month = selection["month"] or dashboard_default_month(tenant=request.org)
     glance = budgets_at_a_glance(tenant=request.org, month=month, entity_id=selection["entity_id"])
     return render(request, "reporting/_budget_glance.html", {"glance": glance, "month": month})
 

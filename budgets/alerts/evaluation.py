@@ -145,15 +145,17 @@ def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
                                      unfavourable_only=rule.unfavourable_only)
             if pct is False:
                 continue
+            # A consumed % reads against the whole budget; a variance against the one compared with
+            # (paced to the date while the month or year runs).
+            seen = result
+            if threshold.kind == ThresholdKind.CONSUMED_PCT and result.budget != row.budget:
+                seen = v.variance(account_type=row.account_type, actual=result.actual, budget=row.budget,
+                                  currency=row.currency)
             breaches.append(Breach(
                 rule=rule, threshold=threshold, account_id=row.account_id, account_code=row.account_code,
                 account_name=row.account_name, cost_center_id=row.cost_center_id,
                 cost_center_code=row.cost_center_code or "", entity_id=budget.entity_id, period=period,
-                currency=report.currency, actual=result.actual,
-                # A consumed % reads against the whole budget; a variance against the one compared
-                # with (paced to the date while the month or year runs).
-                budget=row.budget if threshold.kind == ThresholdKind.CONSUMED_PCT else result.budget,
-                variance=result.variance, pct=pct))
+                currency=report.currency, actual=result.actual, budget=seen.budget, variance=seen.variance, pct=pct))
     return breaches
 
 

@@ -19,7 +19,8 @@ Actuals
 
     A report that must stay one statement (budget vs actual, the dashboard) composes
     `ROLLUP_CELLS_SQL` and `natural_sql` into its own SQL instead. `periods_posted` says which
-    months hold postings at all, for a page that offers months to pick.
+    months hold postings at all, for a page that offers months to pick; `months_posted_from`
+    which months from a date on hold any (the dashboard's "dated far ahead").
 """
 
 from __future__ import annotations
@@ -112,6 +113,31 @@ def periods_posted(*, tenant) -> list[tuple[date, bool]]:
             {"tenant": getattr(tenant, "pk", tenant)},
         )
         return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class MonthPosted:
+    month: date  # first day
+    lines: int  # journal lines dated in it
+
+
+def months_posted_from(*, tenant, first: date) -> list[MonthPosted]:
+    """The months from `first` on that hold postings which do not net to nothing (an entry and
+    its reversal leave a month off the list), oldest first: for "dated far ahead" on the dashboard."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.start, sum(pb.line_count)
+              FROM ledger_period p
+              JOIN ledger_periodbalance pb ON pb.tenant_id = p.tenant_id AND pb.period_id = p.id
+             WHERE p.tenant_id = %(tenant)s AND p.start >= %(first)s
+             GROUP BY p.start
+            HAVING bool_or(pb.amount <> 0)
+             ORDER BY p.start
+            """,
+            {"tenant": getattr(tenant, "pk", tenant), "first": first},
+        )
+        return [MonthPosted(start, int(lines)) for start, lines in cursor.fetchall()]
 
 
 # --- the selector -------------------------------------------------------------------------------

@@ -103,6 +103,15 @@ def test_a_rule_watching_only_unfavourable_variances_ignores_lines_better_than_p
         ("4000", ""), ("4000", ""), ("6100", "OPS"), ("6200", "SALES"), ("6200", "SALES")]
 
 
+def test_mid_month_a_consumed_threshold_reads_the_whole_budget_and_records_its_variance(books, budget, plan):
+    make_rule(books, budget, "Spend", [("consumed_pct", "80", "0")])
+    alerts_evaluate(tenant=books.org, as_of=date(2026, 3, 15))  # paced: 1,000 × 15 / 31 = 483.87
+    assert recorded(books) == [
+        ("6100", "OPS", "80 % of budget consumed", D("850.00"), D("1000.00"), D("-150.00"), D("85.00")),
+        ("6200", "SALES", "80 % of budget consumed", D("260.00"), D("200.00"), D("60.00"), D("130.00")),
+    ]
+
+
 def test_a_year_to_date_rule_reads_the_budget_paced_to_the_day_so_a_line_ahead_of_plan_stays_quiet(
         books, budget, draft, periods):
     # Revenue 1,000 a month budgeted, 1,050 booked each month to November (5 % ahead), December not yet.

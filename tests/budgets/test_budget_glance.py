@@ -97,13 +97,22 @@ def test_a_budget_not_yet_approved_is_listed_as_awaiting_approval(client, users,
     client.force_login(users["viewer"])
     html = client.get(reverse("reporting:budget_glance", kwargs={"org_slug": "acme"}) + "?month=2026-03").content.decode()
     assert "Awaiting approval:" in html and "Plan 2026 v1</a> <span class=\"muted\">(submitted)</span>" in html
-    assert "No budget for this fiscal year yet" not in html
+    assert "No budget in force for this fiscal year yet" not in html
+
+
+def test_a_draft_is_not_awaiting_approval_but_a_submitted_revision_of_a_budget_in_force_is(books, approved):
+    assert budgets_at_a_glance(tenant=books.org, month=MARCH).awaiting_approval == []
+    revision = services.version_revise(tenant=books.org, actor=None, version=approved)
+    assert budgets_at_a_glance(tenant=books.org, month=MARCH).awaiting_approval == []  # a draft: nobody to ask
+    services.version_submit(tenant=books.org, actor=None, version=revision)
+    glance = budgets_at_a_glance(tenant=books.org, month=MARCH)
+    assert [v.pk for v in glance.awaiting_approval] == [revision.pk] and glance.glances[0].version == approved
 
 
 def test_no_budget_for_the_year_says_so_and_another_year_is_not_shown(client, users, books, approved):
     client.force_login(users["finance"])
-    html = client.get(reverse("reporting:budget_glance", kwargs={"org_slug": "acme"}) + "?month=2027-03").content.decode()
-    assert "No budget for this fiscal year yet." in html and "Plan 2026" not in html
+    html = client.get(reverse("reporting:budget_glance", kwargs={"org_slug": "acme"}) + "?month=2025-03").content.decode()
+    assert "No budget in force for this fiscal year yet." in html and "Plan 2026" not in html
 
 
 def test_open_alerts_are_counted_with_a_link_to_the_inbox(client, users, books, approved):
@@ -135,4 +144,4 @@ def test_another_tenants_entity_shows_nothing_of_theirs(client, users, books, ap
     client.force_login(users["director"])
     html = client.get(reverse("reporting:budget_glance", kwargs={"org_slug": "acme"})
                       + f"?month=2026-03&entity={other_books.usd.pk}").content.decode()
-    assert "Plan 2026" not in html and "No budget for this fiscal year yet." in html
+    assert "Plan 2026" not in html and "No budget in force for this fiscal year yet." in html

@@ -10,6 +10,7 @@ starts in January) and the actuals are dated this month."""
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 from datetime import date
@@ -54,6 +55,12 @@ def money(value: Decimal) -> str:
 
 def pct(variance: Decimal, budget: Decimal) -> Decimal:
     return (variance / abs(budget) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def paced(budget: Decimal) -> Decimal:
+    """The month's budget paced to today: × days gone (today included) ÷ days in the month, rounded once."""
+    days = calendar.monthrange(TODAY.year, TODAY.month)[1]
+    return (budget * TODAY.day / days).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def gl_csv() -> bytes:
@@ -235,14 +242,18 @@ def test_finance_pastes_a_budget_admin_approves_actuals_alert_the_director_who_d
     software_row = table.locator("tr", has_text="6200 Software").filter(has_text="OPS")
     rent_row = table.locator("tr", has_text="6100 Rent").filter(has_text="OPS")
     expect(table.locator("tr")).to_have_count(3)
-    variance = actual_software - budget_software
-    assert cells(software_row)[:4] == [money(actual_software), money(budget_software), money(variance),
-                                       f"{pct(variance, budget_software)} %"]
+    # This month is running: each line is compared with its budget paced to today (the whole
+    # budget on the month's last day).
+    paced_software = paced(budget_software)
+    variance = actual_software - paced_software
+    assert cells(software_row)[:4] == [money(actual_software), money(paced_software), money(variance),
+                                       f"{pct(variance, paced_software)} %"]
     expect(software_row).to_have_class(re.compile(r"\bunfavourable\b"))
-    budget_rent = amount(RENT[M - 1])
+    budget_rent = paced(amount(RENT[M - 1]))
     assert cells(rent_row)[:4] == [money(ACTUAL_RENT), money(budget_rent), money(ACTUAL_RENT - budget_rent),
                                    f"{pct(ACTUAL_RENT - budget_rent, budget_rent)} %"]
-    expect(rent_row).to_have_class(re.compile(r"(^|\s)favourable\b"))
+    expect(rent_row).to_have_class(re.compile(r"(^|\s)favourable\b" if ACTUAL_RENT <= budget_rent
+                                              else r"\bunfavourable\b"))
     shot(director, "5-variance")
 
     software_row.locator("td.num a").first.click()
@@ -265,7 +276,7 @@ def test_finance_pastes_a_budget_admin_approves_actuals_alert_the_director_who_d
     expect(director.locator("h1")).to_contain_text(f"Budget vs actual Plan {FY} v1")
     expect(director.locator("#variance-table .card-head")).to_contain_text(TODAY.strftime("%b %Y"))
     emailed = director.locator("table.variance-table tbody tr", has_text="6200 Software").filter(has_text="OPS")
-    assert cells(emailed)[:3] == [money(actual_software), money(budget_software), money(variance)]
+    assert cells(emailed)[:3] == [money(actual_software), money(paced_software), money(variance)]
     shot(director, "7-from-email")
     director.goto(journal_link)  # the breach's own drill-down: the journal lines behind its actual
     expect(director.locator("table.journal-lines tbody tr")).to_have_count(2)

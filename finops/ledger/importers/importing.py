@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from finops import bounds
 from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.db import analyze_on_commit
@@ -41,10 +43,22 @@ class GlImportResult:
     errors: list[RowError] = field(default_factory=list)
     duplicate_of: Job | None = None
     job: Job | None = None
+    far_ahead: list[date] = field(default_factory=list)  # months of the file dated far ahead (finops.bounds)
 
     @property
     def ok(self) -> bool:
         return not self.errors and self.duplicate_of is None
+
+    @property
+    def far_ahead_warning(self) -> str | None:
+        """"Entries dated 38 months ahead (January 2030): is the year right?", for the furthest month."""
+        if not self.far_ahead:
+            return None
+        months = ", ".join(f"{m:%Y-%m}" for m in self.far_ahead[:6])
+        if len(self.far_ahead) > 6:
+            months += f" and {len(self.far_ahead) - 6} more"
+        return (f"Entries {bounds.far_ahead_warning(self.far_ahead[-1], today=self.today)} "
+                f"Months far ahead: {months}; reverse what is wrong from the journal.")
 
     def summary(self) -> str:
         if self.duplicate_of is not None:
@@ -52,8 +66,15 @@ class GlImportResult:
         if self.errors:
             n = len(self.errors)
             return f"{n:,} problem{'s' if n != 1 else ''} found: nothing was imported."
-        return (f"{self.rows:,} row{'s' if self.rows != 1 else ''}: {self.created:,} "
+        done = (f"{self.rows:,} row{'s' if self.rows != 1 else ''}: {self.created:,} "
                 f"entr{'y' if self.created == 1 else 'ies'} created, {self.skipped:,} already imported (skipped).")
+        return f"{done} {self.far_ahead_warning}" if self.far_ahead else done
+
+    @property
+    def today(self) -> date:
+        """The day the import ran (a job's result is read later): what "ahead" is counted from."""
+        moment = self.job.finished_at if self.job is not None and self.job.finished_at else None
+        return timezone.localdate(moment) if moment else timezone.localdate()
 
 
 def _lock_tenant_imports(tenant_id: int) -> None:
@@ -113,14 +134,17 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: Job | None = No
             elif created:
                 # After the commit, the statistics of what was loaded (see finops/db.py).
                 analyze_on_commit(JournalEntry, JournalLine, PeriodBalance, Period, rows=parsed.rows)
+        far_from = bounds.far_ahead_from()
         result = GlImportResult(created=created, skipped=skipped if not errors else 0, rows=parsed.rows,
-                                errors=errors, job=job)
+                                errors=errors, job=job,
+                                far_ahead=[] if errors else [m for m in written.months if m >= far_from])
         if job is not None:
             if errors:
                 job_finish(job, status=JobStatus.FAILED, rows=parsed.rows, errors=errors, message=result.summary())
             else:
                 job_finish(job, status=JobStatus.SUCCEEDED, rows=parsed.rows, message=result.summary(),
-                           result={"entries_created": created, "entries_skipped": skipped})
+                           result={"entries_created": created, "entries_skipped": skipped,
+                                   "months_far_ahead": [f"{m:%Y-%m-%d}" for m in result.far_ahead]})
                 audit_record(tenant=tenant, actor=actor, action=AuditAction.JOURNAL_IMPORT, obj=job,
                              after={"filename": job.filename, "sha256": sha256, "rows": parsed.rows,
                                     "entries_created": created, "entries_skipped": skipped})
@@ -134,4 +158,5 @@ def result_of(job: Job) -> GlImportResult:
         created=job.result.get("entries_created", 0), skipped=job.result.get("entries_skipped", 0), rows=job.rows,
         job=job,
         errors=[RowError(e["line"], e["message"]) for e in job.errors], duplicate_of=job.duplicate_of,
+        far_ahead=[date.fromisoformat(m) for m in job.result.get("months_far_ahead", [])],
     )

@@ -74,6 +74,7 @@ class Written:
     errors: list[RowError]
     created: int = 0
     skipped: int = 0
+    months: list[date] = field(default_factory=list)  # the months the file's entries are dated in
 
 
 def write_while_checking(*, tenant, actor, job_id: int, data: bytes, filename: str, ref: GlReference,
@@ -298,7 +299,7 @@ class _Stage:
             cursor.execute(f"DROP TABLE {', '.join(_STAGE_TABLES)}")
             if self._deferred:
                 cursor.execute(f"SET CONSTRAINTS {self._deferred} DEFERRED")
-        return Written(parsed, [], self.created, len(self.skipped))
+        return Written(parsed, [], self.created, len(self.skipped), sorted(self.open_periods))
 
 
 # The entries of the blocks just staged, into the ledger (ids in the file's order: nextval is

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from finops import bounds
 from finops.errors import DomainError
 from finops.exports import export_response
 from finops.tenancy.decorators import org_view
@@ -124,6 +125,9 @@ def entry_create(request):
             else:
                 verb = "Posted" if result.created else "This form was already posted as"
                 messages.success(request, f"{verb} JE-{result.entry.pk}.")
+                if warning := bounds.far_ahead_warning(result.entry.date):
+                    messages.warning(request, f"JE-{result.entry.pk} is {warning} If not, reverse it here and "
+                                              "post it again with the right date.")
                 return redirect(_entry_url(request, result.entry))
     else:
         form = EntryForm(initial={"date": date.today(), "key": uuid.uuid4().hex}, tenant=org)
