@@ -297,6 +297,9 @@ class AlertThreshold(TenantModel):
 
 
 class Alert(TenantModel):
+    """One budget line off plan: rule × account × cost center × period, at the highest threshold
+    it has crossed. Crossing a higher one later escalates this row (never a second alert)."""
+
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
     threshold = models.ForeignKey(AlertThreshold, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
     entity = models.ForeignKey(Entity, related_name="+", **_REF)
@@ -311,6 +314,9 @@ class Alert(TenantModel):
     variance = models.DecimalField(**TOTAL_DIGITS)
     pct = models.DecimalField(max_digits=32, decimal_places=2, null=True, blank=True)  # consumed or variance %
     created_at = models.DateTimeField(auto_now_add=True)
+    as_of = models.DateField(null=True, blank=True)  # the day evaluated when raised or last escalated
+    escalations = models.PositiveSmallIntegerField(default=0)  # times it climbed to a higher threshold
+    escalated_at = models.DateTimeField(null=True, blank=True)
     # Its item in the organisation's inbox (status, who acknowledged, snooze): set in the
     # transaction that records the alert (`alerts._record`).
     item = models.ForeignKey(InboxItem, null=True, blank=True, related_name="+", **_REF)
@@ -318,7 +324,7 @@ class Alert(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "rule", "threshold", "account", "cost_center", "period"],
+            models.UniqueConstraint(fields=["tenant", "rule", "account", "cost_center", "period"],
                                     name="alert_line_unique", nulls_distinct=False),
         ]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="alert_created_idx")]

@@ -199,6 +199,11 @@ class Dashboard:
         return f"on {previous}"
 
     @property
+    def as_at(self) -> date:
+        """The day the balances stand at: the month's end, or today while the month runs."""
+        return self.today if self.in_progress else self.month_end
+
+    @property
     def is_current(self) -> bool:
         """No month after this one can be shown."""
         return self.today is None or self.month >= month_start(self.today)

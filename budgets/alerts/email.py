@@ -10,6 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from finops.ledger.actuals import favourable
 from finops.notifications.kinds import Undeliverable
 from finops.notifications.preferences import unsubscribe_token
 from finops.tenancy.models import Organization
@@ -20,7 +21,7 @@ from ..models import (
     ThresholdKind,
 )
 from ..selectors import version_in_force, version_latest
-from .selectors import REPORT_BASIS, alert_journal_path
+from .selectors import REPORT_BASIS, alert_basis_words, alert_journal_path
 
 KIND = "variance_alert"
 
@@ -44,7 +45,12 @@ def variance_alert_email(*, tenant: Organization, deliveries, message_id: str) -
                                          "basis": REPORT_BASIS[first.rule.basis].value})
     unsubscribe_url = settings.SITE_URL + reverse(
         "alerts_unsubscribe", kwargs={"token": unsubscribe_token(tenant_id=tenant.pk, email=recipient, kind=KIND)})
+    escalated = {d.ref for d in deliveries if d.seq}  # told of before, at a lower threshold
+    inbox_url = settings.SITE_URL + reverse("budgets:alert_inbox", kwargs={"org_slug": tenant.slug})
     rows = [{"alert": a, "rule": a.rule.name, "account": f"{a.account.code} {a.account.name}",
+             "escalated": a.pk in escalated, "basis": alert_basis_words(a),
+             "favourable": favourable(account_type=a.account.type, actual=a.actual, budget=a.budget),
+             "inbox_url": f"{inbox_url}?status=all#alert-{a.pk}",
              "cost_center": a.cost_center.code if a.cost_center else "—", "threshold": str(a.threshold),
              "currency": a.rule.budget.entity.functional_currency,
              "variance_pct": v.variance(account_type=a.account.type, actual=a.actual, budget=a.budget,
@@ -54,13 +60,17 @@ def variance_alert_email(*, tenant: Organization, deliveries, message_id: str) -
     currencies = sorted({row["currency"] for row in rows})  # one recipient's alerts may span entities
     context = {"org": tenant, "rows": rows, "period": first.period.start, "variance_url": variance_url,
                "currency": currencies[0] if len(currencies) == 1 else "",
-               "unsubscribe_url": unsubscribe_url, "count": len(rows)}
+               "unsubscribe_url": unsubscribe_url, "count": len(rows), "escalated": len(escalated & {a.pk for a in alerts}),
+               "inbox_url": inbox_url}
     n = len(rows)
     rules = list(dict.fromkeys(a.rule.name for a in alerts))
     named = rules[0] if len(rules) == 1 else (" and ".join(rules) if len(rules) == 2
                                               else f"{rules[0]} and {len(rules) - 1} other rules")
-    subject = (f"[{tenant.name}] {n} budget alert{'s' if n != 1 else ''}: {named}, "
-               f"{first.period.start:%B %Y}")
+    # One alert is one budget line: the subject counts lines, and says when they only escalated.
+    lines = f"{n} budget line{'s' if n != 1 else ''}"
+    what = "escalated" if context["escalated"] == n else "off plan"
+    subject = f"[{tenant.name}] {lines} {what}: {named}, {first.period.start:%B %Y}"
+    context["headline"] = f"{lines} {what}"
     message = EmailMultiAlternatives(
         subject=subject, body=render_to_string("emails/variance_alert.txt", context), to=[recipient],
         headers={"Message-ID": message_id, "List-Unsubscribe": f"<{unsubscribe_url}>",

@@ -12,12 +12,15 @@ Evaluation (`alerts_evaluate`)
                     when unfavourable, if the rule says `unfavourable_only`). An
                     unbudgeted line (budget 0, no percentage) counts as beyond any percentage,
                     so it fires on the amount alone.
-    New alerts go in with INSERT … ON CONFLICT DO NOTHING on (tenant, rule, threshold, account,
-    cost center, period), so evaluating again, or two workers at once, records nothing new. With
-    each, in the same transaction, go its item in the organisation's inbox and one message per
-    recipient in the kernel's outbox (`finops.notifications`, kind "variance_alert"). Each rule
-    is evaluated and recorded in its own savepoint: one that fails is logged and skipped (its
-    rows rolled back), and the other rules still fire.
+    One alert per LINE (tenant, rule, account, cost center, period), at the highest threshold it
+    has crossed (`threshold_rank`: the larger percentage, then amount). A line's first breach
+    inserts it; crossing a higher threshold later (120 % after 100 %) escalates the same row
+    (INSERT … ON CONFLICT DO UPDATE … WHERE higher), opens its inbox item again and sends one
+    "escalated" message (`Delivery.seq` = its escalations); evaluating again, or two workers at
+    once, records nothing new. With each, in the same transaction, go its inbox item and one
+    message per recipient in the kernel's outbox (`finops.notifications`, kind
+    "variance_alert"). Each rule is evaluated and recorded in its own savepoint: one that fails
+    is logged and skipped (its rows rolled back), and the other rules still fire.
 
 Recipients: members with one of the rule's roles, the owner of the line's cost center (or of
 its nearest ancestor with one) when the rule says so, and the rule's extra addresses. The outbox
@@ -40,7 +43,7 @@ from django.utils import timezone
 from finops.errors import DomainError
 from finops.ledger.models import AccountType, CostCenter, Period
 from finops.ledger.periods import add_months, fiscal_year_first_month
-from finops.notifications.inbox import inbox_item_open
+from finops.notifications.inbox import inbox_item_escalate, inbox_item_open
 from finops.notifications.outbox import Outgoing, outbox_queue
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
@@ -81,12 +84,14 @@ class Breach:
     budget: Decimal
     variance: Decimal
     pct: Decimal | None
+    as_of: date | None = None
 
 
 @dataclass
 class Evaluation:
-    breaches: list[Breach] = field(default_factory=list)  # every line beyond a threshold now
+    breaches: list[Breach] = field(default_factory=list)  # every line beyond a threshold now, at its highest
     alerts_created: int = 0  # of which newly recorded
+    alerts_escalated: int = 0  # of which raised an alert recorded before to a higher threshold
     deliveries_created: int = 0
     failed: list[AlertRule] = field(default_factory=list)  # rules that could not be evaluated (logged)
 
@@ -138,6 +143,8 @@ def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
     except DomainError:
         return []
     breaches = []
+    # The highest threshold first: a line is one alert, at the highest threshold it crossed.
+    thresholds = sorted(thresholds, key=threshold_rank, reverse=True)
     for row in report.rows:
         result = _observed(rule, row)
         for threshold in thresholds:
@@ -155,16 +162,33 @@ def _rule_breaches(*, tenant, rule, as_of: date) -> list[Breach]:
                 rule=rule, threshold=threshold, account_id=row.account_id, account_code=row.account_code,
                 account_name=row.account_name, cost_center_id=row.cost_center_id,
                 cost_center_code=row.cost_center_code or "", entity_id=budget.entity_id, period=period,
-                currency=report.currency, actual=result.actual, budget=seen.budget, variance=seen.variance, pct=pct))
+                currency=report.currency, actual=result.actual, budget=seen.budget, variance=seen.variance, pct=pct,
+                as_of=as_of))
+            break
     return breaches
 
 
-_INSERT_ALERT = """
-    INSERT INTO budgets_alert (tenant_id, rule_id, threshold_id, entity_id, account_id, cost_center_id, period_id,
-                               actual, budget, variance, pct, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
-    ON CONFLICT ON CONSTRAINT alert_line_unique DO NOTHING
-    RETURNING id
+def threshold_rank(threshold) -> tuple:
+    """Which of a rule's thresholds is higher: the larger percentage, then the larger amount."""
+    return (threshold.pct, threshold.amount, threshold.pk or 0)
+
+
+# A line's first breach inserts its alert; a breach of a HIGHER threshold than the one recorded
+# escalates that row (the figures of now, one more escalation); anything else changes nothing
+# (no row returned). Two workers at once: the row lock of ON CONFLICT lets one escalate, the other
+# then sees the higher threshold and stops.
+_RECORD_ALERT = """
+    INSERT INTO budgets_alert AS a (tenant_id, rule_id, threshold_id, entity_id, account_id, cost_center_id,
+                                    period_id, actual, budget, variance, pct, as_of, created_at, escalations)
+    VALUES (%(tenant)s, %(rule)s, %(threshold)s, %(entity)s, %(account)s, %(cost_center)s, %(period)s,
+            %(actual)s, %(budget)s, %(variance)s, %(pct)s, %(as_of)s, %(now)s, 0)
+    ON CONFLICT ON CONSTRAINT alert_line_unique DO UPDATE
+       SET threshold_id = EXCLUDED.threshold_id, actual = EXCLUDED.actual, budget = EXCLUDED.budget,
+           variance = EXCLUDED.variance, pct = EXCLUDED.pct, as_of = EXCLUDED.as_of,
+           escalations = a.escalations + 1, escalated_at = %(now)s
+     WHERE (SELECT (t.pct, t.amount, t.id) FROM budgets_alertthreshold t
+             WHERE t.tenant_id = a.tenant_id AND t.id = a.threshold_id) < (%(rank_pct)s::numeric, %(rank_amount)s::numeric, %(threshold)s::bigint)
+    RETURNING a.id, a.escalations
 """
 
 
@@ -206,28 +230,37 @@ class _Audience:
 
 
 def _record(*, tenant, tenant_id: int, breaches: list[Breach], audience: _Audience, now: datetime
-            ) -> tuple[int, int]:
-    """Record the new alerts of `breaches`, their inbox items and their messages: (alerts,
-    deliveries) created."""
-    alerts, outgoing = [], []
+            ) -> tuple[int, int, int]:
+    """Record `breaches`: new alerts with their inbox items, escalations with their items open
+    again, and one message per recipient for each: (alerts created, escalated, deliveries)."""
+    changed: dict[int, int] = {}  # alert → its escalations (0: new)
+    outgoing = []
     with connection.cursor() as cursor:
         for b in breaches:
-            cursor.execute(_INSERT_ALERT, [tenant_id, b.rule.pk, b.threshold.pk, b.entity_id, b.account_id,
-                                           b.cost_center_id, b.period.pk, b.actual, b.budget, b.variance, b.pct])
+            cursor.execute(_RECORD_ALERT, {
+                "tenant": tenant_id, "rule": b.rule.pk, "threshold": b.threshold.pk, "entity": b.entity_id,
+                "account": b.account_id, "cost_center": b.cost_center_id, "period": b.period.pk, "actual": b.actual,
+                "budget": b.budget, "variance": b.variance, "pct": b.pct, "as_of": b.as_of, "now": now,
+                "rank_pct": b.threshold.pct, "rank_amount": b.threshold.amount})
             row = cursor.fetchone()
-            if row is None:  # recorded before
+            if row is None:  # recorded before, at this threshold or a higher one
                 continue
-            alerts.append(row[0])
+            alert_id, escalations = row
+            changed[alert_id] = escalations
             digest = b.rule.delivery == AlertDeliveryMode.DIGEST
-            outgoing += [Outgoing(recipient=email, ref=row[0], digest=digest)
+            outgoing += [Outgoing(recipient=email, ref=alert_id, seq=escalations, digest=digest)
                          for email in _recipients(b.rule, role_emails=audience.role_emails, owners=audience.owners,
                                                   cost_center_id=b.cost_center_id)]
-    for alert in Alert.objects.filter(pk__in=alerts).select_related("rule", "account", "cost_center", "period",
-                                                                    "threshold"):
+    for alert in Alert.objects.filter(pk__in=changed).select_related("rule", "account", "cost_center", "period",
+                                                                     "threshold", "item"):
+        if changed[alert.pk] and alert.item_id:
+            inbox_item_escalate(item=alert.item, title=alert_title(alert))
+            continue
         alert.item = inbox_item_open(kind=KIND, ref=alert.pk, title=alert_title(alert),
                                      link=alert_journal_path(tenant, alert))
         alert.save(update_fields=["item"])
-    return len(alerts), outbox_queue(kind=KIND, items=outgoing, now=now)
+    created = sum(1 for n in changed.values() if n == 0)
+    return created, len(changed) - created, outbox_queue(kind=KIND, items=outgoing, now=now)
 
 
 def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, now: datetime | None = None
@@ -248,7 +281,7 @@ def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, no
             try:
                 with transaction.atomic():
                     breaches = _rule_breaches(tenant=tenant, rule=r, as_of=as_of)
-                    created = (0, 0)
+                    created = (0, 0, 0)
                     if breaches and not dry_run:
                         audience = audience or _Audience.load(tenant_id)
                         created = _record(tenant=tenant, tenant_id=tenant_id, breaches=breaches, audience=audience,
@@ -260,7 +293,8 @@ def alerts_evaluate(*, tenant, rule=None, as_of: date, dry_run: bool = False, no
                 continue
             result.breaches += breaches
             result.alerts_created += created[0]
-            result.deliveries_created += created[1]
+            result.alerts_escalated += created[1]
+            result.deliveries_created += created[2]
     return result
 
 
@@ -275,7 +309,8 @@ def preview_as_of(*, tenant, rule: AlertRule, today: date | None = None) -> date
 @dataclass(frozen=True)
 class PreviewRow:
     breach: Breach
-    recorded: bool  # an alert exists already for this line and threshold: it would not be sent again
+    recorded: bool  # the line's alert is recorded at this threshold or a higher one: nothing would be sent
+    escalates: bool = False  # the line's alert is recorded at a lower threshold: it would escalate
 
 
 def alert_rule_preview(*, tenant, rule, as_of: date) -> list[PreviewRow]:
@@ -283,9 +318,13 @@ def alert_rule_preview(*, tenant, rule, as_of: date) -> list[PreviewRow]:
     each marked when it was alerted before."""
     result = alerts_evaluate(tenant=tenant, rule=rule, as_of=as_of, dry_run=True)
     with tenant_context(tenant):
-        recorded = set(Alert.objects.filter(rule_id=pk_of(rule)).values_list(
-            "threshold_id", "account_id", "cost_center_id", "period_id"))
-    rows = [PreviewRow(b, (b.threshold.pk, b.account_id, b.cost_center_id, b.period.pk) in recorded)
-            for b in result.breaches]
+        recorded = {(account, cost_center, period): (pct, amount, threshold) for account, cost_center, period, pct, amount,
+                    threshold in Alert.objects.filter(rule_id=pk_of(rule)).values_list(
+                        "account_id", "cost_center_id", "period_id", "threshold__pct", "threshold__amount", "threshold_id")}
+    rows = []
+    for b in result.breaches:
+        before = recorded.get((b.account_id, b.cost_center_id, b.period.pk))
+        higher = before is not None and before < threshold_rank(b.threshold)
+        rows.append(PreviewRow(b, recorded=before is not None and not higher, escalates=higher))
     rows.sort(key=lambda r: (r.breach.account_code, r.breach.cost_center_code, str(r.breach.threshold)))
     return rows

@@ -8,6 +8,7 @@ from datetime import datetime
 from finops.notifications.inbox import (
     SNOOZE_DAYS,
     inbox_acknowledge,
+    inbox_reopen,
     inbox_snooze,
 )
 from finops.tenancy.context import tenant_context
@@ -23,6 +24,15 @@ def alert_acknowledge(*, tenant, actor, alert, note: str = "", now: datetime | N
     with tenant_context(tenant):
         alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
         alert.item = inbox_acknowledge(tenant=tenant, actor=actor, item=alert.item, note=note, now=now)
+    return alert
+
+
+@requires(Action.REQUEST)
+def alert_reopen(*, tenant, actor, alert, now: datetime | None = None):
+    """Back on the open list: acknowledged too soon, or a snooze no longer wanted."""
+    with tenant_context(tenant):
+        alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
+        alert.item = inbox_reopen(tenant=tenant, actor=actor, item=alert.item, now=now)
     return alert
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from finops.errors import NotFound, found
 from finops.ledger.links import journal_lines_path
-from finops.ledger.periods import fiscal_year_first_month
+from finops.ledger.periods import fiscal_year_first_month, month_end
 from finops.notifications.inbox import (
     inbox_is_open,
     inbox_status_q,
@@ -26,6 +26,7 @@ from ..models import (
     AlertRule,
     AlertScope,
     AlertThreshold,
+    ThresholdKind,
 )
 from .rules import addresses_parse
 
@@ -34,6 +35,23 @@ def alert_title(alert) -> str:
     where = f"{alert.account.code} {alert.account.name}" + (f" · {alert.cost_center.code}" if alert.cost_center_id
                                                             else "")
     return f"{alert.rule.name}: {where}, {alert.period.start:%B %Y} ({alert.threshold})"
+
+
+def alert_basis_words(alert) -> str:
+    """What an alert's figures are, in words: "year to date through 30 November 2026", "month to
+    date through 2 December 2026, against the budget paced to the date", "projected full year FY2026"."""
+    rule = alert.rule
+    if rule.basis == AlertBasis.PROJECTED:
+        return f"projected full year FY{rule.budget.fiscal_year}"
+    period_end = month_end(alert.period.start)
+    through = min(alert.as_of or period_end, period_end)
+    running = through < period_end
+    if rule.basis == AlertBasis.MONTH and not running:
+        return f"{alert.period.start:%B %Y}"
+    words = f"{'month' if rule.basis == AlertBasis.MONTH else 'year'} to date through {through.day} {through:%B %Y}"
+    if running and alert.threshold.kind != ThresholdKind.CONSUMED_PCT:
+        words += ", against the budget paced to the date"
+    return words
 
 
 def alert_list(*, tenant, status: str = "", now: datetime | None = None):

@@ -14,8 +14,9 @@ from finops.notifications.inbox import SNOOZE_DAYS
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
-from ..alerts.inbox import alert_acknowledge, alert_snooze
-from ..alerts.selectors import access_alert, alert_is_open, alert_journal_path, alert_list
+from .. import variance as v
+from ..alerts.inbox import alert_acknowledge, alert_reopen, alert_snooze
+from ..alerts.selectors import access_alert, alert_basis_words, alert_is_open, alert_journal_path, alert_list
 
 FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
 
@@ -29,16 +30,20 @@ def alert_inbox(request):
         alert.is_open = alert_is_open(alert)
         alert.journal_url = alert_journal_path(request.org, alert)
         alert.favourable = favourable(account_type=alert.account.type, actual=alert.actual, budget=alert.budget)
+        alert.currency = alert.rule.budget.entity.functional_currency
+        alert.figures = v.variance(account_type=alert.account.type, actual=alert.actual, budget=alert.budget,
+                                   currency=alert.currency)  # variance % and consumed %, apart
+        alert.basis_words = alert_basis_words(alert)
     context = {"alerts": alerts, "status": status, "filters": FILTERS, "snooze_days": SNOOZE_DAYS,
                "may_act": can(request.membership.role, Action.REQUEST)}
     partial = request.htmx and request.htmx.target == "alert-table" and not request.htmx.history_restore_request
     return render(request, "budgets/alert_inbox.html#table" if partial else "budgets/alert_inbox.html", context)
 
 
-def _change(request, pk: int, service, verb: str):
+def _change(request, pk: int, service, verb: str, **options):
     alert = access_alert(tenant=request.org, pk=pk)
     try:
-        service(tenant=request.org, actor=request.user, alert=alert)
+        service(tenant=request.org, actor=request.user, alert=alert, **options)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -53,7 +58,7 @@ def _change(request, pk: int, service, verb: str):
 @org_view(Action.VIEW, post=Action.REQUEST)
 @require_POST
 def alert_acknowledge_view(request, pk: int):
-    return _change(request, pk, alert_acknowledge, "acknowledged")
+    return _change(request, pk, alert_acknowledge, "acknowledged", note=request.POST.get("note", ""))
 
 
 @org_view(Action.VIEW, post=Action.REQUEST)
@@ -62,8 +67,15 @@ def alert_snooze_view(request, pk: int):
     return _change(request, pk, alert_snooze, f"snoozed for {SNOOZE_DAYS} days")
 
 
+@org_view(Action.VIEW, post=Action.REQUEST)
+@require_POST
+def alert_reopen_view(request, pk: int):
+    return _change(request, pk, alert_reopen, "reopened")
+
+
 urlpatterns = [
     path("alerts/", alert_inbox, name="alert_inbox"),
     path("alerts/<int:pk>/acknowledge/", alert_acknowledge_view, name="alert_acknowledge"),
     path("alerts/<int:pk>/snooze/", alert_snooze_view, name="alert_snooze"),
+    path("alerts/<int:pk>/reopen/", alert_reopen_view, name="alert_reopen"),
 ]

@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     # The inbox (finops/notifications/inbox.py), every kind of alert
     INBOX_ACKNOWLEDGE = "inbox.acknowledge"
     INBOX_SNOOZE = "inbox.snooze"
+    INBOX_REOPEN = "inbox.reopen"
     # Written before the inbox was the kernel's: kept so the trail's history still reads
     BUDGET_ALERT_ACKNOWLEDGE = "budget.alert_acknowledge"
     BUDGET_ALERT_SNOOZE = "budget.alert_snooze"

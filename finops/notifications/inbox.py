@@ -97,6 +97,39 @@ def inbox_acknowledge(*, tenant, actor, item, note: str = "", now: datetime | No
 
 
 @requires(Action.REQUEST)
+def inbox_reopen(*, tenant, actor, item, now: datetime | None = None) -> InboxItem:
+    """Put an acknowledged or snoozed item back on the open list (who acknowledged it stays in the
+    audit log)."""
+    now = now or timezone.now()
+    with tenant_context(tenant):
+        locked = InboxItem.objects.select_for_update().filter(pk=getattr(item, "pk", item)).first()
+        if locked is None:
+            raise DomainError("This alert does not exist.")
+        if inbox_is_open(locked, now=now):
+            raise DomainError(f"Alert #{locked.ref} is open already.")
+        before = _state(locked)
+        _reopen(locked)
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.INBOX_REOPEN, obj=locked, before=before,
+                     after=_state(locked))
+    return locked
+
+
+def inbox_item_escalate(*, item: InboxItem, title: str) -> InboxItem:
+    """What the item is about got worse: the new subject line, and open again whatever its state
+    (in the current tenant and transaction; the domain records what changed)."""
+    item = InboxItem.objects.select_for_update().get(pk=item.pk)
+    item.title = title[:300]
+    _reopen(item)
+    return item
+
+
+def _reopen(item: InboxItem) -> None:
+    item.status, item.snoozed_until = InboxStatus.OPEN, None
+    item.acknowledged_by, item.acknowledged_at, item.note = None, None, ""
+    item.save(update_fields=["title", "status", "snoozed_until", "acknowledged_by", "acknowledged_at", "note"])
+
+
+@requires(Action.REQUEST)
 def inbox_snooze(*, tenant, actor, item, days: int = SNOOZE_DAYS, now: datetime | None = None) -> InboxItem:
     """Put it aside for `days`; after that it counts as open again."""
     if not 1 <= days <= 90:

@@ -41,6 +41,9 @@ class DeliveryFields(models.Model):
 
     kind = models.CharField(max_length=40)
     ref = models.BigIntegerField(null=True, blank=True)  # the row of that kind the message tells of
+    # The how-manieth message about that row: 0 when it is first told of, 1, 2 … each time it
+    # changes in a way worth telling again (an alert escalated to a higher threshold).
+    seq = models.PositiveSmallIntegerField(default=0)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     recipient = models.CharField(max_length=2000)  # an e-mail address, or a webhook's URL
     payload = models.JSONField(default=dict, blank=True)  # what the kind needs to build the message
@@ -63,7 +66,7 @@ class DeliveryFields(models.Model):
 class Delivery(TenantModel, DeliveryFields):
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "kind", "ref", "channel", "recipient"],
+            models.UniqueConstraint(fields=["tenant", "kind", "ref", "seq", "channel", "recipient"],
                                     name="delivery_unique"),
         ]
         indexes = [models.Index(fields=["tenant", "status", "due_at"], name="delivery_due_idx")]

@@ -55,6 +55,7 @@ class Outgoing:
     recipient: str
     ref: int | None = None
     digest: bool = False
+    seq: int = 0  # the how-manieth message about `ref` (see Delivery.seq)
     channel: str = Channel.EMAIL
     payload: dict = field(default_factory=dict)
 
@@ -85,11 +86,12 @@ def outbox_queue(*, kind: str, items: Iterable[Outgoing], now: datetime | None =
         if mode == Mode.OFF:
             continue
         digest = found.chosen and (mode == Mode.DIGEST or item.digest)
-        rows.append(Delivery(tenant_id=tenant_id, kind=kind, ref=item.ref, channel=item.channel, recipient=item.recipient,
+        rows.append(Delivery(tenant_id=tenant_id, kind=kind, ref=item.ref, seq=item.seq, channel=item.channel,
+                             recipient=item.recipient,
                              payload=item.payload, due_at=next_digest_at(now) if digest else now))
     queued_before = set(Delivery.objects.filter(kind=kind, ref__in={r.ref for r in rows})
-                        .values_list("ref", "channel", "recipient"))
-    rows = [r for r in rows if (r.ref, r.channel, r.recipient) not in queued_before]
+                        .values_list("ref", "seq", "channel", "recipient"))
+    rows = [r for r in rows if (r.ref, r.seq, r.channel, r.recipient) not in queued_before]
     # A sender queueing the same message at this moment loses the race quietly (the unique key).
     return len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
 

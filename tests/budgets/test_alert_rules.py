@@ -210,19 +210,19 @@ def test_a_float_is_refused_for_money_and_percentages(books, budget, users):
 def test_editing_keeps_unchanged_thresholds_retires_fired_ones_deletes_unfired_ones_and_revives(
         books, budget, plan, users):
     rule = create(books, budget, users, thresholds=[*CONSUMED_80_100_120, ThresholdSpec("consumed_pct", D("200"))])
-    assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 4  # rent 80; software 80, 100, 120
+    assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 2  # rent at 80; software at 120
     before = {words: pk for pk, words, _ in thresholds_of(books, rule)}
 
     update(books, rule, users, thresholds=[ThresholdSpec("consumed_pct", D("80.00")),
                                            ThresholdSpec("consumed_pct", D("150"))])
     after = thresholds_of(books, rule)
     assert [(words, retired) for _, words, retired in after] == [
-        ("80 % of budget consumed", False), ("100 % of budget consumed", True), ("120 % of budget consumed", True),
-        ("150 % of budget consumed", False)]  # 200 % never fired: deleted
+        ("80 % of budget consumed", False), ("120 % of budget consumed", True),
+        ("150 % of budget consumed", False)]  # 100 % and 200 % hold no alert: deleted
     assert after[0][0] == before["80 % of budget consumed"]  # the same row
-    assert after[1][0] == before["100 % of budget consumed"]
+    assert after[1][0] == before["120 % of budget consumed"]
     with tenant_context(books.org):
-        assert Alert.objects.filter(rule=rule).count() == 4  # no alert lost
+        assert Alert.objects.filter(rule=rule).count() == 2  # no alert lost
 
     # Evaluation skips the retired thresholds: software at 130 % is beyond 80 % only now.
     again = alerts_evaluate(tenant=books.org, as_of=MARCH)
@@ -230,12 +230,12 @@ def test_editing_keeps_unchanged_thresholds_retires_fired_ones_deletes_unfired_o
         ("6100", "80 % of budget consumed"), ("6200", "80 % of budget consumed")]
     assert again.alerts_created == 0
 
-    # Adding 100 % back revives the old row, so its alert still counts and nothing is sent twice.
+    # Adding 120 % back revives the old row, so its alert still counts and nothing is sent twice.
     update(books, rule, users, thresholds=[ThresholdSpec("consumed_pct", D("80")),
-                                           ThresholdSpec("consumed_pct", D("100")),
+                                           ThresholdSpec("consumed_pct", D("120")),
                                            ThresholdSpec("consumed_pct", D("150"))])
-    assert [(pk, retired) for pk, words, retired in thresholds_of(books, rule) if words.startswith("100 ")] == [
-        (before["100 % of budget consumed"], False)]
+    assert [(pk, retired) for pk, words, retired in thresholds_of(books, rule) if words.startswith("120 ")] == [
+        (before["120 % of budget consumed"], False)]
     assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 0
 
 
@@ -275,7 +275,7 @@ def test_a_paused_rule_is_not_evaluated_and_resumes(books, budget, plan, users):
     with pytest.raises(DomainError, match="“Spend watch” is paused already."):
         alert_rule_set_active(tenant=books.org, actor=users["finance"], rule=rule, active=False)
     alert_rule_set_active(tenant=books.org, actor=users["admin"], rule=rule, active=True)
-    assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 4
+    assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 2
     with tenant_context(books.org):
         events = list(AuditEvent.objects.filter(action__in=["budget.alert_rule_pause", "budget.alert_rule_resume"])
                       .order_by("id").values_list("action", "actor__email", "before", "after"))
@@ -289,12 +289,12 @@ def test_a_rule_that_fired_cannot_be_deleted_and_one_that_never_did_can(books, b
     alerts_evaluate(tenant=books.org, as_of=MARCH)
     with pytest.raises(DomainError) as exc:
         alert_rule_delete(tenant=books.org, actor=users["finance"], rule=fired)
-    assert exc.value.message == ("“Spend watch” has 4 recorded alerts; deleting it would delete them. Pause the rule "
+    assert exc.value.message == ("“Spend watch” has 2 recorded alerts; deleting it would delete them. Pause the rule "
                                  "instead: it stops alerting and keeps its history.")
     alert_rule_delete(tenant=books.org, actor=users["finance"], rule=quiet)
     with tenant_context(books.org):
         assert list(AlertRule.objects.values_list("name", flat=True)) == ["Spend watch"]
-        assert Alert.objects.count() == 4
+        assert Alert.objects.count() == 2
         event = AuditEvent.objects.get(action="budget.alert_rule_delete")
     assert (event.object_id, event.object_repr, event.before["thresholds"], event.after) == (
         str(quiet.pk), "Quiet", ["500 % of budget consumed"], None)
@@ -314,7 +314,7 @@ def test_the_list_counts_open_alerts_and_the_last_firing(books, budget, plan, us
     alert_acknowledge(tenant=books.org, actor=users["director"], alert=first)
     listed = {r.name: (r.open_alerts, r.last_fired, [str(t) for t in r.active_thresholds])
               for r in alert_rule_list(tenant=books.org)}
-    assert listed == {"Spend watch": (3, newest, ["80 % of budget consumed", "100 % of budget consumed",
+    assert listed == {"Spend watch": (1, newest, ["80 % of budget consumed", "100 % of budget consumed",
                                                   "120 % of budget consumed"]),
                       "Quiet": (0, None, ["500 % of budget consumed"])}
 

@@ -70,16 +70,42 @@ def recorded(books):
 CONSUMED = [("consumed_pct", "80", "0"), ("consumed_pct", "100", "0"), ("consumed_pct", "120", "0")]
 
 
-def test_consumed_thresholds_fire_on_expense_lines_at_80_100_and_120_percent_exactly(books, budget, plan):
+def test_consumed_thresholds_fire_on_expense_lines_one_alert_per_line_at_its_highest_threshold(books, budget, plan):
     make_rule(books, budget, "Spend", CONSUMED)
     result = alerts_evaluate(tenant=books.org, as_of=MARCH)
-    assert result.alerts_created == 4
+    assert (result.alerts_created, result.alerts_escalated) == (2, 0)
+    # 85 % crossed 80 %; 130 % crossed 80, 100 and 120 %: one alert, at 120 %.
     assert recorded(books) == [
         ("6100", "OPS", "80 % of budget consumed", D("850"), D("1000"), D("-150"), D("85.00")),
-        ("6200", "SALES", "100 % of budget consumed", D("260"), D("200"), D("60"), D("130.00")),
         ("6200", "SALES", "120 % of budget consumed", D("260"), D("200"), D("60"), D("130.00")),
-        ("6200", "SALES", "80 % of budget consumed", D("260"), D("200"), D("60"), D("130.00")),
     ]
+
+
+def test_crossing_a_higher_threshold_escalates_the_same_alert_reopens_it_and_sends_once(books, budget, plan, users):
+    from budgets.alerts.inbox import alert_acknowledge
+    from finops.notifications.models import InboxItem
+
+    make_rule(books, budget, "Spend", CONSUMED, scope="account", account=books.rent)
+    first = alerts_evaluate(tenant=books.org, as_of=MARCH)  # rent/OPS 850 of 1,000: 80 %
+    assert (first.alerts_created, first.alerts_escalated, first.deliveries_created) == (1, 0, 1)
+    with books_tenant(books):
+        alert = Alert.objects.get()
+    alert_acknowledge(tenant=books.org, actor=users["director"], alert=alert, note="Known: the lease rose")
+    book(books, date(2026, 3, 25), books.rent, "250", cc=books.ops)  # now 1,100: 110 %
+    again = alerts_evaluate(tenant=books.org, as_of=MARCH)
+    assert (again.alerts_created, again.alerts_escalated, again.deliveries_created) == (0, 1, 1)
+    assert alerts_evaluate(tenant=books.org, as_of=MARCH).deliveries_created == 0  # still 110 %: nothing new
+    with books_tenant(books):
+        escalated = Alert.objects.select_related("threshold").get()
+        item = InboxItem.objects.get(pk=escalated.item_id)
+        seqs = sorted(Delivery.objects.values_list("ref", "seq"))
+    assert (escalated.pk, str(escalated.threshold), escalated.actual, escalated.pct, escalated.escalations) == (
+        alert.pk, "100 % of budget consumed", D("1100.00"), D("110.00"), 1)
+    assert (item.status, item.acknowledged_by_id, item.note) == ("open", None, "")  # open again
+    assert item.title == "Spend: 6100 Rent · OPS, March 2026 (100 % of budget consumed)"
+    assert seqs == [(alert.pk, 0), (alert.pk, 1)]
+    assert outbox_send(tenant=books.org) == 1
+    assert mail.outbox[-1].subject == "[Acme] 1 budget line escalated: Spend, March 2026"
 
 
 def test_variance_threshold_needs_both_the_percentage_and_the_amount_inclusive_at_the_boundary(books, budget, plan):
@@ -139,20 +165,20 @@ def test_unbudgeted_spend_fires_a_variance_threshold_on_its_amount(books, budget
 def test_a_cost_center_scope_watches_the_subtree_only(books, budget, plan):
     make_rule(books, budget, "Sales", CONSUMED, scope="cost_center", cost_center=books.sales)
     alerts_evaluate(tenant=books.org, as_of=MARCH)
-    assert [r[:3] for r in recorded(books)] == [("6200", "SALES", f"{p} % of budget consumed") for p in (100, 120, 80)]
+    assert [r[:3] for r in recorded(books)] == [("6200", "SALES", "120 % of budget consumed")]
 
 
 def test_evaluating_twice_records_and_sends_each_alert_once(books, budget, plan):
     make_rule(books, budget, "Spend", CONSUMED, extra_recipients="CFO@example.com, not-an-address")
     first = alerts_evaluate(tenant=books.org, as_of=MARCH)
     second = alerts_evaluate(tenant=books.org, as_of=MARCH)
-    assert (first.alerts_created, first.deliveries_created) == (4, 8)  # finance@acme.test + cfo@example.com
-    assert (len(second.breaches), second.alerts_created, second.deliveries_created) == (4, 0, 0)
+    assert (first.alerts_created, first.deliveries_created) == (2, 4)  # finance@acme.test + cfo@example.com
+    assert (len(second.breaches), second.alerts_created, second.deliveries_created) == (2, 0, 0)
     assert outbox_send(tenant=books.org) == 2
     assert outbox_send(tenant=books.org) == 0
     assert sorted(m.to[0] for m in mail.outbox) == ["cfo@example.com", "finance@acme.test"]
     with books_tenant(books):
-        assert Alert.objects.count() == 4
+        assert Alert.objects.count() == 2
         assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
 
 
@@ -169,7 +195,7 @@ def test_a_send_that_crashed_after_the_claim_is_retried_once_after_the_timeout_w
     alerts_evaluate(tenant=books.org, as_of=MARCH)
     assert len(mail.outbox) == 1 and mail.outbox[0].extra_headers["Message-ID"] == claimed[0]
     with books_tenant(books):
-        assert Alert.objects.count() == 4
+        assert Alert.objects.count() == 2
         assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 2)}
 
 
@@ -180,19 +206,24 @@ def test_the_email_has_the_exact_subject_a_table_row_the_variance_link_and_an_un
     alerts_evaluate(tenant=books.org, as_of=MARCH)
     outbox_send(tenant=books.org)
     (message,) = mail.outbox
-    assert message.subject == "[Acme] 1 budget alert: Spend, March 2026"
+    assert message.subject == "[Acme] 1 budget line off plan: Spend, March 2026"
     assert message.to == ["finance@acme.test"]
+    with books_tenant(books):
+        alert = Alert.objects.get()
+    inbox = f"https://finops.example/o/acme/budgets/alerts/?status=all#alert-{alert.pk}"
     html = message.alternatives[0][0]
     journal = (f"https://finops.example/o/acme/ledger/?entity={books.usd.pk}&amp;account={books.software.pk}"
                f"&amp;cost_center={books.sales.pk}&amp;period_from=2026-03&amp;period_to=2026-03")
-    assert ('<td>Spend</td><td>6200 Software</td><td>SALES</td><td style="text-align:right;">'
-            f'<a href="{journal}" style="color:#3f3fb0;" title="The journal lines behind this actual">260.00</a></td>'
-            '<td style="text-align:right;">200.00</td><td style="text-align:right;">60.00</td>'
-            '<td style="text-align:right;">30.00 %</td><td>120 % of budget consumed<br>'
-            '<span style="color:#667085;">130.00 % consumed</span></td>') in html
+    assert ('<td>Spend</td><td>6200 Software<br><span style="color:#667085;">March 2026</span></td><td>SALES</td>'
+            f'<td style="text-align:right;"><a href="{journal}" style="color:#3f3fb0;" title="The journal lines behind '
+            'this actual">260.00</a></td><td style="text-align:right;">200.00</td>'
+            '<td style="text-align:right;color:#b42318;">60.00</td><td style="text-align:right;color:#b42318;">30.00 %</td>'
+            '<td>120 % of budget consumed<br><span style="color:#667085;">130.00 % consumed</span><br>'
+            f'<a href="{inbox}" style="color:#3f3fb0;">In the inbox</a></td>') in html
+    assert message.body.startswith("1 budget line off plan for Acme, March 2026 (amounts in USD, natural sign):")
     assert ("- Spend · 6200 Software · SALES: actual 260.00, budget 200.00, variance 60.00 (30.00 %), "
-            "130.00 % of budget consumed\n  Threshold: 120 % of budget consumed\n"
-            f"  Journal lines: {journal.replace('&amp;', '&')}\n") in message.body
+            "130.00 % of budget consumed\n  Basis: March 2026\n  Threshold: 120 % of budget consumed\n"
+            f"  Journal lines: {journal.replace('&amp;', '&')}\n  In the inbox: {inbox}\n") in message.body
     assert "<span" not in message.body and "&amp;" not in message.body
     assert (f"Budget vs actual: https://finops.example/o/acme/budgets/versions/{plan.pk}/variance/"
             "?month=2026-03&basis=month\n") in message.body
@@ -214,7 +245,7 @@ def test_the_unsubscribe_link_turns_alerts_off_and_a_tampered_token_is_refused(c
     assert client.post(f"/alerts/unsubscribe/{tampered}/").status_code == 400
     make_rule(books, budget, "Spend", CONSUMED)
     result = alerts_evaluate(tenant=books.org, as_of=MARCH)
-    assert (result.alerts_created, result.deliveries_created) == (4, 0)  # recorded, not e-mailed
+    assert (result.alerts_created, result.deliveries_created) == (2, 0)  # recorded, not e-mailed
 
 
 def token_made(days_ago: float, *, books, monkeypatch, email: str = "finance@acme.test") -> str:
@@ -294,8 +325,9 @@ def test_one_email_for_alerts_of_two_budgets_names_each_currency_and_both_rules(
     alerts_evaluate(tenant=books.org, as_of=MARCH)
     outbox_send(tenant=books.org)
     (message,) = mail.outbox
-    assert message.subject == "[Acme] 2 budget alerts: Spend and UK spend, March 2026"
-    assert message.body.startswith("2 budget alerts for Acme, March 2026 (amounts in each budget's currency, natural sign):")
+    assert message.subject == "[Acme] 2 budget lines off plan: Spend and UK spend, March 2026"
+    assert message.body.startswith("2 budget lines off plan for Acme, March 2026 (amounts in each budget's currency, "
+                                   "natural sign):")
     assert "- Spend · 6200 Software · SALES: actual 260.00 USD, budget 200.00," in message.body
     assert "- UK spend · 6100 Rent · OPS: actual 150.00 GBP, budget 100.00," in message.body
     assert "Budget vs actual:" not in message.body  # two budgets: each line has its own drill-down

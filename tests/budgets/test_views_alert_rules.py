@@ -38,8 +38,8 @@ def rule(books, budget, users):
 
 @pytest.fixture
 def fired(books, rule, plan):
-    """software / SALES (under OPS) consumed 130 % in March: alerts at 100 % and 120 %."""
-    assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 2
+    """software / SALES (under OPS) consumed 130 % in March: one alert, at 120 % (the highest crossed)."""
+    assert alerts_evaluate(tenant=books.org, as_of=MARCH).alerts_created == 1
     return rule
 
 
@@ -68,7 +68,7 @@ def test_the_list_says_each_rule_in_words_with_its_open_alerts(client, users, fi
     assert page.status_code == 200
     text = text_of(page.content.decode())
     assert ("Overspend Plan 2026 · FY2026 Cost centers under OPS · Operations Month to date, against the budget paced to the day 100 % of budget consumed "
-            "120 % of budget consumed Finance, Director, cost-center owners, cfo@example.com Daily digest Active 2"
+            "120 % of budget consumed Finance, Director, cost-center owners, cfo@example.com Daily digest Active 1"
             ) in text
     with tenant_context(fired.tenant_id):
         last = Alert.objects.order_by("-created_at").first().created_at
@@ -115,7 +115,7 @@ def test_the_editor_shows_the_rule_and_editing_keeps_its_alerts(client, users, b
     page = client.get(url("alert_rule_edit", pk=fired.pk)).content.decode()
     assert 'value="Overspend"' in page and 'name="thresholds-0-pct" value="100"' in page
     assert f'<option value="{books.sales.pk}">\u00a0\u00a0\u00a0\u00a0SALES · Sales</option>' in page  # the tree
-    assert "2 alerts recorded so far." in text_of(page)
+    assert "1 alert recorded so far." in text_of(page)
     data = form_data(budget, name="Overspend (ops)", scope="cost_center", cost_center=str(books.ops.pk),
                      basis="month", **{"thresholds-TOTAL_FORMS": "2",
                                        "thresholds-0-kind": "consumed_pct", "thresholds-0-pct": "100.00",
@@ -126,7 +126,7 @@ def test_the_editor_shows_the_rule_and_editing_keeps_its_alerts(client, users, b
     assert thresholds_of(books, fired.pk) == [("100 % of budget consumed", False), ("120 % of budget consumed", True),
                                               ("150 % of budget consumed", False)]
     with tenant_context(books.org):
-        assert Alert.objects.filter(rule=fired).count() == 2
+        assert Alert.objects.filter(rule=fired).count() == 1
         assert AlertRule.objects.get().name == "Overspend (ops)"
 
 
@@ -205,7 +205,7 @@ def test_finance_pauses_a_rule_and_may_not_delete_one_that_fired(client, users, 
     assert "Alert rule “Overspend” paused." in page and "Paused" in page and "Resume" in page
     response = client.post(url("alert_rule_delete", pk=fired.pk), headers={"HX-Request": "true"})
     assert response.status_code == 200 and response["HX-Redirect"] == url("alert_rules")
-    assert ("“Overspend” has 2 recorded alerts; deleting it would delete them. Pause the rule instead"
+    assert ("“Overspend” has 1 recorded alert; deleting it would delete them. Pause the rule instead"
             in text_of(client.get(url("alert_rules")).content.decode()))
     with tenant_context(books.org):
         assert AlertRule.objects.get().active is False
@@ -223,9 +223,9 @@ def test_the_dry_run_preview_shows_the_exact_breach_and_records_nothing(client, 
     page = client.get(url("alert_rule_preview", pk=rule.pk) + "?as_of=2026-03-31")
     assert page.status_code == 200
     text = text_of(page.content.decode())
-    assert "2 breaches on 2026-03-31 (March 2026)" in text
-    assert ("6200 Software / SALES 2026-03 100 % of budget consumed 260.00 200.00 60.00 130.0 % Would alert "
-            "6200 Software / SALES 2026-03 120 % of budget consumed 260.00 200.00 60.00 130.0 % Would alert") in text
+    assert "1 breach on 2026-03-31 (March 2026)" in text
+    assert "6200 Software / SALES 2026-03 120 % of budget consumed 260.00 200.00 60.00 130.0 % Would alert" in text
+    assert "100 % of budget consumed 260.00" not in text  # one line, one alert: at its highest threshold
     with tenant_context(books.org):
         assert not Alert.objects.exists()
     fragment = client.get(url("alert_rule_preview", pk=rule.pk) + "?as_of=2026-03-31",
@@ -233,7 +233,7 @@ def test_the_dry_run_preview_shows_the_exact_breach_and_records_nothing(client, 
     assert fragment.lstrip().startswith('<div id="rule-preview">') and "Alerted already" not in fragment
     alerts_evaluate(tenant=books.org, as_of=MARCH)
     assert text_of(client.get(url("alert_rule_preview", pk=rule.pk) + "?as_of=2026-03-31").content.decode()).count(
-        "Alerted already") == 2
+        "Alerted already") == 1
     bad = client.get(url("alert_rule_preview", pk=rule.pk) + "?as_of=31/03/2026")
     assert bad.status_code == 400 and "“31/03/2026” is not a date: use YYYY-MM-DD." in text_of(bad.content.decode())
 

@@ -52,8 +52,8 @@ def test_the_inbox_lists_an_open_alert_with_its_rule_line_period_and_figures(cli
     page = client.get(url("alert_inbox"))
     assert page.status_code == 200
     text = text_of(page.content.decode())
-    assert (f"6200 Software · SALES Overspend · 120 % of budget consumed · #{alert.pk} 2026-03 "
-            "260.00 200.00 60.00 130.0 % Open") in text
+    assert (f"6200 Software · SALES Overspend · 120 % of budget consumed · #{alert.pk} March 2026 2026-03 USD "
+            "260.00 200.00 60.00 30.0 % 130.0 % Open") in text
     journal = reverse("ledger:journal", kwargs={"org_slug": "acme"})
     assert (f'<a href="{journal}?entity={alert.entity_id}&amp;account={alert.account_id}&amp;cost_center='
             f'{alert.cost_center_id}&amp;period_from=2026-03&amp;period_to=2026-03" '
@@ -78,6 +78,24 @@ def test_a_director_acknowledges_an_alert_and_it_leaves_the_open_list(client, us
     assert "No open alerts." in text_of(client.get(url("alert_inbox")).content.decode())
     listed = text_of(client.get(url("alert_inbox") + "?status=acknowledged").content.decode())
     assert "6200 Software · SALES" in listed and "Acknowledged" in listed
+
+
+def test_acknowledging_keeps_a_note_and_reopening_puts_the_alert_back_on_the_open_list(client, users, books, alert):
+    client.force_login(users["director"])
+    client.post(url("alert_acknowledge", pk=alert.pk), {"status": "open", "note": "  Annual licence, paid once "})
+    listed = text_of(client.get(url("alert_inbox") + "?status=acknowledged").content.decode())
+    assert "by director@acme.test," in listed and ": “Annual licence, paid once”" in listed
+    assert url("alert_reopen", pk=alert.pk) in client.get(url("alert_inbox") + "?status=acknowledged").content.decode()
+    response = client.post(url("alert_reopen", pk=alert.pk), {"status": "acknowledged"})
+    assert response["Location"] == url("alert_inbox") + "?status=acknowledged"
+    assert status_of(books, alert) == "open" and alert.item.note == "" and alert.item.acknowledged_by is None
+    with tenant_context(books.org):
+        event = AuditEvent.objects.get(action="inbox.reopen")
+    assert (event.actor, event.before["status"], event.after["status"]) == (users["director"], "acknowledged", "open")
+    again = client.post(url("alert_reopen", pk=alert.pk), {"status": "open"}, follow=True)
+    assert f"Alert #{alert.pk} is open already." in text_of(again.content.decode())
+    client.force_login(users["viewer"])
+    assert client.post(url("alert_reopen", pk=alert.pk)).status_code == 403
 
 
 def test_finance_snoozes_an_alert_for_exactly_seven_days(client, users, books, alert):

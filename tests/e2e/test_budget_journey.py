@@ -214,7 +214,7 @@ def test_finance_pastes_a_budget_admin_approves_actuals_alert_the_director_who_d
     message = inbox.messages[0]
     month_name = TODAY.strftime("%B %Y")
     assert message["To"] == "director@acme.test"
-    assert message["Subject"] == f"[Acme] 1 budget alert: Opex watch, {month_name}"
+    assert message["Subject"] == f"[Acme] 1 budget line off plan: Opex watch, {month_name}"
     text = message.get_payload()[0].get_payload(decode=True).decode()
     budget_software = amount(SOFTWARE[M - 1])
     actual_software = sum(ACTUAL_SOFTWARE)
@@ -222,9 +222,11 @@ def test_finance_pastes_a_budget_admin_approves_actuals_alert_the_director_who_d
     over = actual_software - budget_software
     breach = [f"- Opex watch · 6200 Software · OPS: actual {money(actual_software)}, budget {money(budget_software)}, "
               f"variance {money(over)} ({pct(over, budget_software)} %), {consumed} % of budget consumed",
+              f"  Basis: month to date through {TODAY.day} {month_name}"
+              if TODAY.day < calendar.monthrange(TODAY.year, TODAY.month)[1] else f"  Basis: {month_name}",
               "  Threshold: 110 % of budget consumed"]
     lines = text.splitlines()
-    assert lines[0] == f"1 budget alert for Acme, {month_name} (amounts in USD, natural sign):"
+    assert lines[0] == f"1 budget line off plan for Acme, {month_name} (amounts in USD, natural sign):"
     journal_link = next(line.removeprefix("  Journal lines: ") for line in lines if line.startswith("  Journal lines: "))
     link = next(line.removeprefix("Budget vs actual: ") for line in lines if line.startswith("Budget vs actual: "))
     assert link.startswith(f"{live_server.url}/o/acme/budgets/versions/{version_pk}/variance/")
@@ -311,4 +313,4 @@ def test_finance_pastes_a_budget_admin_approves_actuals_alert_the_director_who_d
         other.context.close()
     assert page.console_errors == []
     # The breach table of the text part, checked last so that the journey above runs whatever it says.
-    assert [line for line in lines if line.startswith(("- ", "  Threshold"))] == breach, text
+    assert [line for line in lines if line.startswith(("- ", "  Basis", "  Threshold"))] == breach, text

@@ -102,12 +102,14 @@ def test_the_page_refuses_a_future_month_and_links_the_postings_dated_far_ahead(
     journal = reverse("ledger:journal", kwargs={"org_slug": "acme"})
     assert (f'<a href="{journal}?period_from=2030-01&amp;period_to=2030-01" data-far-ahead="2030-01">'
             "January 2030</a> (2 lines)") in html
-    assert re.search(r'<span class="arrow" aria-hidden="true">▼</span>-3\.2 % <span class="compared">on October 2026</span>',
-                     " ".join(html.split()))
+    flat = " ".join(html.split())
+    assert re.search(r'<span class="arrow" aria-hidden="true">▼</span>-3\.2 %</span> </div> '
+                     r'<div class="kpi-compare">Change on October 2026</div>', flat)
     with time_machine.travel(date(2026, 12, 2), tick=False):
         current = client.get(path + "?month=2026-12").content.decode()
     assert 'month to date</span></h1>' in current and "Through 2 December (2 of 31 days)" in current
     assert 'title="The current month is the latest"' in current  # no step into the future
+    assert "Change on November 2026, pro rata to 2 of 31 days" in current and "At 2 December 2026" in current
 
 
 def test_posting_far_ahead_by_form_says_so(client, books, users):
