@@ -44,7 +44,9 @@ def alert_basis_words(alert) -> str:
     if rule.basis == AlertBasis.PROJECTED:
         return f"projected full year FY{rule.budget.fiscal_year}"
     period_end = month_end(alert.period.start)
-    through = min(alert.as_of or period_end, period_end)
+    # Alerts raised before the day was kept: the day they were raised.
+    evaluated = alert.as_of or (timezone.localdate(alert.created_at) if alert.created_at else period_end)
+    through = min(evaluated, period_end)
     running = through < period_end
     if rule.basis == AlertBasis.MONTH and not running:
         return f"{alert.period.start:%B %Y}"

@@ -90,7 +90,7 @@ def test_finance_creates_tests_and_pauses_an_alert_rule(live_server, page, scree
     preview = page.locator("#rule-preview table")
     expect(preview).to_contain_text("6200 Software / SALES")
     expect(page).to_have_url(re.compile(r"/alerts/rules/\d+/$"))  # swapped in, the editor stays
-    expect(page.locator("#rule-preview")).to_contain_text("2 breaches on 2026-03-31")
+    expect(page.locator("#rule-preview")).to_contain_text("1 breach on 2026-03-31")  # one line, its highest threshold
     screenshot("alert-rule-edit-preview")
 
     page.goto(f"{live_server.url}/o/acme/budgets/alerts/rules/")

@@ -115,6 +115,7 @@ FOREIGN_KWARGS = {
     "budgets:alert_inbox": lambda p: {},
     "budgets:alert_acknowledge": lambda p: {"pk": p.alert.pk},
     "budgets:alert_snooze": lambda p: {"pk": p.alert.pk},
+    "budgets:alert_reopen": lambda p: {"pk": p.alert.pk},
     "notifications:preferences": lambda p: {},
     "budgets:alert_rules": lambda p: {},
     "budgets:alert_rule_new": lambda p: {},
