@@ -14,7 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from finops.errors import DomainError
-from finops.exports import export_response
+from finops.exports import MONEY, MONTH, PCT, Column, Sheet, export_filename, sheet_response
 from finops.ledger.links import journal_lines_path
 from finops.ledger.periods import add_months, fiscal_year_first_month
 from finops.tenancy.decorators import org_view
@@ -26,8 +26,6 @@ from ..selectors import access_version
 
 TEMPLATE = "budgets/variance_report.html"
 PAGE_SIZE = 500  # lines per page; the totals and the exports always cover every line
-EXPORT_HEADER = ["entity", "account", "account_name", "cost_center", "period", "account_type", "budget", "actual",
-                 "variance", "variance_pct", "favourable", "pacing", "projection"]
 
 
 def default_month(tenant, version, today: date | None = None) -> date:
@@ -80,8 +78,7 @@ def variance(request, pk: int):
         report = budget_vs_actual(tenant=request.org, version=version, **choices)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        name = f"budget-vs-actual-{version.budget.name}-v{version.number}-{report.basis}-{report.month:%Y-%m}"
-        return export_response(fmt, name, EXPORT_HEADER, export_rows(report))
+        return sheet_response(fmt, export_sheet(request.org, report))
     links = Links(request, report)
     page = Paginator(report.rows, PAGE_SIZE).get_page(request.GET.get("page"))
     lines = [{"row": r, "actual_url": links.actual(r), "budget_url": links.budget(r)} for r in page.object_list]
@@ -98,11 +95,31 @@ def variance(request, pk: int):
     return response
 
 
-def export_rows(report: BudgetVsActual):
-    for r in report.rows:
-        yield (r.entity_code or "", r.account_code or "", r.account_name or "", r.cost_center_code or "",
-               f"{r.period_start or report.month:%Y-%m}", r.account_type, r.budget, r.actual, r.variance,
-               r.variance_pct, "true" if r.favourable else "false", r.pacing, r.projection)
+def export_sheet(org, report: BudgetVsActual) -> Sheet:
+    """Budget vs actual as a sheet to hand on: every line (not the page), the per-type totals and
+    the net result, the basis in words; with a paced report, the budget compared with is the paced
+    one and the whole budget and consumed % follow."""
+    budget = report.version.budget
+    compared = "Paced budget" if report.paced else "Budget"
+    columns = [Column("Entity"), Column("Account"), Column("Account name"), Column("Cost center"),
+               Column("Month", MONTH), Column("Type"), Column("Actual", MONEY), Column(compared, MONEY),
+               Column("Variance", MONEY), Column("Variance %", PCT), Column("F/U"),
+               Column("Whole budget", MONEY), Column("Consumed %", PCT), Column("Full-year run rate", MONEY)]
+
+    def values(r: VarianceRow, label: str = ""):
+        return [r.entity_code or budget.entity.code, r.account_code or label, r.account_name or "",
+                r.cost_center_code or "", r.period_start or report.month, r.account_type if not label else "",
+                r.actual, r.compared_with, r.variance, r.variance_pct, "F" if r.favourable else "U", r.budget,
+                r.consumed_pct, r.projection]
+
+    period = f"{report.start:%b %Y}" + (f" – {report.end:%b %Y}" if report.start != report.end else "")
+    return Sheet(
+        title="Budget vs actual", columns=columns, currency=report.currency,
+        about=[org.name, f"{budget.name} v{report.version.number}", f"{budget.entity.code} · {report.currency}",
+               report.basis_words[:1].upper() + report.basis_words[1:], period, "natural sign; F = favourable"],
+        rows=(values(r) for r in report.rows), totals=[values(t, t.label) for t in report.totals],
+        filename=export_filename("budget-vs-actual", org.slug, budget.entity.code, f"fy{budget.fiscal_year}",
+                                 f"{report.basis}-{report.month:%Y-%m}"))
 
 
 urlpatterns = [path("versions/<int:pk>/variance/", variance, name="variance")]

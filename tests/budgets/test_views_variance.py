@@ -110,16 +110,35 @@ def test_csv_and_xlsx_exports_carry_the_rows_and_neutralise_a_formula_looking_na
     book(books, date(2026, 3, 9), evil, "5")
     response = viewer.get(url(plan, month="2026-03", format="csv"))
     assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == 'attachment; filename="budget-vs-actual_acme_US_fy2026_month-2026-03.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:11] == ["entity", "account", "account_name", "cost_center", "period", "account_type", "budget",
-                            "actual", "variance", "variance_pct", "favourable"]
-    assert rows[2][:11] == ["", "6100", "Rent", "OPS", "2026-03", "expense", "300.00", "340.00", "40.00", "13.33",
-                            "false"]
-    assert rows[-1][1:3] == ["6300", "'=HYPERLINK(\"http://x\")"]
-    response = viewer.get(url(plan, month="2026-03", format="xlsx"))
+    assert rows[0] == ["Entity", "Account", "Account name", "Cost center", "Month", "Type", "Actual", "Budget",
+                       "Variance", "Variance %", "F/U", "Whole budget", "Consumed %", "Full-year run rate"]
+    # Amounts in the currency's decimals, percentages as numbers.
+    assert rows[2][:13] == ["US", "6100", "Rent", "OPS", "2026-03", "expense", "340.00", "300.00", "40.00", "13.33",
+                            "U", "300.00", "113.33"]
+    assert [r[1] for r in rows if r[1] in ("Revenue", "Expense", "Net result")] == ["Revenue", "Expense", "Net result"]
+    assert ["6300", "'=HYPERLINK(\"http://x\")"] in [r[1:3] for r in rows]
+
+
+def test_the_xlsx_export_is_ready_to_hand_on(viewer, books, plan):
+    response = viewer.get(url(plan, month="2026-03", basis="ytd", format="xlsx"))
+    assert response["Content-Disposition"] == 'attachment; filename="budget-vs-actual_acme_US_fy2026_ytd-2026-03.xlsx"'
     sheet = load_workbook(io.BytesIO(response.content)).active
-    values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[-1][2] == "'=HYPERLINK(\"http://x\")" and values[-1][7] == 5
+    assert sheet.title == "Budget vs actual"
+    assert sheet["A1"].value == "Budget vs actual" and sheet["A1"].font.bold
+    assert sheet["A2"].value.startswith("Acme · Plan 2026 v1 · US · USD · Year to date through 31 March 2026")
+    assert [c.value for c in sheet[4]][:8] == ["Entity", "Account", "Account name", "Cost center", "Month", "Type",
+                                              "Actual", "Budget"]
+    assert sheet.freeze_panes == "A5" and sheet.auto_filter.ref.startswith("A4:N")
+    rent = next(row for row in sheet.iter_rows(min_row=5) if row[1].value == "6100" and row[3].value == "OPS")
+    assert (rent[6].value, rent[6].number_format) == (340, "#,##0.00;(#,##0.00);#,##0.00")
+    assert rent[4].number_format == "mmm yyyy"
+    variance_pct = rent[9]
+    assert variance_pct.number_format == "0.00%;(0.00%);0.00%" and variance_pct.value == pytest.approx(0.1333, abs=1e-9)
+    last = list(sheet.iter_rows(min_row=5))[-1]
+    assert last[1].value == "Net result" and last[1].font.bold and last[6].font.bold
+    assert sheet.column_dimensions["C"].width >= len("Account name")
 
 
 def test_the_page_runs_a_fixed_number_of_queries_however_many_lines_it_shows(viewer, books, plan,
