@@ -68,6 +68,21 @@ def alert_is_open(alert, *, now: datetime | None = None) -> bool:
     return inbox_is_open(alert.item, now=now)
 
 
+def alert_inbox_rows(*, tenant, status: str = "", limit: int = 500) -> list[Alert]:
+    """The inbox's alerts (newest `limit`), each with what the page shows of it: `is_open`,
+    `journal_url`, `currency`, `figures` (variance % and consumed % apart, favourable) and
+    `basis_words`."""
+    alerts = list(alert_list(tenant=tenant, status=status)[:limit])
+    for alert in alerts:
+        alert.is_open = alert_is_open(alert)
+        alert.journal_url = alert_journal_path(tenant, alert)
+        alert.currency = alert.rule.budget.entity.functional_currency
+        alert.figures = v.variance(account_type=alert.account.type, actual=alert.actual, budget=alert.budget,
+                                   currency=alert.currency)
+        alert.basis_words = alert_basis_words(alert)
+    return alerts
+
+
 def alert_rule_list(*, tenant, now=None) -> list[AlertRule]:
     """Every rule, by name, with its thresholds in force (`active_thresholds`), `open_alerts` (open,
     or snoozed past its end) and `last_fired` (when its newest alert was recorded)."""

@@ -9,14 +9,12 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from finops.errors import DomainError
-from finops.ledger.actuals import favourable
 from finops.notifications.inbox import SNOOZE_DAYS
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
-from .. import variance as v
 from ..alerts.inbox import alert_acknowledge, alert_reopen, alert_snooze
-from ..alerts.selectors import access_alert, alert_basis_words, alert_is_open, alert_journal_path, alert_list
+from ..alerts.selectors import access_alert, alert_inbox_rows
 
 FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoozed"), ("all", "All")]
 
@@ -25,15 +23,7 @@ FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoo
 def alert_inbox(request):
     status = request.GET.get("status", "open")
     status = status if status in dict(FILTERS) else "open"
-    alerts = list(alert_list(tenant=request.org, status="" if status == "all" else status)[:500])
-    for alert in alerts:
-        alert.is_open = alert_is_open(alert)
-        alert.journal_url = alert_journal_path(request.org, alert)
-        alert.favourable = favourable(account_type=alert.account.type, actual=alert.actual, budget=alert.budget)
-        alert.currency = alert.rule.budget.entity.functional_currency
-        alert.figures = v.variance(account_type=alert.account.type, actual=alert.actual, budget=alert.budget,
-                                   currency=alert.currency)  # variance % and consumed %, apart
-        alert.basis_words = alert_basis_words(alert)
+    alerts = alert_inbox_rows(tenant=request.org, status="" if status == "all" else status)
     context = {"alerts": alerts, "status": status, "filters": FILTERS, "snooze_days": SNOOZE_DAYS,
                "may_act": can(request.membership.role, Action.REQUEST)}
     partial = request.htmx and request.htmx.target == "alert-table" and not request.htmx.history_restore_request
