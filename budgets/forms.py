@@ -20,7 +20,7 @@ from finops.tenancy.selectors import member_users
 
 from .alerts.rules import MAX_EXTRA_RECIPIENTS
 from .models import FINAL_STATUSES, BudgetVersion, TransferStatus
-from .reports import GROUP_BY_CHOICES
+from .reports import GROUP_BY_CHOICES, SORTS, RowView
 from .services.budgets import BUDGET_ACCOUNT_TYPES
 from .services.cells import SPREAD_METHODS
 from .transfers.selectors import TransferFilters
@@ -261,6 +261,13 @@ class VarianceFilterForm(forms.Form):
     account_type = forms.ChoiceField(choices=[("", "Revenue and expense"), (AccountType.REVENUE, "Revenue"),
                                               (AccountType.EXPENSE, "Expense")], required=False,
                                      label="Account type")
+    rollup = forms.BooleanField(required=False, label="Account groups")
+    show = forms.ChoiceField(choices=[("all", "All lines"), ("unfavourable", "Unfavourable"),
+                                      ("favourable", "Favourable"), ("unbudgeted", "Unbudgeted")],
+                             required=False, label="Show")
+    search = forms.CharField(required=False, max_length=100, label="Find",
+                             widget=forms.TextInput(attrs={"type": "search", "placeholder": "Account or cost center"}))
+    sort = forms.ChoiceField(choices=[(f"{d}{k}", k) for k in SORTS for d in ("", "-")], required=False)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -271,9 +278,11 @@ class VarianceFilterForm(forms.Form):
         """The valid part of what was asked, defaults for the rest (a bad field shows its error)."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
+        view = RowView(rollup=bool(data.get("rollup")), sort=data.get("sort") or "", show=data.get("show") or "all",
+                       search=data.get("search") or "")
         return {"period": data.get("month") or default_month, "basis": data.get("basis") or Basis.MONTH,
                 "group_by": data.get("group_by") or DEFAULT_GROUP_BY, "cost_center": data.get("cost_center"),
-                "account_type": data.get("account_type") or None}
+                "account_type": data.get("account_type") or None, "view": view}
 
 
 # --- transfers -----------------------------------------------------------------------------------

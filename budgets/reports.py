@@ -28,7 +28,7 @@ Python (DESIGN §9). The arithmetic (variance, %, favourable, pacing, projection
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -194,6 +194,9 @@ class VarianceRow:
     period_start: date | None = None
     is_total: bool = False
     label: str = ""  # for totals: "Revenue", "Expense", "Net result"
+    is_group: bool = False  # an account group's subtotal (the account is the group) when rolled up
+    depth: int = 0  # levels of account groups above the row when rolled up
+    measures: dict = field(default_factory=dict, compare=False, repr=False)  # unrounded: see MEASURES
 
     @property
     def variance(self) -> Decimal:
@@ -233,6 +236,7 @@ class BudgetVsActual:
     rows: list[VarianceRow]
     totals: list[VarianceRow] = field(default_factory=list)  # one per account type, then the net
     paced: bool = False  # the window runs on as_of: variances against the budget paced to it
+    view: RowView | None = None  # how the lines are listed (rolled up, sorted, narrowed)
 
     @property
     def start(self) -> date:
@@ -252,6 +256,23 @@ class BudgetVsActual:
     def through(self) -> date:
         """The last day the actuals cover: as_of while paced, else the window's last day."""
         return self.as_of if self.paced else v.month_bounds(self.end)[1]
+
+    @property
+    def view_words(self) -> list[str]:
+        """How the lines are listed, in words, when not plainly: for a title row or a caption."""
+        view, words = self.view or RowView(), []
+        if view.rollup and "account" in self.group_by:
+            words.append("rolled up by account group")
+        if view.show != "all":
+            words.append(f"{view.show} lines only")
+        if view.search.strip():
+            words.append(f"lines matching \u201c{view.search.strip()}\u201d")
+        if view.narrows:
+            words.append("totals of the lines listed")
+        if view.sort:
+            words.append(f"sorted by {SORT_WORDS[view.sort.lstrip('-')]}"
+                         + (", largest first" if view.sort.startswith("-") else ""))
+        return words
 
     @property
     def basis_words(self) -> str:
@@ -279,10 +300,12 @@ def _group_by(value: Iterable[str]) -> tuple[str, ...]:
 
 def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONTH,
                      group_by: Iterable[str] = ("account", "cost_center"), cost_center=None,
-                     account_type: str | None = None, account=None, as_of: date | None = None) -> BudgetVsActual:
+                     account_type: str | None = None, account=None, as_of: date | None = None,
+                     view: RowView | None = None) -> BudgetVsActual:
     """The version against the ledger for `period` (any day of the month) on `basis`, one row per
     combination of `group_by`, filtered to a cost-center subtree (`cost_center` and everything
-    under it), an account type and/or an account. `as_of` (default today) drives pacing."""
+    under it), an account type and/or an account. `as_of` (default today) drives pacing. `view`
+    rolls the lines up by account group, sorts them and narrows them (`RowView`)."""
     group_by = _group_by(group_by)
     if account_type and account_type not in REPORTED_TYPES:
         raise DomainError(f"Budget vs actual covers revenue and expense accounts, not {account_type!r}.")
@@ -309,31 +332,13 @@ def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONT
         names = [c.name for c in cursor.description]
         raw = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
-    running_start, running_end = v.month_bounds(as_of)
-
-    def make_row(r: dict, **labels) -> VarianceRow:
-        actual, planned = round_money(r["actual"], currency), round_money(r["budget"], currency)
-        pacing = round_money(r["budget_elapsed"], currency) + v.paced_budget(
-            budget_for_period=r["budget_running"], period_start=running_start, period_end=running_end,
-            as_of=as_of, currency=currency)
-        projection = estimate = None
-        if "period" not in group_by:
-            projection = v.run_rate_projection(actual_ytd=r["actual_done"], months_elapsed=months_done,
-                                               currency=currency)
-            estimate = v.run_rate_projection(actual_ytd=r["actual_done"], months_elapsed=months_done,
-                                             remaining_budget=r["budget_rest"], method="budget", currency=currency)
-        return VarianceRow(
-            account_type=r["type"], currency=currency, actual=actual, budget=planned,
-            result=v.variance(account_type=r["type"], actual=actual, budget=pacing if paced else planned,
-                              consumed_of=planned, currency=currency),
-            has_budget=r["budget_lines"] > 0, pacing=pacing, projection=projection, latest_estimate=estimate,
-            paced=paced, **labels)
-
+    figures = _Figures(currency=currency, as_of=as_of, paced=paced, months_done=months_done,
+                       projections="period" not in group_by)
     rows, by_type = [], {}
     label_keys = _label_keys(group_by)
     for r in raw:
         if r["is_total"]:
-            by_type[r["type"]] = make_row(r, is_total=True, label=AccountType(r["type"]).label)
+            by_type[r["type"]] = figures.row(r, is_total=True, label=AccountType(r["type"]).label)
             continue
         labels = {key: r[key] for key in label_keys}
         if "entity" in group_by:
@@ -341,14 +346,176 @@ def budget_vs_actual(*, tenant, version, period: date, basis: str = v.Basis.MONT
         if "cost_center" in group_by:
             labels.update(cost_center_code=labels["cost_center_code"] or "",
                           cost_center_name=labels["cost_center_name"] or "")
-        rows.append(make_row(r, **labels))
+        rows.append(figures.row(r, **labels))
         if not any(g != "entity" for g in group_by):  # rows per type are the totals themselves
-            by_type[r["type"]] = make_row(r, is_total=True, label=AccountType(r["type"]).label)
+            by_type[r["type"]] = figures.row(r, is_total=True, label=AccountType(r["type"]).label)
     totals = [by_type[t] for t in REPORTED_TYPES if t in by_type]
+    shown = view or RowView()
+    rows = [r for r in rows if shown.keeps(r)]
+    if shown.narrows:  # the totals are those of the lines listed
+        totals = figures.totals_of(rows)
+    if shown.rollup and "account" in group_by:
+        rows = _rolled_up(rows, figures=figures, tenant=tenant, sort=shown.sort)
+    else:
+        rows = _sorted(rows, shown.sort)
     if totals:
         totals.append(_net(totals, currency=currency, paced=paced))
     return BudgetVsActual(version=version, currency=currency, month=month, basis=str(v.Basis(basis)),
-                          window=window, group_by=group_by, as_of=as_of, rows=rows, totals=totals, paced=paced)
+                          window=window, group_by=group_by, as_of=as_of, rows=rows, totals=totals, paced=paced,
+                          view=shown)
+
+
+# The additive measures of a row, unrounded: what a subtotal sums before it rounds once.
+MEASURES = ("actual", "budget", "budget_lines", "budget_elapsed", "budget_running", "actual_done", "budget_rest")
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """Turns a row's unrounded measures into its reported figures, rounded once: the same for a
+    line of the statement, an account group's subtotal and the totals of the lines listed."""
+
+    currency: str
+    as_of: date
+    paced: bool
+    months_done: int
+    projections: bool
+
+    def row(self, measures: dict, **labels) -> VarianceRow:
+        currency, as_of = self.currency, self.as_of
+        running_start, running_end = v.month_bounds(as_of)
+        actual, planned = round_money(measures["actual"], currency), round_money(measures["budget"], currency)
+        pacing = round_money(measures["budget_elapsed"], currency) + v.paced_budget(
+            budget_for_period=measures["budget_running"], period_start=running_start, period_end=running_end,
+            as_of=as_of, currency=currency)
+        projection = estimate = None
+        if self.projections:
+            projection = v.run_rate_projection(actual_ytd=measures["actual_done"], months_elapsed=self.months_done,
+                                               currency=currency)
+            estimate = v.run_rate_projection(actual_ytd=measures["actual_done"], months_elapsed=self.months_done,
+                                             remaining_budget=measures["budget_rest"], method="budget",
+                                             currency=currency)
+        account_type = labels.pop("account_type", None) or measures["type"]
+        return VarianceRow(
+            account_type=account_type, currency=currency, actual=actual, budget=planned,
+            result=v.variance(account_type=account_type, actual=actual, budget=pacing if self.paced else planned,
+                              consumed_of=planned, currency=currency),
+            has_budget=measures["budget_lines"] > 0, pacing=pacing, projection=projection, latest_estimate=estimate,
+            paced=self.paced, measures={k: measures[k] for k in MEASURES}, **labels)
+
+    def sum(self, rows: Iterable[VarianceRow], **labels) -> VarianceRow:
+        rows = list(rows)
+        measures = {k: sum((r.measures[k] for r in rows), ZERO) for k in MEASURES}
+        return self.row({**measures, "type": rows[0].account_type}, **labels)
+
+    def totals_of(self, rows: list[VarianceRow]) -> list[VarianceRow]:
+        return [self.sum([r for r in rows if r.account_type == t], is_total=True, label=AccountType(t).label)
+                for t in REPORTED_TYPES if any(r.account_type == t for r in rows)]
+
+
+SORTS = {
+    "account": lambda r: (r.account_code or "", r.cost_center_code or "", r.period_start or date.min),
+    "cost_center": lambda r: (r.cost_center_code or "", r.account_code or "", r.period_start or date.min),
+    "actual": lambda r: r.actual,
+    "budget": lambda r: r.compared_with,
+    "variance": lambda r: r.variance,
+    "variance_pct": lambda r: (r.variance_pct is not None, r.variance_pct or ZERO),
+    "consumed_pct": lambda r: (r.consumed_pct is not None, r.consumed_pct or ZERO),
+}
+SORT_WORDS = {"account": "account", "cost_center": "cost center", "actual": "actual", "budget": "budget",
+              "variance": "variance", "variance_pct": "variance %", "consumed_pct": "consumed %"}
+SHOW_CHOICES = ("all", "unfavourable", "favourable", "unbudgeted")
+
+
+@dataclass(frozen=True)
+class RowView:
+    """How the lines are listed: rolled up by account group, sorted by a column ("-" first for
+    descending), only some of them (`show`, `search` in codes and names). Narrowing the lines
+    makes the totals those of the lines listed."""
+
+    rollup: bool = False
+    sort: str = ""
+    show: str = "all"
+    search: str = ""
+
+    def __post_init__(self):
+        if self.sort and self.sort.lstrip("-") not in SORTS:
+            raise DomainError(f"Cannot sort by {self.sort.lstrip('-')!r}; choose among {', '.join(SORTS)}.")
+        if self.show not in SHOW_CHOICES:
+            raise DomainError(f"Cannot show {self.show!r} lines; choose among {', '.join(SHOW_CHOICES)}.")
+
+    @property
+    def narrows(self) -> bool:
+        return self.show != "all" or bool(self.search.strip())
+
+    def keeps(self, row: VarianceRow) -> bool:
+        if self.show == "unfavourable" and row.favourable or self.show == "favourable" and not row.favourable:
+            return False
+        if self.show == "unbudgeted" and row.has_budget:
+            return False
+        needle = self.search.strip().casefold()
+        labels = (row.account_code, row.account_name, row.cost_center_code, row.cost_center_name, row.entity_code)
+        return not needle or any(needle in (label or "").casefold() for label in labels)
+
+
+def _sorted(rows: list[VarianceRow], sort: str) -> list[VarianceRow]:
+    """Revenue before expense, then by the column asked for (the statement's order without one)."""
+    if not sort:
+        return rows
+    key, descending = SORTS[sort.lstrip("-")], sort.startswith("-")
+    by_type = {t: sorted((r for r in rows if r.account_type == t), key=key, reverse=descending)
+               for t in REPORTED_TYPES}
+    return [r for t in REPORTED_TYPES for r in by_type[t]]
+
+
+def _rolled_up(rows: list[VarianceRow], *, figures: _Figures, tenant, sort: str) -> list[VarianceRow]:
+    """The lines under the chart's account groups: each group (an account with children) is a
+    row of its own, the subtotal of every line below it at any depth, followed by its members,
+    siblings sorted by `sort` (by code without one). Groups are per account type."""
+    from finops.ledger.models import Account
+
+    with tenant_context(tenant):
+        chart = {a["id"]: a for a in Account.objects.values("id", "code", "name", "parent_id")}
+
+    def ancestors(account_id):
+        seen, parent = [], chart.get(account_id, {}).get("parent_id")
+        while parent is not None and parent in chart and parent not in seen:
+            seen.append(parent)
+            parent = chart[parent]["parent_id"]
+        return seen[::-1]  # the top group first
+
+    children: dict[tuple, list] = {}  # (type, group id or None) → its members: group keys and lines
+    members: dict[tuple, list[VarianceRow]] = {}  # (type, group id) → every line below it
+    for row in rows:
+        chain = ancestors(row.account_id)
+        for depth, group in enumerate(chain):
+            key, parent_key = (row.account_type, group), (row.account_type, chain[depth - 1] if depth else None)
+            if key not in members:
+                members[key] = []
+                children.setdefault(parent_key, []).append(("group", key, depth))
+            members[key].append(row)
+        children.setdefault((row.account_type, chain[-1] if chain else None), []).append(("line", row, len(chain)))
+
+    subtotal = {key: figures.sum(lines, account_id=key[1], account_code=chart[key[1]]["code"],
+                                 account_name=chart[key[1]]["name"], account_type=key[0], is_group=True)
+                for key, lines in members.items()}
+    key_of, descending = SORTS[(sort or "account").lstrip("-")], sort.startswith("-")
+    out: list[VarianceRow] = []
+
+    def walk(parent_key):
+        entries = children.get(parent_key, [])
+        if sort:
+            entries = sorted(entries, key=lambda e: key_of(subtotal[e[1]] if e[0] == "group" else e[1]),
+                             reverse=descending)
+        for kind, item, depth in entries:
+            if kind == "group":
+                out.append(replace(subtotal[item], depth=depth))
+                walk(item)
+            else:
+                out.append(replace(item, depth=depth))
+
+    for account_type in REPORTED_TYPES:
+        walk((account_type, None))
+    return out
 
 
 def _net(totals: list[VarianceRow], *, currency: str, paced: bool) -> VarianceRow:

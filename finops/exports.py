@@ -88,6 +88,23 @@ class Column:
     width: int | None = None  # characters; None: fitted to the content
 
 
+@dataclass(frozen=True)
+class Row:
+    """A data row with emphasis: a group's subtotal in bold, a member indented under its group
+    (`indent` levels, in the column `indent_at`). Plain sequences are rows without emphasis."""
+
+    values: Sequence
+    bold: bool = False
+    indent: int = 0
+    indent_at: int = 0
+
+
+def _parts(row) -> tuple[Sequence, bool, int, int]:
+    if isinstance(row, Row):
+        return row.values, row.bold, row.indent, row.indent_at
+    return row, False, 0, 0
+
+
 @dataclass
 class Sheet:
     title: str  # the report: the sheet's name and the first line
@@ -133,7 +150,7 @@ def sheet_csv(sheet: Sheet) -> bytes:
     out = csv.writer(buffer, lineterminator="\r\n")
     out.writerow([neutralise(h) for h in sheet.header])
     for row in sheet.rows:
-        out.writerow([_text_value(c, v, sheet.currency) for c, v in zip(sheet.columns, row, strict=True)])
+        out.writerow([_text_value(c, v, sheet.currency) for c, v in zip(sheet.columns, _parts(row)[0], strict=True)])
     for total in sheet.totals:
         out.writerow([_text_value(c, v, sheet.currency) for c, v in zip(sheet.columns, total, strict=True)])
     return buffer.getvalue().encode("utf-8-sig")
@@ -166,7 +183,7 @@ def sheet_xlsx(sheet: Sheet) -> bytes:
             cell.alignment = Alignment(horizontal="right")
     widths = [len(c.title) for c in sheet.columns]
 
-    def put(values, *, bold=False):
+    def put(values, *, bold=False, indent=0, indent_at=0):
         ws.append([_xlsx_value(c, v) for c, v in zip(sheet.columns, values, strict=True)])
         r = ws.max_row
         for index, (column, value) in enumerate(zip(sheet.columns, values, strict=True), start=1):
@@ -175,10 +192,14 @@ def sheet_xlsx(sheet: Sheet) -> bytes:
                 cell.number_format = formats[column.kind]
             if bold:
                 cell.font = Font(bold=True)
-            widths[index - 1] = max(widths[index - 1], len(_text_value(column, value, sheet.currency)) + 2)
+            if indent and index - 1 == indent_at:
+                cell.alignment = Alignment(indent=indent)
+            widths[index - 1] = max(widths[index - 1],
+                                    len(_text_value(column, value, sheet.currency)) + 2 + (2 * indent if index - 1 == indent_at else 0))
 
     for row in sheet.rows:
-        put(row)
+        values, bold, indent, indent_at = _parts(row)
+        put(values, bold=bold, indent=indent, indent_at=indent_at)
     last_data = ws.max_row
     for total in sheet.totals:
         put(total, bold=True)

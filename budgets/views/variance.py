@@ -14,14 +14,14 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from finops.errors import DomainError
-from finops.exports import MONEY, MONTH, PCT, Column, Sheet, export_filename, sheet_response
+from finops.exports import MONEY, MONTH, PCT, Column, Row, Sheet, export_filename, sheet_response
 from finops.ledger.links import journal_lines_path
 from finops.ledger.periods import add_months, fiscal_year_first_month
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from ..forms import VarianceFilterForm
-from ..reports import BudgetVsActual, VarianceRow, budget_vs_actual
+from ..reports import SORTS, BudgetVsActual, VarianceRow, budget_vs_actual
 from ..selectors import access_version
 
 TEMPLATE = "budgets/variance_report.html"
@@ -49,16 +49,23 @@ class Links:
         except NoReverseMatch:  # the grid page is not mounted: the report itself is the version page
             self.grid = ""
 
-    def actual(self, row: VarianceRow) -> str:
+    def _actual(self, row: VarianceRow) -> str:
         start = end = row.period_start
         if start is None:
             start, end = self.report.start, self.report.end
         return journal_lines_path(org_slug=self.slug, entity_id=self.report.version.budget.entity_id,
                                   account_id=row.account_id, cost_center_id=row.cost_center_id, start=start, end=end)
 
+    def actual(self, row: VarianceRow) -> str:
+        if row.is_group:  # the journal filters one account, not a group
+            return ""
+        return self._actual(row)
+
     def budget(self, row: VarianceRow) -> str:
         if not self.grid:
             return ""
+        if row.is_group:
+            return self.grid
         if row.account_id and row.cost_center_code is not None:
             return f"{self.grid}#row-{row.account_id}-{row.cost_center_id or 0}"
         return self.grid
@@ -85,14 +92,26 @@ def variance(request, pk: int):
     totals = [{"row": r, "actual_url": links.actual(r), "budget_url": links.grid} for r in report.totals]
     query = urlencode([(k, val) for k, vals in request.GET.lists() if k not in ("format", "page")
                        for val in vals if val])
+    unsorted = urlencode([(k, val) for k, vals in request.GET.lists() if k not in ("format", "page", "sort")
+                          for val in vals if val])
     context = {"version": version, "budget": version.budget, "form": form, "report": report, "lines": lines,
-               "page": page,
+               "page": page, "sorts": _sort_links(request.path, unsorted, report.view.sort),
                "totals": totals, "query": query, "grouped": set(report.group_by),
                "label_columns": 1 + len([g for g in report.group_by if g != "account"])}
     partial = request.htmx and request.htmx.target == "variance-table" and not request.htmx.history_restore_request
     response = render(request, f"{TEMPLATE}#table" if partial else TEMPLATE, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _sort_links(path: str, query: str, current: str) -> dict:
+    """Each sortable column's header link: ascending first, then descending, with `aria-sort`."""
+    links = {}
+    for key in SORTS:
+        state = "ascending" if current == key else "descending" if current == f"-{key}" else None
+        following = f"-{key}" if state == "ascending" else key
+        links[key] = {"url": f"{path}?{query + '&' if query else ''}sort={following}", "state": state}
+    return links
 
 
 def export_sheet(org, report: BudgetVsActual) -> Sheet:
@@ -112,12 +131,21 @@ def export_sheet(org, report: BudgetVsActual) -> Sheet:
                 r.actual, r.compared_with, r.variance, r.variance_pct, "F" if r.favourable else "U", r.budget,
                 r.consumed_pct, r.projection]
 
+    def line(r: VarianceRow):
+        # A rolled-up report: a group's subtotal in bold, its members indented under it (the name).
+        if r.is_group:
+            group = values(r)
+            group[2], group[3], group[4] = f"{r.account_name} (group)", "", r.period_start or report.month
+            return Row(group, bold=True, indent=r.depth, indent_at=2)
+        return Row(values(r), indent=r.depth, indent_at=2) if r.depth else values(r)
+
     period = f"{report.start:%b %Y}" + (f" – {report.end:%b %Y}" if report.start != report.end else "")
     return Sheet(
         title="Budget vs actual", columns=columns, currency=report.currency,
         about=[org.name, f"{budget.name} v{report.version.number}", f"{budget.entity.code} · {report.currency}",
-               report.basis_words[:1].upper() + report.basis_words[1:], period, "natural sign; F = favourable"],
-        rows=(values(r) for r in report.rows), totals=[values(t, t.label) for t in report.totals],
+               report.basis_words[:1].upper() + report.basis_words[1:], period, "natural sign; F = favourable",
+               *report.view_words],
+        rows=(line(r) for r in report.rows), totals=[values(t, t.label) for t in report.totals],
         filename=export_filename("budget-vs-actual", org.slug, budget.entity.code, f"fy{budget.fiscal_year}",
                                  f"{report.basis}-{report.month:%Y-%m}"))
 

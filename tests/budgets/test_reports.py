@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from budgets import services
-from budgets.reports import budget_vs_actual
+from budgets.reports import RowView, budget_vs_actual
 from budgets.selectors import budget_periods, version_latest
 from finops.errors import DomainError
 from finops.ledger import services as ledger
@@ -214,3 +214,85 @@ def test_bad_choices_are_refused_with_a_message(books, plan):
 def test_another_organisations_report_reads_nothing_of_this_one(books, other_books, plan):
     report = budget_vs_actual(tenant=other_books.org, version=plan, period=date(2026, 3, 1))
     assert report.rows == [] and report.totals == []
+
+
+# --- how the lines are listed: account groups, sorting, narrowing ------------------------------
+
+@pytest.fixture
+def grouped(books, plan):
+    """Rent and software under "6000 Operating expenses", itself under "5000 Costs" (two levels)."""
+    costs = ledger.account_save(tenant=books.org, actor=None, code="5000", name="Costs", type="expense")
+    opex = ledger.account_save(tenant=books.org, actor=None, code="6000", name="Operating expenses", type="expense",
+                               parent=costs)
+    for account in (books.rent, books.software):
+        ledger.account_save(tenant=books.org, actor=None, account=account, code=account.code, name=account.name,
+                            type=account.type, parent=opex)
+    return plan
+
+
+def listed(report):
+    return [(r.account_code, r.cost_center_code, r.depth, r.is_group, r.actual, r.budget, r.variance)
+            for r in report.rows]
+
+
+def test_rolled_up_by_account_group_each_group_subtotals_every_line_below_it(books, grouped):
+    report = budget_vs_actual(tenant=books.org, version=grouped, period=date(2026, 3, 1), basis="month",
+                              as_of=date(2026, 4, 10), view=RowView(rollup=True))
+    assert listed(report) == [
+        ("4000", "", 0, False, D("1100.00"), D("1000.00"), D("100.00")),
+        ("5000", None, 0, True, D("380.00"), D("800.00"), D("-420.00")),
+        ("6000", None, 1, True, D("380.00"), D("800.00"), D("-420.00")),
+        ("6100", "OPS", 2, False, D("300.00"), D("300.00"), D("0.00")),
+        ("6100", "SALES", 2, False, D("0.00"), D("500.00"), D("-500.00")),
+        ("6200", "SALES", 2, False, D("80.00"), D("0.00"), D("80.00")),
+    ]
+    group = report.rows[2]
+    assert (group.account_name, group.has_budget, group.favourable) == ("Operating expenses", True, True)
+    # The totals are the statement's, not the groups added again.
+    assert [(t.label, t.actual, t.budget) for t in report.totals] == [
+        ("Revenue", D("1100.00"), D("1000.00")), ("Expense", D("380.00"), D("800.00")),
+        ("Net result", D("720.00"), D("200.00"))]
+    assert report.view_words == ["rolled up by account group"]
+
+
+def test_sorted_by_a_column_revenue_stays_before_expense(books, plan):
+    report = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
+                              as_of=date(2026, 4, 10), view=RowView(sort="-actual"))
+    assert [(r.account_code, r.cost_center_code) for r in report.rows] == [
+        ("4000", ""), ("6100", "OPS"), ("6200", "SALES"), ("6100", "SALES")]
+    ascending = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
+                                 as_of=date(2026, 4, 10), view=RowView(sort="variance"))
+    assert [(r.account_code, r.cost_center_code) for r in ascending.rows] == [
+        ("4000", ""), ("6100", "SALES"), ("6100", "OPS"), ("6200", "SALES")]
+    assert ascending.view_words == ["sorted by variance"]
+
+
+def test_sorting_a_rolled_up_report_sorts_the_members_of_each_group(books, grouped):
+    report = budget_vs_actual(tenant=books.org, version=grouped, period=date(2026, 3, 1), basis="month",
+                              as_of=date(2026, 4, 10), view=RowView(rollup=True, sort="-budget"))
+    assert [(r.account_code, r.cost_center_code) for r in report.rows] == [
+        ("4000", ""), ("5000", None), ("6000", None), ("6100", "SALES"), ("6100", "OPS"), ("6200", "SALES")]
+
+
+def test_narrowed_lines_have_totals_of_the_lines_listed(books, plan):
+    unfavourable = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
+                                    as_of=date(2026, 4, 10), view=RowView(show="unfavourable"))
+    assert [(r.account_code, r.cost_center_code) for r in unfavourable.rows] == [("6200", "SALES")]
+    assert [(t.label, t.actual, t.budget, t.variance) for t in unfavourable.totals] == [
+        ("Expense", D("80.00"), D("0.00"), D("80.00")), ("Net result", D("-80.00"), D("0.00"), D("-80.00"))]
+    found = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
+                             as_of=date(2026, 4, 10), view=RowView(search=" sales "))
+    assert [(r.account_code, r.cost_center_code) for r in found.rows] == [("6100", "SALES"), ("6200", "SALES")]
+    assert [(t.label, t.actual, t.budget) for t in found.totals] == [
+        ("Expense", D("80.00"), D("500.00")), ("Net result", D("-80.00"), D("-500.00"))]
+    assert found.view_words == ["lines matching \u201csales\u201d", "totals of the lines listed"]
+    unbudgeted = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1), basis="month",
+                                  as_of=date(2026, 4, 10), view=RowView(show="unbudgeted"))
+    assert [(r.account_code, r.cost_center_code, r.has_budget) for r in unbudgeted.rows] == [("6200", "SALES", False)]
+
+
+def test_a_bad_sort_or_show_is_refused_with_a_message():
+    with pytest.raises(DomainError, match="Cannot sort by 'colour'"):
+        RowView(sort="-colour")
+    with pytest.raises(DomainError, match="Cannot show 'some'"):
+        RowView(show="some")

@@ -180,3 +180,36 @@ def test_a_long_report_is_paged_and_its_totals_cover_every_line(viewer, books, p
     revenue, expense, net = second.context["report"].totals
     assert (expense.actual, expense.budget) == (D("420.00"), D("300.00"))  # rent 340 + software 80, every line
     assert "page=" not in second.context["query"]
+
+
+def test_rolled_up_sorted_and_narrowed_on_the_page_and_in_the_export(viewer, books, plan):
+    opex = ledger.account_save(tenant=books.org, actor=None, code="6000", name="Operating expenses", type="expense")
+    for account in (books.rent, books.software):
+        ledger.account_save(tenant=books.org, actor=None, account=account, code=account.code, name=account.name,
+                            type=account.type, parent=opex)
+    page = viewer.get(url(plan, month="2026-03", rollup="1", sort="-actual"))
+    assert page.status_code == 200
+    rows = [(line["row"].account_code, line["row"].depth, line["row"].is_group) for line in page.context["lines"]]
+    assert rows == [("4000", 0, False), ("6000", 0, True), ("6100", 1, False), ("6200", 1, False)]
+    html = page.content.decode()
+    assert html.split(">6000<")[0].rsplit("<tr", 1)[1].startswith(' class="unfavourable group">')  # 420 against 300
+    assert 'aria-sort="descending"' in html and 'sort=actual"' in html  # the next click sorts ascending
+    group = page.context["lines"][1]
+    assert group["actual_url"] == "" and "#row-" not in group["budget_url"]
+    assert "rolled up by account group · sorted by actual, largest first" in html
+
+    sheet = load_workbook(io.BytesIO(viewer.get(url(plan, month="2026-03", rollup="1", format="xlsx")).content)).active
+    assert "rolled up by account group" in sheet["A2"].value
+    body = list(sheet.iter_rows(min_row=5, values_only=False))
+    group_row = next(r for r in body if r[1].value == "6000")
+    assert (group_row[2].value, group_row[6].value, group_row[1].font.bold) == ("Operating expenses (group)", 420, True)
+    rent = next(r for r in body if r[1].value == "6100")
+    assert rent[2].alignment.indent == 1 and not rent[1].font.bold
+
+    narrowed = viewer.get(url(plan, month="2026-03", show="unbudgeted"))
+    assert [line["row"].account_code for line in narrowed.context["lines"]] == ["6200"]
+    assert [(t["row"].label, t["row"].actual) for t in narrowed.context["totals"]] == [
+        ("Expense", D("80.00")), ("Net result", D("-80.00"))]
+    bad = viewer.get(url(plan, month="2026-03", sort="colour", show="some"))
+    assert bad.status_code == 200 and bad.context["form"].errors.keys() == {"sort", "show"}
+    assert len(bad.context["lines"]) == 3  # the bad choices are refused, the report still shows
