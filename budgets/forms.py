@@ -19,7 +19,8 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.selectors import member_users
 
 from .alerts.rules import MAX_EXTRA_RECIPIENTS
-from .models import FINAL_STATUSES, BudgetVersion, TransferStatus
+from .consolidation import GROUP_BY_CHOICES as CONSOLIDATED_GROUP_BY
+from .models import FINAL_STATUSES, Budget, BudgetVersion, TransferStatus
 from .reports import GROUP_BY_CHOICES, SORTS, RowView
 from .services.budgets import BUDGET_ACCOUNT_TYPES
 from .services.cells import SPREAD_METHODS
@@ -283,6 +284,33 @@ class VarianceFilterForm(forms.Form):
         return {"period": data.get("month") or default_month, "basis": data.get("basis") or Basis.MONTH,
                 "group_by": data.get("group_by") or DEFAULT_GROUP_BY, "cost_center": data.get("cost_center"),
                 "account_type": data.get("account_type") or None, "view": view}
+
+
+class ConsolidatedFilterForm(forms.Form):
+    """Consolidated budget vs actual: which fiscal year, month and basis, grouped how, which budgets."""
+
+    fiscal_year = forms.IntegerField(required=False, min_value=1990, max_value=2200, label="Fiscal year")
+    month = MonthField(required=False, label="Month")
+    basis = VarianceFilterForm.base_fields["basis"]
+    group_by = forms.MultipleChoiceField(
+        choices=[(g, g.replace("_", " ").capitalize()) for g in CONSOLIDATED_GROUP_BY], required=False,
+        widget=forms.CheckboxSelectMultiple, label="Group by", initial=["account"])
+    budget = forms.ModelMultipleChoiceField(queryset=None, required=False, label="Budgets",
+                                            widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, tenant, budgets, **kwargs):
+        super().__init__(*args, **kwargs)
+        with tenant_context(tenant, savepoint=False):
+            self.fields["budget"].queryset = Budget.objects.filter(pk__in=[b.pk for b in budgets])
+        self.fields["budget"].label_from_instance = lambda b: f"{b.name} ({b.entity.code})"
+
+    def choices(self, *, default_year: int) -> dict:
+        """The valid part of what was asked, defaults for the rest (a bad field shows its error)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {"fiscal_year": data.get("fiscal_year") or default_year, "month": data.get("month"),
+                "basis": data.get("basis") or Basis.MONTH, "group_by": data.get("group_by") or ["account"],
+                "budgets": list(data["budget"]) if data.get("budget") else None}
 
 
 # --- transfers -----------------------------------------------------------------------------------

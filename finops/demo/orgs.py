@@ -315,9 +315,11 @@ def entities_ensure(*, org: Organization, specs) -> dict[str, Entity]:
         return entities
 
 
-def fx_rates_generate(*, seed: int, slug: str, months: list[date], reporting: str) -> list[tuple]:
+def fx_rates_generate(*, seed: int, slug: str, months: list[date], reporting: str,
+                      fiscal_year_start: int = 1) -> list[tuple]:
     """Monthly average and closing rates from a daily random walk of EUR/USD and GBP/USD:
-    each foreign currency into the reporting currency, plus the cross pair of the other two.
+    each foreign currency into the reporting currency, plus the cross pair of the other two;
+    and a budget rate for each fiscal year that begins in the span (the spot rate it began at).
     Returns (date, from, to, rate, kind) with rates rounded to 5 places."""
     rng = random.Random(f"{seed}:{slug}:fx")
     spot = {"EUR": 1.085, "GBP": 1.265}  # USD per unit
@@ -326,6 +328,10 @@ def fx_rates_generate(*, seed: int, slug: str, months: list[date], reporting: st
     pairs = [(c, reporting) for c in others] + [(others[1], others[0]) if others[1] == "EUR" else (others[0], others[1])]
     rows = []
     for month in months:
+        if month.month == fiscal_year_start:
+            usd = {"USD": 1.0, **spot}
+            for src, dst in pairs:
+                rows.append((month, src, dst, Decimal(f"{usd[src] / usd[dst]:.4f}"), FxRateKind.BUDGET))
         days = {c: [] for c in spot}
         for _ in range(21):  # trading days
             for c in spot:
@@ -678,7 +684,8 @@ def _demo_org_seed(*, spec: OrgSpec, seed: int, today: date, months: int) -> See
     span = window(today=today, months=months)
     with tenant_context(org):
         have = set(FxRate.objects.values_list("date", "from_currency", "to_currency", "kind"))
-    for on, src, dst, rate, kind in fx_rates_generate(seed=seed, slug=spec.slug, months=span, reporting=spec.currency):
+    for on, src, dst, rate, kind in fx_rates_generate(seed=seed, slug=spec.slug, months=span, reporting=spec.currency,
+                                                        fiscal_year_start=spec.fiscal_year_start):
         if (on, src, dst, kind) not in have:
             ledger.fx_rate_set(tenant=org, actor=users[Role.FINANCE], date=on, from_currency=src, to_currency=dst,
                                rate=rate, kind=kind)

@@ -178,8 +178,13 @@ class MissingRate:
     @property
     def message(self) -> str:
         months = ", ".join(f"{m:%Y-%m}" for m in self.months)
-        which = "average" if self.kind == FxRateKind.AVERAGE else "closing"
-        left_out = "P&L amounts" if self.kind == FxRateKind.AVERAGE else "balance-sheet balances"
+        which = {FxRateKind.AVERAGE: "average", FxRateKind.CLOSING: "closing", FxRateKind.BUDGET: "budget"}[self.kind]
+        left_out = {FxRateKind.AVERAGE: "P&L amounts", FxRateKind.CLOSING: "balance-sheet balances",
+                    FxRateKind.BUDGET: "budgets"}[self.kind]
+        if self.kind == FxRateKind.BUDGET:  # one rate per fiscal year, dated on its first day
+            years = ", ".join(f"the fiscal year from {m:%b %Y}" for m in self.months)
+            return (f"No {self.src}→{self.dst} budget rate for {years}: the budgets of {', '.join(self.entities)} "
+                    f"are left out of the consolidated figures. Add it under FX rates (kind: budget rate).")
         return (
             f"No {self.src}→{self.dst} {which} rate for {months}: the {left_out} of "
             f"{', '.join(self.entities)} for {'that month' if len(self.months) == 1 else 'those months'} "

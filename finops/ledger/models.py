@@ -170,13 +170,15 @@ class Period(TenantModel):
 class FxRateKind(models.TextChoices):
     AVERAGE = "average", "Monthly average"
     CLOSING = "closing", "Closing"
+    BUDGET = "budget", "Budget rate"  # one per pair and fiscal year: what the budgets were set at
 
 
 class FxRate(TenantModel):
     """1 unit of `from_currency` = `rate` units of `to_currency`.
 
     Average rates are dated on the first day of their month and translate flows (P&L, and
-    foreign-currency transactions); closing rates are dated on the month's last day.
+    foreign-currency transactions); closing rates are dated on the month's last day; budget
+    rates (the rate a year's budgets were set at) on the first day of their fiscal year.
     """
 
     date = models.DateField()

@@ -365,9 +365,12 @@ def _cost_center_state(cc: CostCenter) -> dict:
 @requires(Action.WRITE)
 def fx_rate_set(*, tenant, actor, date: date, from_currency: str, to_currency: str, rate: Decimal,
                 kind: str = FxRateKind.AVERAGE) -> FxRate:
-    """Record a rate (average rates are dated on the 1st of their month, closing on the last)."""
-    from .periods import month_end, month_start
+    """Record a rate (average rates are dated on the 1st of their month, closing on the last,
+    budget rates on the first day of their fiscal year)."""
+    from .periods import fiscal_year_start, month_end, month_start
 
+    if kind not in FxRateKind.values:
+        raise DomainError(f"Unknown kind of rate {kind!r}; choose among {', '.join(FxRateKind.values)}.")
     from_currency, to_currency = from_currency.upper(), to_currency.upper()
     for code in (from_currency, to_currency):
         if not is_valid_currency(code):
@@ -381,7 +384,8 @@ def fx_rate_set(*, tenant, actor, date: date, from_currency: str, to_currency: s
     if rate != rate.quantize(RATE_PLACES):  # numeric(24, 10) would round it
         raise DomainError(f"The rate {rate} has more than 10 decimals.")
     bounds.date_require(date)
-    date = month_start(date) if kind == FxRateKind.AVERAGE else month_end(date)
+    date = {FxRateKind.AVERAGE: month_start, FxRateKind.CLOSING: month_end,
+            FxRateKind.BUDGET: lambda d: fiscal_year_start(start_month=tenant.fiscal_year_start_month, d=d)}[kind](date)
     with tenant_context(tenant):
         existing = FxRate.objects.filter(date=date, from_currency=from_currency, to_currency=to_currency, kind=kind).first()
         before = {"rate": str(existing.rate)} if existing else None

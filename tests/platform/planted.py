@@ -110,6 +110,7 @@ FOREIGN_KWARGS = {
     "budgets:upload_detail": lambda p: {"pk": p.upload.pk},
     "budgets:version_workflow": lambda p: {"pk": p.version.pk, "action": "lock"},
     "budgets:variance": lambda p: {"pk": p.version.pk},
+    "budgets:consolidated": lambda p: {},
     "budgets:transfers": lambda p: {},
     "budgets:transfers_export": lambda p: {},
     "budgets:alert_inbox": lambda p: {},
