@@ -8,8 +8,10 @@ A report (`Sheet`: its title, what it covers, typed `Column`s, rows and a totals
 with `sheet_response`: the XLSX has a title row (report, organisation, basis, range), human
 column titles, number formats (thousands, the currency's decimals, negatives in parentheses,
 percentages as percentages), a bold totals row, frozen header, autofilter and column widths; the
-CSV writes amounts in the currency's decimals ("1858.64", not "1858.6400"). Every domain's
-tables export through it. `export_response` (a header and rows of plain values) remains for
+CSV writes amounts in the currency's decimals ("1858.64", not "1858.6400"). A table whose rows
+are in several currencies (a journal of several entities) gives a MONEY column `currency_from`,
+the column holding each row's currency: each cell then takes that currency's decimals, and the
+caller gives one totals row per currency. Every domain's tables export through it. `export_response` (a header and rows of plain values) remains for
 machine-facing files (templates, problem lists).
 """
 
