@@ -352,6 +352,22 @@ class TransferFilterForm(forms.Form):
                                cost_center=pk("cost_center"), requested_by=pk("requested_by"),
                                requested_from=data.get("requested_from"), requested_to=data.get("requested_to"))
 
+    def words(self) -> list[str]:
+        """The filters in force as the form's menus name them ("Plan 2026 v1", "Requested by …"),
+        for an export's title row; nothing for a filter left empty."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        words = [str(TransferStatus(data["status"]).label)] if data.get("status") else []
+        for name, prefix in (("version", ""), ("cost_center", "Cost center "), ("requested_by", "Requested by ")):
+            if data.get(name):
+                words.append(prefix + self.fields[name].label_from_instance(data[name])
+                             + (" and below" if name == "cost_center" else ""))
+        start, end = data.get("requested_from"), data.get("requested_to")
+        if start or end:
+            words.append("Requested " + (f"{start:%Y-%m-%d} – {end:%Y-%m-%d}" if start and end
+                                         else f"from {start:%Y-%m-%d}" if start else f"through {end:%Y-%m-%d}"))
+        return words
+
 
 class TransferForm(forms.Form):
     source = forms.TypedChoiceField(coerce=int, label="From line")

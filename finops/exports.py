@@ -8,8 +8,10 @@ A report (`Sheet`: its title, what it covers, typed `Column`s, rows and a totals
 with `sheet_response`: the XLSX has a title row (report, organisation, basis, range), human
 column titles, number formats (thousands, the currency's decimals, negatives in parentheses,
 percentages as percentages), a bold totals row, frozen header, autofilter and column widths; the
-CSV writes amounts in the currency's decimals ("1858.64", not "1858.6400"). Every domain's
-tables export through it. `export_response` (a header and rows of plain values) remains for
+CSV writes amounts in the currency's decimals ("1858.64", not "1858.6400"). A table whose rows
+are in several currencies (a journal of several entities) gives a MONEY column `currency_from`,
+the column holding each row's currency: each cell then takes that currency's decimals, and the
+caller gives one totals row per currency. Every domain's tables export through it. `export_response` (a header and rows of plain values) remains for
 machine-facing files (templates, problem lists).
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 
 from django.http import HttpResponse
 
@@ -79,13 +82,18 @@ def export_response(fmt: str, filename: str, header: Sequence[str], rows: Iterab
 # --- reports ------------------------------------------------------------------------------------
 
 TEXT, MONEY, PCT, DATE, MONTH, COUNT = "text", "money", "pct", "date", "month", "count"
+DATETIME = "datetime"  # to the second; an aware value in the project's time zone (say which in the title)
+NUMBER = "number"  # a plain number (an exchange rate, a quantity): the decimals it has, trailing zeros dropped
 
 
 @dataclass(frozen=True)
 class Column:
     title: str  # as a person reads it: "Variance %", not "variance_pct"
-    kind: str = TEXT  # TEXT, MONEY (in the sheet's currency), PCT (a percentage: 37.5 is 37.5 %), DATE, MONTH, COUNT
+    kind: str = TEXT  # TEXT, MONEY, PCT (a percentage: 37.5 is 37.5 %), DATE, DATETIME, MONTH, COUNT, NUMBER
     width: int | None = None  # characters; None: fitted to the content
+    # MONEY: the title of the column holding each row's currency code, for a table whose rows are in
+    # several currencies (a journal of several entities); None: the sheet's currency.
+    currency_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ class Sheet:
     title: str  # the report: the sheet's name and the first line
     columns: list[Column]
     rows: Iterable[Sequence]
-    currency: str  # of the money columns: their decimals
+    currency: str = ""  # of the money columns without a `currency_from`: their decimals
     about: list[str] = field(default_factory=list)  # organisation, basis, range: the second line
     totals: list[Sequence] = field(default_factory=list)  # bold rows after the data, as the report computed them
     filename: str = "export"  # without extension: `export_filename` makes one
@@ -118,6 +126,12 @@ class Sheet:
     @property
     def header(self) -> list[str]:
         return [c.title for c in self.columns]
+
+    def currencies(self, values: Sequence) -> list[str]:
+        """The currency of each cell of a row: its MONEY column's `currency_from` cell, or the sheet's."""
+        titles = self.header
+        where = [titles.index(c.currency_from) if c.currency_from else None for c in self.columns]
+        return [str(values[i] or self.currency) if i is not None else self.currency for i in where]
 
 
 def export_filename(*parts) -> str:
@@ -140,19 +154,36 @@ def _text_value(column: Column, value, currency: str):
         return f"{round_money(Decimal(value), currency):f}"
     if column.kind == PCT and isinstance(value, (Decimal, int)):
         return f"{Decimal(value):f}"
+    if column.kind == NUMBER and isinstance(value, (Decimal, int)):
+        return _plain(Decimal(value))
     if column.kind == MONTH and isinstance(value, date):
         return f"{value:%Y-%m}"
+    if column.kind == DATETIME and isinstance(value, datetime):
+        return f"{_local(value):%Y-%m-%d %H:%M:%S}"
     return _cell(value)
+
+
+def _plain(value: Decimal) -> str:
+    """1.0850000000 → "1.085", 100.0000000000 → "100": no exponent, no trailing zeros."""
+    return f"{value.normalize():f}"
+
+
+def _local(value: datetime) -> datetime:
+    """A moment as a spreadsheet holds it: naive, in the project's time zone, to the second."""
+    from django.utils import timezone
+
+    if timezone.is_aware(value):
+        value = timezone.localtime(value).replace(tzinfo=None)
+    return value.replace(microsecond=0)
 
 
 def sheet_csv(sheet: Sheet) -> bytes:
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\r\n")
     out.writerow([neutralise(h) for h in sheet.header])
-    for row in sheet.rows:
-        out.writerow([_text_value(c, v, sheet.currency) for c, v in zip(sheet.columns, _parts(row)[0], strict=True)])
-    for total in sheet.totals:
-        out.writerow([_text_value(c, v, sheet.currency) for c, v in zip(sheet.columns, total, strict=True)])
+    for row in chain((_parts(r)[0] for r in sheet.rows), sheet.totals):
+        out.writerow([_text_value(c, v, currency)
+                      for c, v, currency in zip(sheet.columns, row, sheet.currencies(row), strict=True)])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -163,8 +194,8 @@ def sheet_xlsx(sheet: Sheet) -> bytes:
 
     from finops.ledger.money import minor_units
 
-    formats = {MONEY: _money_format(minor_units(sheet.currency)), PCT: "0.00%;(0.00%);0.00%", DATE: "yyyy-mm-dd",
-               MONTH: "mmm yyyy", COUNT: "#,##0"}
+    formats = {MONEY: None, PCT: "0.00%;(0.00%);0.00%", DATE: "yyyy-mm-dd", DATETIME: "yyyy-mm-dd hh:mm:ss",
+               MONTH: "mmm yyyy", COUNT: "#,##0", NUMBER: "General"}  # MONEY: the cell's currency's decimals
     workbook = Workbook()
     ws = workbook.active
     ws.title = "".join(ch for ch in sheet.title if ch not in "[]:*?/\\")[:31] or "Export"
@@ -186,16 +217,19 @@ def sheet_xlsx(sheet: Sheet) -> bytes:
     def put(values, *, bold=False, indent=0, indent_at=0):
         ws.append([_xlsx_value(c, v) for c, v in zip(sheet.columns, values, strict=True)])
         r = ws.max_row
-        for index, (column, value) in enumerate(zip(sheet.columns, values, strict=True), start=1):
+        cells = zip(sheet.columns, values, sheet.currencies(values), strict=True)
+        for index, (column, value, currency) in enumerate(cells, start=1):
             cell = ws.cell(row=r, column=index)
-            if column.kind in formats:
+            if column.kind == MONEY:
+                cell.number_format = _money_format(minor_units(currency))
+            elif column.kind in formats:
                 cell.number_format = formats[column.kind]
             if bold:
                 cell.font = Font(bold=True)
             if indent and index - 1 == indent_at:
                 cell.alignment = Alignment(indent=indent)
-            widths[index - 1] = max(widths[index - 1],
-                                    len(_text_value(column, value, sheet.currency)) + 2 + (2 * indent if index - 1 == indent_at else 0))
+            widths[index - 1] = max(widths[index - 1], len(str(_text_value(column, value, currency))) + 2
+                                    + (2 * indent if index - 1 == indent_at else 0))
 
     for row in sheet.rows:
         values, bold, indent, indent_at = _parts(row)
@@ -217,6 +251,10 @@ def _xlsx_value(column: Column, value):
         return None
     if column.kind == PCT and isinstance(value, (Decimal, int)):
         return Decimal(value) / 100  # a percentage cell holds the fraction: 37.5 % is 0.375
+    if column.kind == DATETIME and isinstance(value, datetime):
+        return _local(value)
+    if column.kind == NUMBER and isinstance(value, Decimal):
+        return value.normalize()
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     return _cell(value)

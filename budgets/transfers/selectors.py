@@ -8,11 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from finops.errors import DomainError, found
 from finops.ledger.actuals import ROLLUP_CELLS_SQL, natural_sign
 from finops.ledger.models import CostCenter
+from finops.ledger.money import quantum
 from finops.tenancy.context import tenant_context
 
 from ..effective import EFFECTIVE_LINES_SQL
@@ -147,6 +148,27 @@ def transfer_list(*, tenant, filters: TransferFilters | None = None, status: str
     if filters.requested_to is not None:
         qs = qs.filter(requested_at__date__lte=filters.requested_to)
     return qs.order_by("-requested_at", "-id")
+
+
+@dataclass(frozen=True)
+class TransferTotal:
+    """The requests under some filters in one currency (the budget entity's): how many, and the
+    amount they ask to move."""
+
+    currency: str
+    requests: int
+    amount: Decimal
+
+
+def transfer_totals(*, tenant, filters: TransferFilters) -> list[TransferTotal]:
+    """Per functional currency (budgets of entities in different currencies are never added up),
+    the count and amount of the requests `transfer_list` gives for `filters`."""
+    with tenant_context(tenant):
+        rows = (transfer_list(tenant=tenant, filters=filters).order_by()
+                .values_list("version__budget__entity__functional_currency")
+                .annotate(n=Count("id"), amount=Sum("amount"))
+                .order_by("version__budget__entity__functional_currency"))
+        return [TransferTotal(str(currency), n, amount.quantize(quantum(str(currency)))) for currency, n, amount in rows]
 
 
 def transfer_status_counts(*, tenant, filters: TransferFilters) -> dict[str, int]:

@@ -134,6 +134,8 @@ def version_template(request, pk: int):
             for r in version_lines(tenant=request.org, version=found)]
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", found.budget.name).strip("-") or "budget"
     fmt = "csv" if request.GET.get("format") == "csv" else "xlsx"
+    # A machine format, not a report: `uploads.template_to_long` reads its first row as the header
+    # (field names, months as YYYY-MM), so it has no title row and stays on `export_response`.
     return export_response(fmt, f"{name}-v{found.number}", header, rows)
 
 

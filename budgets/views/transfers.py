@@ -5,7 +5,6 @@ cancel (the requester) and the ROI proposal page."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -15,13 +14,11 @@ from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.cache import patch_vary_headers
-from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_POST
 
 from finops.errors import DomainError
-from finops.exports import export_response
+from finops.exports import DATETIME, MONEY, MONTH, Column, Sheet, export_filename, sheet_response
 from finops.imports import parse_typed_amount
-from finops.ledger.money import minor_units
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action, can
 
@@ -30,16 +27,19 @@ from ..models import TransferStatus
 from ..selectors import access_version
 from ..transfers.proposals import proposal_accept, proposal_build
 from ..transfers.requests import transfer_approve, transfer_cancel, transfer_reject, transfer_request
-from ..transfers.selectors import access_transfer, line_funds, transfer_list, transfer_status_counts
+from ..transfers.selectors import (
+    TransferTotal,
+    access_transfer,
+    line_funds,
+    transfer_list,
+    transfer_status_counts,
+    transfer_totals,
+)
 
 PAGE_SIZE = 50
 FILTER_FIELDS = ("status", "version", "cost_center", "requested_by", "requested_from", "requested_to")
 STATUS_WORDS = {TransferStatus.REQUESTED: "pending", TransferStatus.APPROVED: "approved",
                 TransferStatus.REJECTED: "rejected", TransferStatus.CANCELLED: "cancelled"}
-EXPORT_HEADER = ["id", "budget", "version", "status", "requested_at", "requested_by", "from_account",
-                 "from_cost_center", "from_month", "to_account", "to_cost_center", "to_month", "amount", "currency",
-                 "available_at_request", "override", "override_reason", "reason", "decided_by", "decided_at",
-                 "decision_comment"]
 
 
 def _filter_query(params, *, keep: tuple[str, ...] = FILTER_FIELDS) -> str:
@@ -81,35 +81,47 @@ def transfers(request):
     return response
 
 
-def _when(moment):
-    """A timestamp as people read it in a spreadsheet: local time, to the second, no offset."""
-    return localtime(moment).replace(microsecond=0, tzinfo=None) if moment else None
-
-
-def _export_rows(transfers):
-    for t in transfers.iterator(chunk_size=2000):
-        source, destination, version = t.source, t.destination, t.version
-        currency = str(version.budget.entity.functional_currency)
-        cents = Decimal(1).scaleb(-minor_units(currency))
-        yield (t.pk, version.budget.name, version.number, t.status, _when(t.requested_at),
-               t.requested_by.email if t.requested_by else "",
-               source.account.code, source.cost_center.code if source.cost_center else "", f"{source.period.start:%Y-%m}",
-               destination.account.code, destination.cost_center.code if destination.cost_center else "",
-               f"{destination.period.start:%Y-%m}", t.amount.quantize(cents), currency,
-               t.available_at_request.quantize(cents),
-               "true" if t.override else "false", t.override_reason, t.reason,
-               t.decided_by.email if t.decided_by else "", _when(t.decided_at),
-               t.decision_comment)
-
-
 @org_view(Action.VIEW)
 @require_GET
 def transfers_export(request):
     """Every transfer request under the list's filters (all pages), newest first."""
-    filters = TransferFilterForm(request.GET or None, tenant=request.org).filters()
-    name = f"transfers-{request.org.slug}-{date.today():%Y%m%d}"
-    return export_response(request.GET.get("format", "csv"), name, EXPORT_HEADER,
-                           _export_rows(transfer_list(tenant=request.org, filters=filters)))
+    form = TransferFilterForm(request.GET or None, tenant=request.org)
+    filters = form.filters()
+    sheet = export_sheet(request.org, form.words(), transfer_list(tenant=request.org, filters=filters),
+                         transfer_totals(tenant=request.org, filters=filters), filters)
+    return sheet_response(request.GET.get("format", "csv"), sheet)
+
+
+def export_sheet(org, words: list[str], transfers, totals: list[TransferTotal], filters) -> Sheet:
+    """The requests as a sheet to hand on: each in its budget entity's currency (the Currency
+    column gives the row its decimals), the filters in words, a count and amount per currency."""
+    columns = [Column("Request"), Column("Budget"), Column("Version"), Column("Entity"), Column("Status"),
+               Column("Requested at", DATETIME), Column("Requested by"), Column("From account"),
+               Column("From cost center"), Column("From month", MONTH), Column("To account"),
+               Column("To cost center"), Column("To month", MONTH), Column("Amount", MONEY, currency_from="Currency"),
+               Column("Currency"), Column("Available at request", MONEY, currency_from="Currency"),
+               Column("Override"), Column("Override reason"), Column("Reason"), Column("Decided by"),
+               Column("Decided at", DATETIME), Column("Decision comment")]
+
+    def values(t):
+        source, destination, version = t.source, t.destination, t.version
+        return [t.pk, version.budget.name, version.number, version.budget.entity.code, t.get_status_display(),
+                t.requested_at, t.requested_by.email if t.requested_by else "", source.account.code,
+                source.cost_center.code if source.cost_center else "", source.period.start,
+                destination.account.code, destination.cost_center.code if destination.cost_center else "",
+                destination.period.start, t.amount, str(version.budget.entity.functional_currency),
+                t.available_at_request, "Yes" if t.override else "", t.override_reason, t.reason,
+                t.decided_by.email if t.decided_by else "", t.decided_at, t.decision_comment]
+
+    rows = (values(t) for t in transfers.iterator(chunk_size=2000))
+    total_rows = [[f"Total {t.currency}", f"{t.requests:,} request{'s' if t.requests != 1 else ''}", *[None] * 11,
+                   t.amount, t.currency, *[None] * 7] for t in totals]
+    start, end = filters.requested_from, filters.requested_to
+    span = ([f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"] if start and end else [f"from-{start:%Y-%m-%d}"] if start
+            else [f"through-{end:%Y-%m-%d}"] if end else [])
+    return Sheet(title="Transfer requests", columns=columns, rows=rows, totals=total_rows,
+                 about=[org.name, *(words or ["All requests"])],
+                 filename=export_filename("transfer-requests", org.slug, filters.status, *span))
 
 
 @org_view(Action.REQUEST)

@@ -36,6 +36,7 @@ from .models import (
     JournalLine,
     Period,
     PeriodBalance,
+    Source,
 )
 from .money import quantum
 
@@ -205,15 +206,53 @@ def journal_totals(*, tenant, filters: JournalFilters) -> list[JournalTotal]:
     return result
 
 
-EXPORT_HEADER = [
-    "Date", "Entry", "Line", "Entity", "Account", "Account name", "Cost center", "Memo", "Reference",
-    "Debit", "Credit", "Currency", "Txn amount", "Txn currency", "Rate", "Source", "Period",
-]
+@dataclass(frozen=True)
+class ExportLine:
+    """One journal line as the export shows it: debit and credit apart (as on the page), in the
+    entity's functional currency (`currency`); the transaction amount in its own currency."""
+
+    date: date
+    entry_id: int
+    line_no: int
+    entity: str
+    account: str
+    account_name: str
+    cost_center: str
+    memo: str  # the line's memo, or else the entry's (as on the page)
+    reference: str
+    debit: Decimal | None
+    credit: Decimal | None
+    currency: str
+    txn_amount: Decimal
+    txn_currency: str
+    rate: Decimal
+    source: str  # as people read it: "Revenue recognition"
+    period: date  # the first day of the line's period
 
 
-def journal_lines_export(*, tenant, filters: JournalFilters, cap: int = EXPORT_MAX_ROWS) -> tuple[list[tuple], bool]:
-    """The filtered lines as export rows (newest first), at most `cap` of them, and whether
-    more existed. Amounts stay Decimal; debit and credit are split as on the page."""
+@dataclass(frozen=True)
+class ExportTotal:
+    """The debits and credits of the exported lines in one functional currency."""
+
+    currency: str
+    lines: int
+    debit: Decimal
+    credit: Decimal
+
+
+@dataclass(frozen=True)
+class JournalExport:
+    lines: list[ExportLine]
+    truncated: bool  # more lines matched than the cap let into the file
+    totals: list[ExportTotal]  # per functional currency (never one sum of several), of `lines`
+
+
+def journal_lines_export(*, tenant, filters: JournalFilters, cap: int = EXPORT_MAX_ROWS) -> JournalExport:
+    """The filtered lines as export rows (newest first), at most `cap` of them, whether more
+    existed, and their debits and credits per functional currency. The totals are of the lines
+    in the file (the first `cap` when truncated), so the file adds up to itself; they are summed
+    from the fetched Decimals, already in minor units, hence exact."""
+    sources = dict(Source.choices)
     with tenant_context(tenant):
         qs = _filtered_lines(filters).order_by("-date", "-entry_id", "line_no").values_list(
             "date", "entry_id", "line_no", "entity__code", "account__code", "account__name",
@@ -222,15 +261,20 @@ def journal_lines_export(*, tenant, filters: JournalFilters, cap: int = EXPORT_M
             "period__start",
         )
         raw = list(qs[: cap + 1])
-    rows = []
+    lines, sums = [], {}
     for (d, entry_id, line_no, entity, acct, acct_name, cc, memo, entry_memo, ref, amount, currency,
          txn_amount, txn_currency, rate, source, period_start) in raw[:cap]:
-        rows.append((
-            d, f"JE-{entry_id}", line_no, entity, acct, acct_name, cc or "", memo or entry_memo, ref,
-            amount if amount > 0 else None, -amount if amount < 0 else None, currency,
-            txn_amount, txn_currency, rate, source, f"{period_start:%Y-%m}",
-        ))
-    return rows, len(raw) > cap
+        debit, credit = (amount, None) if amount > 0 else (None, -amount if amount < 0 else None)
+        lines.append(ExportLine(d, entry_id, line_no, entity, acct, acct_name, cc or "", memo or entry_memo, ref,
+                                debit, credit, currency, txn_amount, txn_currency, rate,
+                                sources.get(source, source), period_start))
+        total = sums.setdefault(currency, [0, Decimal(0), Decimal(0)])
+        total[0] += 1
+        total[1] += debit or 0
+        total[2] += credit or 0
+    totals = [ExportTotal(c, n, debit.quantize(quantum(c)), credit.quantize(quantum(c)))
+              for c, (n, debit, credit) in sorted(sums.items())]
+    return JournalExport(lines, len(raw) > cap, totals)
 
 
 def entry_get(*, tenant, pk: int) -> JournalEntry | None:

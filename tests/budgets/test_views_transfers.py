@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from budgets.models import BudgetLine, TransferRequest
+from budgets.selectors import version_latest
 from budgets.transfers.requests import transfer_reject, transfer_request
 from budgets.transfers.selectors import effective_amounts
 from finops.tenancy.context import tenant_context
@@ -269,10 +270,18 @@ def test_a_decision_returns_to_the_same_filtered_page(client, users, books, pend
     assert response["Location"] == url("transfers") + f"?status=requested&page=1#transfer-{pending.pk}"
 
 
-def test_the_filtered_list_exports_to_csv_and_xlsx_with_formulas_neutralised(client, users, books, approved,
-                                                                            march_rent, april_rent):
+TRANSFER_TITLES = ["Request", "Budget", "Version", "Entity", "Status", "Requested at", "Requested by", "From account",
+                   "From cost center", "From month", "To account", "To cost center", "To month", "Amount", "Currency",
+                   "Available at request", "Override", "Override reason", "Reason", "Decided by", "Decided at",
+                   "Decision comment"]
+
+
+def test_the_filtered_list_exports_to_csv_in_the_currencys_decimals_with_formulas_neutralised(
+        client, users, books, approved, march_rent, april_rent):
+    import csv
     import io
 
+    from django.utils.timezone import localtime
     from openpyxl import load_workbook
 
     ours = transfer_request(tenant=books.org, actor=users["director"], version=approved, source=march_rent,
@@ -283,21 +292,73 @@ def test_the_filtered_list_exports_to_csv_and_xlsx_with_formulas_neutralised(cli
     viewer = as_role(client, users, "viewer")
     response = viewer.get(url("transfers_export") + "?status=requested&format=csv")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith('attachment; filename="transfers-acme-')
-    lines = response.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == ("id,budget,version,status,requested_at,requested_by,from_account,from_cost_center,from_month,"
-                        "to_account,to_cost_center,to_month,amount,currency,available_at_request,override,"
-                        "override_reason,reason,decided_by,decided_at,decision_comment")
-    assert len(lines) == 2
-    assert lines[1].startswith(f"{ours.pk},Plan 2026,1,requested,")
-    assert lines[1].split(",", 6)[5] == "director@acme.test"
-    assert lines[1].endswith(',6100,OPS,2026-03,6100,OPS,2026-04,150.00,USD,1000.00,false,,"\'=HYPERLINK(""http://x"")",,,')
-    xlsx = viewer.get(url("transfers_export") + "?format=xlsx")
+    assert response["Content-Disposition"] == 'attachment; filename="transfer-requests_acme_requested.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == TRANSFER_TITLES
+    with tenant_context(books.org):
+        requested_at = localtime(TransferRequest.objects.get(pk=ours.pk).requested_at)
+    assert rows[1:] == [
+        [str(ours.pk), "Plan 2026", "1", "US", "Requested", f"{requested_at:%Y-%m-%d %H:%M:%S}", "director@acme.test",
+         "6100", "OPS", "2026-03", "6100", "OPS", "2026-04", "150.00", "USD", "1000.00", "", "",
+         "'=HYPERLINK(\"http://x\")", "", "", ""],
+        ["Total USD", "1 request", *[""] * 11, "150.00", "USD", *[""] * 7],
+    ]
+    xlsx = viewer.get(url("transfers_export") + "?status=requested&requested_from=2026-01-01&format=xlsx")
+    assert xlsx["Content-Disposition"] == 'attachment; filename="transfer-requests_acme_requested_from-2026-01-01.xlsx"'
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    rows = list(sheet.iter_rows(values_only=True))
-    assert [(r[0], r[3], r[12], r[14], r[17], r[20] or None) for r in rows[1:]] == [
-        (other.pk, "rejected", 20, 500, "Back again", "No"),
-        (ours.pk, "requested", 150, 1000, "'=HYPERLINK(\"http://x\")", None)]
+    assert sheet["A2"].value == "Acme · Requested · Requested from 2026-01-01"
+    assert [c.value for c in sheet["A"][4:]] == [ours.pk, "Total USD"]
+    assert sheet["S5"].value == "'=HYPERLINK(\"http://x\")"
+
+
+def test_the_xlsx_export_is_ready_to_hand_on_with_a_total_per_currency(client, users, books, approved, march_rent,
+                                                                      april_rent):
+    import io
+
+    from openpyxl import load_workbook
+
+    from budgets import services
+    from budgets.selectors import budget_periods
+
+    uk = services.budget_create(tenant=books.org, actor=users["finance"], entity=books.gbp, fiscal_year=2026,
+                                name="UK plan")
+    uk_draft = version_latest(tenant=books.org, budget=uk)
+    uk_periods = budget_periods(tenant=books.org, budget=uk)
+    services.budget_lines_set(tenant=books.org, actor=users["finance"], version=uk_draft, cells=[
+        (books.rent, books.ops, uk_periods[2], D("800.00")), (books.rent, books.ops, uk_periods[3], D("100.00"))])
+    services.version_submit(tenant=books.org, actor=users["finance"], version=uk_draft)
+    uk_approved = services.version_approve(tenant=books.org, actor=users["admin"], version=uk_draft)
+    uk_march = line_of(books.org, uk_approved, books.rent, books.ops, uk_periods[2])
+    uk_april = line_of(books.org, uk_approved, books.rent, books.ops, uk_periods[3])
+    first = transfer_request(tenant=books.org, actor=users["director"], version=approved, source=march_rent,
+                             destination=april_rent, amount=D("150.00"), reason="Move rent")
+    second = transfer_request(tenant=books.org, actor=users["finance"], version=approved, source=march_rent,
+                              destination=april_rent, amount=D("1250.50"), reason="More rent",
+                              override_reason="Landlord")
+    third = transfer_request(tenant=books.org, actor=users["director"], version=uk_approved, source=uk_march,
+                             destination=uk_april, amount=D("75.25"), reason="London rent")
+    viewer = as_role(client, users, "viewer")
+    response = viewer.get(url("transfers_export") + "?format=xlsx")
+    assert response["Content-Disposition"] == 'attachment; filename="transfer-requests_acme.xlsx"'
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.title == "Transfer requests"
+    assert sheet["A1"].value == "Transfer requests" and sheet["A1"].font.bold
+    assert sheet["A2"].value == "Acme · All requests"
+    assert [c.value for c in sheet[4]] == TRANSFER_TITLES
+    assert sheet.freeze_panes == "A5" and sheet.auto_filter.ref == "A4:V7"
+    two = "#,##0.00;(#,##0.00);#,##0.00"
+    body = list(sheet.iter_rows(min_row=5))
+    assert [(r[0].value, r[3].value, r[13].value, r[14].value, r[15].value, r[16].value, r[17].value)
+            for r in body[:3]] == [
+        (third.pk, "UK", 75.25, "GBP", 800, None, None), (second.pk, "US", 1250.5, "USD", 850, "Yes", "Landlord"),
+        (first.pk, "US", 150, "USD", 1000, None, None)]
+    assert {(r[13].number_format, r[15].number_format) for r in body[:3]} == {(two, two)}
+    assert body[0][5].number_format == "yyyy-mm-dd hh:mm:ss" and body[0][9].number_format == "mmm yyyy"
+    # Pounds and dollars are totalled apart, never added together.
+    assert [(r[0].value, r[1].value, r[13].value, r[14].value) for r in body[3:]] == [
+        ("Total GBP", "1 request", 75.25, "GBP"), ("Total USD", "2 requests", 1400.5, "USD")]
+    assert body[3][13].font.bold and body[3][13].number_format == two
+    assert len(body) == 5
 
 
 def test_approving_ones_own_request_from_the_list_says_why_it_is_refused(client, users, books, approved,

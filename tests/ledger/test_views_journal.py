@@ -185,34 +185,95 @@ def test_another_organisations_lines_never_show(finance, books, other_books):
     assert "No journal lines match" in response.content.decode()
 
 
-def test_the_csv_export_has_the_filtered_lines_and_neutralises_formulas(finance, books):
+EXPORT_TITLES = ["Date", "Entry", "Line", "Entity", "Account", "Account name", "Cost center", "Memo", "Reference",
+                 "Debit", "Credit", "Currency", "Transaction amount", "Transaction currency", "Rate", "Source",
+                 "Period"]
+USD_FORMAT = "#,##0.00;(#,##0.00);#,##0.00"
+
+
+def test_the_csv_export_has_the_filtered_lines_in_the_currencys_decimals_and_neutralises_formulas(finance, books):
     entry = post(books, date(2026, 3, 3), "1234.50", memo='=HYPERLINK("x")', reference="INV-1", cc=books.sales)
     post(books, date(2026, 3, 4), "40.00", memo="rent", debit=books.rent, credit=books.payable)
     response = finance.get(url("journal_export"), {"format": "csv", "q": "HYPERLINK"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == 'attachment; filename="journal_acme_all-dates.csv"'
     assert response["X-Export-Truncated"] == "false"
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == selectors.EXPORT_HEADER
+    assert rows[0] == EXPORT_TITLES
     assert rows[1:] == [
         ["2026-03-03", f"JE-{entry.pk}", "1", "US", "1000", "Cash", "", "'=HYPERLINK(\"x\")", "INV-1",
-         "1234.5000", "", "USD", "1234.5000", "USD", "1.0000000000", "manual", "2026-03"],
+         "1234.50", "", "USD", "1234.50", "USD", "1", "Manual", "2026-03"],
         ["2026-03-03", f"JE-{entry.pk}", "2", "US", "4000", "Subscription revenue", "SALES", "'=HYPERLINK(\"x\")",
-         "INV-1", "", "1234.5000", "USD", "-1234.5000", "USD", "1.0000000000", "manual", "2026-03"],
+         "INV-1", "", "1234.50", "USD", "-1234.50", "USD", "1", "Manual", "2026-03"],
+        ["Total USD", "2 lines", "", "", "", "", "", "", "", "1234.50", "1234.50", "USD", "", "", "", "", ""],
     ]
 
 
-def test_the_xlsx_export_keeps_numbers_as_numbers_and_text_neutralised(finance, books):
+def test_the_xlsx_export_is_ready_to_hand_on(finance, books):
     from openpyxl import load_workbook
 
-    post(books, date(2026, 3, 3), "99.95", memo='=HYPERLINK("x")')
-    response = finance.get(url("journal_export"), {"format": "xlsx"})
-    assert response["Content-Disposition"].endswith('.xlsx"')
+    post(books, date(2026, 3, 3), "99.95", memo='=HYPERLINK("x")', cc=books.sales)
+    post(books, date(2026, 3, 20), "1500.00", memo="big sale", cc=books.sales)
+    post(books, date(2026, 4, 2), "7.00", memo="april, not asked for", cc=books.sales)
+    response = finance.get(url("journal_export"), {"format": "xlsx", "entity": books.usd.pk,
+                                                   "period_from": "2026-03", "period_to": "2026-03"})
+    assert response["Content-Disposition"] == 'attachment; filename="journal_acme_US_2026-03-01_2026-03-31.xlsx"'
     sheet = load_workbook(io.BytesIO(response.content)).active
-    rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 3
-    assert rows[1][7] == "'=HYPERLINK(\"x\")"
-    assert rows[1][9] == pytest.approx(99.95) and rows[2][10] == pytest.approx(99.95)
+    assert sheet.title == "Journal"
+    assert sheet["A1"].value == "Journal" and sheet["A1"].font.bold
+    assert sheet["A2"].value == ("Acme · 1 Mar 2026 – 31 Mar 2026 · Entity US · Acme Inc · "
+                                 "debit and credit in each entity's functional currency")
+    assert [c.value for c in sheet[4]] == EXPORT_TITLES
+    assert sheet.freeze_panes == "A5" and sheet.auto_filter.ref == "A4:Q8"  # the four lines, not the total
+    lines = list(sheet.iter_rows(min_row=5, max_row=8))
+    assert [(r[0].value.date(), r[7].value, r[9].value, r[10].value) for r in lines] == [
+        (date(2026, 3, 20), "big sale", 1500, None), (date(2026, 3, 20), "big sale", None, 1500),
+        (date(2026, 3, 3), "'=HYPERLINK(\"x\")", 99.95, None), (date(2026, 3, 3), "'=HYPERLINK(\"x\")", None, 99.95)]
+    assert {(r[9].number_format, r[10].number_format, r[12].number_format) for r in lines} == {(USD_FORMAT,) * 3}
+    assert (lines[0][0].number_format, lines[0][16].number_format) == ("yyyy-mm-dd", "mmm yyyy")
+    total = sheet[9]
+    assert [total[0].value, total[1].value, total[9].value, total[10].value, total[11].value] == [
+        "Total USD", "4 lines", 1599.95, 1599.95, "USD"]
+    assert total[9].font.bold and total[9].number_format == USD_FORMAT
+    assert sheet.max_row == 9
+    assert sheet.column_dimensions["F"].width >= len("Subscription revenue")
+
+
+def test_lines_in_several_currencies_keep_their_own_decimals_and_a_total_per_currency(finance, books):
+    from openpyxl import load_workbook
+
+    japan = ledger.entity_create(tenant=books.org, actor=None, code="JP", name="Acme KK", functional_currency="JPY")
+    ledger.journal_post(tenant=books.org, actor=None, entity=books.usd, date=date(2026, 3, 2), memo="euro invoice",
+                        lines=[LineSpec(books.cash.pk, Decimal("100.00"), currency="EUR"),
+                               LineSpec(books.revenue.pk, Decimal("-100.00"), currency="EUR")])
+    post(books, date(2026, 3, 3), "20.00", memo="uk sale", entity=books.gbp)
+    post(books, date(2026, 3, 4), "150000", memo="tokyo sale", entity=japan)
+    response = finance.get(url("journal_export"), {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [(r[7], r[9], r[10], r[11], r[12], r[13], r[14]) for r in rows[1:7]] == [
+        ("tokyo sale", "150000", "", "JPY", "150000", "JPY", "1"),
+        ("tokyo sale", "", "150000", "JPY", "-150000", "JPY", "1"),
+        ("uk sale", "20.00", "", "GBP", "20.00", "GBP", "1"),
+        ("uk sale", "", "20.00", "GBP", "-20.00", "GBP", "1"),
+        ("euro invoice", "108.50", "", "USD", "100.00", "EUR", "1.085"),
+        ("euro invoice", "", "108.50", "USD", "-100.00", "EUR", "1.085"),
+    ]
+    # One total per functional currency: yen, pounds and dollars are never added together.
+    assert [(r[0], r[1], r[9], r[10], r[11]) for r in rows[7:]] == [
+        ("Total GBP", "2 lines", "20.00", "20.00", "GBP"), ("Total JPY", "2 lines", "150000", "150000", "JPY"),
+        ("Total USD", "2 lines", "108.50", "108.50", "USD")]
+
+    sheet = load_workbook(io.BytesIO(finance.get(url("journal_export"), {"format": "xlsx"}).content)).active
+    yen = "#,##0;(#,##0);#,##0"
+    body = list(sheet.iter_rows(min_row=5))
+    money = [(r[9].number_format if r[9].value is not None else r[10].number_format, r[12].number_format)
+             for r in body[:6]]
+    assert money == [(yen, yen)] * 2 + [(USD_FORMAT, USD_FORMAT)] * 4  # pounds and dollars: two decimals
+    assert [(r[0].value, r[9].value, r[9].number_format, r[10].number_format) for r in body[6:]] == [
+        ("Total GBP", 20, USD_FORMAT, USD_FORMAT), ("Total JPY", 150000, yen, yen),
+        ("Total USD", 108.5, USD_FORMAT, USD_FORMAT)]
+    assert sheet["O9"].value == 1.085 and sheet["O9"].number_format == "General"
 
 
 def test_the_export_stops_at_its_cap_and_says_so(finance, books, monkeypatch):
@@ -221,9 +282,10 @@ def test_the_export_stops_at_its_cap_and_says_so(finance, books, monkeypatch):
     monkeypatch.setattr(selectors, "EXPORT_MAX_ROWS", 4)
     response = finance.get(url("journal_export"), {"format": "csv"})
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert len(rows) == 1 + 4
+    assert len(rows) == 1 + 4 + 1  # the header, the newest four lines, their total
     assert response["X-Export-Truncated"] == "true"
-    assert "first-4-lines.csv" in response["Content-Disposition"]
+    assert response["Content-Disposition"] == 'attachment; filename="journal_acme_all-dates_first-4-lines.csv"'
+    assert rows[-1][:2] == ["Total USD", "4 lines"]
 
 
 def test_the_journal_runs_a_fixed_number_of_queries_however_many_lines_it_shows(finance, books, django_assert_max_num_queries):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from openpyxl import load_workbook
 
 from finops.audit.models import AuditEvent
 from finops.ledger import services as ledger
@@ -221,17 +222,44 @@ def test_a_garbled_cursor_shows_the_first_page(client, org, users):
     assert len(response.context["events"]) == 4
 
 
+AUDIT_TITLES = ["At (UTC)", "Who", "Action", "Object type", "Object id", "Object", "Before", "After"]
+
+
 def test_the_audit_log_exports_as_csv_with_formulas_neutralised(client, org, users):
-    ledger.entity_create(tenant=org, actor=None, code="=1+2", name="Evil", functional_currency="USD")
+    entity = ledger.entity_create(tenant=org, actor=None, code="=1+2", name="Evil", functional_currency="USD")
     client.force_login(users["viewer"])
     response = client.get(url("audit"), {"format": "csv", "action": "entity.create"})
-    assert response["Content-Disposition"] == 'attachment; filename="audit-acme.csv"'
+    assert response["Content-Disposition"] == 'attachment; filename="audit-log_acme_entity.create.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == ["At (UTC)", "Who", "Action", "Object type", "Object id", "Object", "Before", "After"]
-    assert len(rows) == 2
-    assert rows[1][1:4] == ["system", "entity.create", "entity"]
-    assert rows[1][5] == "'=1+2 · Evil"  # would be a formula in a spreadsheet without the apostrophe
-    assert rows[1][7] == '{"code": "=1+2", "name": "Evil", "functional_currency": "USD"}'
+    assert rows[0] == AUDIT_TITLES
+    with tenant_context(org):
+        event = AuditEvent.objects.get(action="entity.create")
+    assert rows[1:] == [[f"{event.at:%Y-%m-%d %H:%M:%S}", "system", "entity.create", "entity", str(entity.pk),
+                         "'=1+2 · Evil",  # would be a formula in a spreadsheet without the apostrophe
+                         "", '{"code": "=1+2", "name": "Evil", "functional_currency": "USD"}']]
+
+
+def test_the_audit_log_exports_as_a_sheet_ready_to_hand_on(client, org, users):
+    ledger.entity_create(tenant=org, actor=None, code="US", name="Acme Inc", functional_currency="USD")
+    ledger.entity_create(tenant=org, actor=None, code="UK", name="Acme Ltd", functional_currency="GBP")
+    client.force_login(users["viewer"])
+    assert 'href="/o/acme/audit/?format=xlsx"' in client.get(url("audit")).content.decode()
+    response = client.get(url("audit"), {"format": "xlsx", "object_type": "entity"})
+    assert response["Content-Disposition"] == 'attachment; filename="audit-log_acme_entity.xlsx"'
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.title == "Audit log"
+    assert sheet["A1"].value == "Audit log" and sheet["A1"].font.bold
+    assert sheet["A2"].value == "Acme · Object type entity"
+    assert [c.value for c in sheet[4]] == AUDIT_TITLES
+    assert sheet.freeze_panes == "A5" and sheet.auto_filter.ref == "A4:H6"
+    with tenant_context(org):
+        events = list(AuditEvent.objects.filter(object_type="entity").order_by("-at", "-id"))
+    body = list(sheet.iter_rows(min_row=5, values_only=True))
+    assert [(r[0], r[2], r[5]) for r in body] == [
+        (e.at.replace(microsecond=0, tzinfo=None), "entity.create", e.object_repr) for e in events]
+    assert [r[5] for r in body] == ["UK · Acme Ltd", "US · Acme Inc"]
+    assert sheet["A5"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert sheet.column_dimensions["H"].width == 60
 
 
 def test_the_audit_log_shows_only_this_organisations_events(client, org, other_org, users):

@@ -3,6 +3,7 @@ reversing it, and the manual entry form (lines added and totals recomputed with 
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from datetime import date
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from finops import bounds
 from finops.errors import DomainError
-from finops.exports import export_response
+from finops.exports import DATE, MONEY, MONTH, NUMBER, Column, Sheet, export_filename, sheet_response
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
@@ -31,6 +32,7 @@ from ..forms import (
     raw_lines,
     typed_totals,
 )
+from ..models import Source
 from ..services import journal_post, journal_reverse
 
 CURSOR_PARAMS = ("after", "before", "format")
@@ -64,15 +66,62 @@ def journal(request):
 @require_GET
 def journal_export(request):
     form = JournalFilterForm(request.GET or None, tenant=request.org)
-    rows, truncated = selectors.journal_lines_export(
-        tenant=request.org, filters=form.filters(), cap=selectors.EXPORT_MAX_ROWS
-    )
-    name = f"journal-{request.org.slug}-{date.today():%Y%m%d}"
-    if truncated:
-        name += f"-first-{selectors.EXPORT_MAX_ROWS}-lines"
-    response = export_response(request.GET.get("format", "csv"), name, selectors.EXPORT_HEADER, rows)
-    response["X-Export-Truncated"] = "true" if truncated else "false"
+    filters = form.filters()
+    export = selectors.journal_lines_export(tenant=request.org, filters=filters, cap=selectors.EXPORT_MAX_ROWS)
+    response = sheet_response(request.GET.get("format", "csv"), export_sheet(request.org, filters, export))
+    response["X-Export-Truncated"] = "true" if export.truncated else "false"
     return response
+
+
+def _date_range(filters: selectors.JournalFilters) -> tuple[date | None, date | None]:
+    """The first and last day the filters let through (months are whole months)."""
+    first, last = filters.period_from, filters.period_to
+    if filters.period is not None:
+        first, last = first or filters.period.start, last or filters.period.end
+    if first is not None:
+        first = first.replace(day=1)
+    if last is not None:
+        last = last.replace(day=calendar.monthrange(last.year, last.month)[1])
+    return first, last
+
+
+def export_sheet(org, filters: selectors.JournalFilters, export: selectors.JournalExport) -> Sheet:
+    """The filtered journal lines as a sheet to hand on: each line in its entity's functional
+    currency (the Currency column gives each row its decimals) and its transaction currency, the
+    filters in words, and a debit / credit total per functional currency: lines of several
+    currencies are never added into one figure."""
+    columns = [Column("Date", DATE), Column("Entry"), Column("Line"), Column("Entity"), Column("Account"),
+               Column("Account name"), Column("Cost center"), Column("Memo"), Column("Reference"),
+               Column("Debit", MONEY, currency_from="Currency"), Column("Credit", MONEY, currency_from="Currency"),
+               Column("Currency"), Column("Transaction amount", MONEY, currency_from="Transaction currency"),
+               Column("Transaction currency"), Column("Rate", NUMBER), Column("Source"), Column("Period", MONTH)]
+    rows = ([x.date, f"JE-{x.entry_id}", x.line_no, x.entity, x.account, x.account_name, x.cost_center, x.memo,
+             x.reference, x.debit, x.credit, x.currency, x.txn_amount, x.txn_currency, x.rate, x.source, x.period]
+            for x in export.lines)
+    totals = [[f"Total {t.currency}", f"{t.lines:,} line{'s' if t.lines != 1 else ''}", *[None] * 7, t.debit,
+               t.credit, t.currency, *[None] * 5] for t in export.totals]
+    first, last = _date_range(filters)
+    dates = (f"{first:%-d %b %Y} – {last:%-d %b %Y}" if first and last else f"from {first:%-d %b %Y}" if first
+             else f"through {last:%-d %b %Y}" if last else "All dates")
+    about = [org.name, dates]
+    for label, value in (("Entity", filters.entity), ("Account", filters.account),
+                         ("Cost center", filters.cost_center)):
+        if value is not None:
+            about.append(f"{label} {value}")
+    if filters.source:
+        about.append(f"Source: {dict(Source.choices).get(filters.source, filters.source)}")
+    if filters.q.strip():
+        about.append(f"Search “{filters.q.strip()}”")
+    if export.truncated:
+        about.append(f"the newest {len(export.lines):,} matching lines only")
+    about.append("debit and credit in each entity's functional currency")
+    span = ([f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"] if first and last else [f"from-{first:%Y-%m-%d}"] if first
+            else [f"through-{last:%Y-%m-%d}"] if last else ["all-dates"])
+    name = ["journal", org.slug, filters.entity.code if filters.entity else None, *span]
+    if export.truncated:
+        name.append(f"first-{len(export.lines)}-lines")
+    return Sheet(title="Journal", columns=columns, rows=rows, totals=totals, about=about,
+                 filename=export_filename(*name))
 
 
 @org_view(Action.VIEW)

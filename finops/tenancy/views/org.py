@@ -14,11 +14,12 @@ from django.contrib import messages
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from finops.audit.models import AuditEvent
 from finops.errors import DomainError
-from finops.exports import export_response
+from finops.exports import DATETIME, Column, Sheet, export_filename, sheet_response
 from finops.tenancy import selectors, services
 from finops.tenancy.decorators import org_view
 from finops.tenancy.forms import AuditFilterForm, InviteForm, OrganizationSettingsForm, RoleForm
@@ -189,10 +190,7 @@ def audit(request):
     if filters["object_type"]:
         events = events.filter(object_type=filters["object_type"])
     if request.GET.get("format") in {"csv", "xlsx"}:
-        rows = ((e.at, e.actor_label, e.action, e.object_type, e.object_id, e.object_repr,
-                 _text(e.before), _text(e.after)) for e in events[:AUDIT_EXPORT_CAP].iterator())
-        return export_response(request.GET["format"], f"audit-{request.org.slug}",
-                               ["At (UTC)", "Who", "Action", "Object type", "Object id", "Object", "Before", "After"], rows)
+        return sheet_response(request.GET["format"], audit_sheet(request.org, filters, events))
     rows, older, newer = _page(events, filters["cursor"])
     # The filter menus offer what the recent log contains (bounded: the log grows without end).
     recent = AuditEvent.objects.order_by("-at", "-id").values("id")[:5000]
@@ -203,6 +201,25 @@ def audit(request):
                "actions": actions, "object_types": object_types, "page_size": AUDIT_PAGE_SIZE}
     template = "tenancy/audit_list.html#log" if request.htmx and not request.htmx.history_restore_request else "tenancy/audit_list.html"
     return render(request, template, context)
+
+
+def audit_sheet(org, filters: dict, events) -> Sheet:
+    """The audit log under its filters as a sheet to hand on (newest first, at most
+    AUDIT_EXPORT_CAP events): timestamps in the project's time zone, named in the title."""
+    truncated = events[AUDIT_EXPORT_CAP:AUDIT_EXPORT_CAP + 1].exists()
+    columns = [Column(f"At ({timezone.get_current_timezone_name()})", DATETIME), Column("Who"), Column("Action"),
+               Column("Object type"), Column("Object id"), Column("Object"), Column("Before", width=60),
+               Column("After", width=60)]
+    rows = ((e.at, e.actor_label, e.action, e.object_type, e.object_id, e.object_repr, _text(e.before),
+             _text(e.after)) for e in events[:AUDIT_EXPORT_CAP].iterator())
+    about = [org.name, *(f"{label} {filters[key]}" for key, label in (("action", "Action"),
+                                                                     ("object_type", "Object type")) if filters[key])]
+    if len(about) == 1:
+        about.append("All events")
+    if truncated:
+        about.append(f"the newest {AUDIT_EXPORT_CAP:,} events only")
+    return Sheet(title="Audit log", columns=columns, rows=rows, about=about,
+                 filename=export_filename("audit-log", org.slug, filters["action"], filters["object_type"]))
 
 
 urlpatterns = [
