@@ -58,7 +58,7 @@ def test_the_inbox_lists_an_open_alert_with_its_rule_line_period_and_figures(cli
     assert (f'<a href="{journal}?entity={alert.entity_id}&amp;account={alert.account_id}&amp;cost_center='
             f'{alert.cost_center_id}&amp;period_from=2026-03&amp;period_to=2026-03" '
             'title="The journal lines behind this actual">260.00</a>') in page.content.decode()
-    assert '<td class="num bad" title="Unfavourable">60.00</td>' in page.content.decode()  # expense over budget
+    assert '<td data-label="Variance" class="num bad" title="Unfavourable">60.00</td>' in page.content.decode()  # expense over budget
     assert url("alert_acknowledge", pk=alert.pk) not in page.content.decode()  # a viewer reads only
     client.force_login(users["director"])
     assert url("alert_acknowledge", pk=alert.pk) in client.get(url("alert_inbox")).content.decode()
