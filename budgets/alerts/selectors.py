@@ -68,14 +68,14 @@ def alert_is_open(alert, *, now: datetime | None = None) -> bool:
     return inbox_is_open(alert.item, now=now)
 
 
-def alert_inbox_rows(*, tenant, status: str = "", limit: int = 500) -> list[Alert]:
+def alert_inbox_rows(*, tenant, status: str = "", limit: int = 500, back: str = "") -> list[Alert]:
     """The inbox's alerts (newest `limit`), each with what the page shows of it: `is_open`,
     `journal_url`, `currency`, `figures` (variance % and consumed % apart, favourable) and
     `basis_words`."""
     alerts = list(alert_list(tenant=tenant, status=status)[:limit])
     for alert in alerts:
         alert.is_open = alert_is_open(alert)
-        alert.journal_url = alert_journal_path(tenant, alert)
+        alert.journal_url = alert_journal_path(tenant, alert, back=back)
         alert.currency = alert.rule.budget.entity.functional_currency
         alert.figures = v.variance(account_type=alert.account.type, actual=alert.actual, budget=alert.budget,
                                    currency=alert.currency)
@@ -135,11 +135,12 @@ def access_alert(*, tenant, pk) -> Alert:
 REPORT_BASIS = {AlertBasis.MONTH: v.Basis.MONTH, AlertBasis.YTD: v.Basis.YTD, AlertBasis.PROJECTED: v.Basis.FULL_YEAR}
 
 
-def alert_journal_path(tenant: Organization, alert) -> str:
+def alert_journal_path(tenant: Organization, alert, *, back: str = "") -> str:
     """The journal lines behind an alert's actual: its entity, account, cost center and the
-    months of the rule's basis (the month, or the fiscal year to that month)."""
+    months of the rule's basis (the month, or the fiscal year to that month); `back`, the page
+    linking there."""
     end = alert.period.start
     start = end if alert.rule.basis == AlertBasis.MONTH else fiscal_year_first_month(
         tenant=tenant, fiscal_year=alert.rule.budget.fiscal_year)
     return journal_lines_path(org_slug=tenant.slug, entity_id=alert.entity_id, account_id=alert.account_id,
-                              cost_center_id=alert.cost_center_id, start=start, end=end)
+                              cost_center_id=alert.cost_center_id, start=start, end=end, back=back)

@@ -23,7 +23,8 @@ FILTERS = [("open", "Open"), ("acknowledged", "Acknowledged"), ("snoozed", "Snoo
 def alert_inbox(request):
     status = request.GET.get("status", "open")
     status = status if status in dict(FILTERS) else "open"
-    alerts = alert_inbox_rows(tenant=request.org, status="" if status == "all" else status)
+    alerts = alert_inbox_rows(tenant=request.org, status="" if status == "all" else status,
+                              back=request.get_full_path())
     context = {"alerts": alerts, "status": status, "filters": FILTERS, "snooze_days": SNOOZE_DAYS,
                "may_act": can(request.membership.role, Action.REQUEST)}
     partial = request.htmx and request.htmx.target == "alert-table" and not request.htmx.history_restore_request

@@ -44,6 +44,7 @@ class Links:
         slug, version = request.org.slug, report.version
         self.report = report
         self.slug = slug
+        self.back = request.get_full_path()
         try:
             self.grid = reverse("budgets:version", kwargs={"org_slug": slug, "pk": version.pk})
         except NoReverseMatch:  # the grid page is not mounted: the report itself is the version page
@@ -54,7 +55,8 @@ class Links:
         if start is None:
             start, end = self.report.start, self.report.end
         return journal_lines_path(org_slug=self.slug, entity_id=self.report.version.budget.entity_id,
-                                  account_id=row.account_id, cost_center_id=row.cost_center_id, start=start, end=end)
+                                  account_id=row.account_id, cost_center_id=row.cost_center_id, start=start, end=end,
+                                  back=self.back)
 
     def actual(self, row: VarianceRow) -> str:
         if row.is_group:  # the journal filters one account, not a group

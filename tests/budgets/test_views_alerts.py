@@ -56,7 +56,7 @@ def test_the_inbox_lists_an_open_alert_with_its_rule_line_period_and_figures(cli
             "260.00 200.00 60.00 30.0 % 130.0 % Open") in text
     journal = reverse("ledger:journal", kwargs={"org_slug": "acme"})
     assert (f'<a href="{journal}?entity={alert.entity_id}&amp;account={alert.account_id}&amp;cost_center='
-            f'{alert.cost_center_id}&amp;period_from=2026-03&amp;period_to=2026-03" '
+            f'{alert.cost_center_id}&amp;period_from=2026-03&amp;period_to=2026-03&amp;back=%2Fo%2Facme%2Fbudgets%2Falerts%2F" '
             'title="The journal lines behind this actual">260.00</a>') in page.content.decode()
     assert '<td data-label="Variance" class="num bad" title="Unfavourable">60.00</td>' in page.content.decode()  # expense over budget
     assert url("alert_acknowledge", pk=alert.pk) not in page.content.decode()  # a viewer reads only

@@ -77,9 +77,15 @@ def test_every_actual_links_to_the_journal_lines_behind_it(viewer, books, plan):
     assert link.path == reverse("ledger:journal", kwargs={"org_slug": "acme"})
     assert parse_qs(link.query) == {"entity": [str(books.usd.pk)], "account": [str(books.rent.pk)],
                                     "cost_center": [str(books.ops.pk)], "period_from": ["2026-01"],
-                                    "period_to": ["2026-03"]}
+                                    "period_to": ["2026-03"], "back": [url(plan, month="2026-03", basis="ytd")]}
     journal = viewer.get(rent["actual_url"])
     assert [(line.account.code, line.amount) for line in journal.context["page"].lines] == [("6100", D("340.0000"))]
+    # The journal leads back to the report it was opened from, and to nowhere else.
+    back = f'<a class="btn" href="{url(plan, month="2026-03", basis="ytd")}" data-back>← Back to budget vs actual</a>'
+    assert back.replace("&", "&amp;") in journal.content.decode()
+    for elsewhere in ("https://evil.example/o/acme/", "/o/globex/budgets/", "//evil.example/o/acme/", "/o/acme/nowhere/"):
+        page = viewer.get(reverse("ledger:journal", kwargs={"org_slug": "acme"}), {"back": elsewhere})
+        assert page.status_code == 200 and "data-back" not in page.content.decode()
     revenue = next(line for line in response.context["lines"] if line["row"].account_code == "4000")
     journal = viewer.get(revenue["actual_url"])  # Jan and March, not another month
     assert sorted(line.amount for line in journal.context["page"].lines) == [D("-1200.0000"), D("-1100.0000")]

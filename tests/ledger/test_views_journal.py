@@ -316,3 +316,14 @@ def test_the_journal_is_not_found_for_a_non_member(client, books, other_org):
 
     client.force_login(get_user_model().objects.get(email="finance@globex.test"))
     assert client.get(url("journal")).status_code == 404
+
+
+def test_each_line_shows_its_currency_and_the_currency_it_was_entered_in(viewer, books):
+    from finops.ledger.services import LineSpec, journal_post
+
+    journal_post(tenant=books.org, actor=None, entity=books.usd, date=date(2026, 3, 10), lines=[
+        LineSpec(books.rent.pk, Decimal("100"), currency="GBP"), LineSpec(books.cash.pk, Decimal("-100"), currency="GBP")])
+    html = viewer.get(url("journal")).content.decode()
+    assert '<th scope="col">Currency</th><th scope="col">Source</th>' in html
+    assert ('<td class="ccy">USD <span class="muted" title="Entered as 100.00 GBP at 1.2700000000">from GBP</span></td>'
+            in html)

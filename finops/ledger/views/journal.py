@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from finops import bounds
 from finops.errors import DomainError
 from finops.exports import DATE, MONEY, MONTH, NUMBER, Column, Sheet, export_filename, sheet_response
+from finops.ledger.links import back_link
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
@@ -53,7 +54,9 @@ def journal(request):
     totals = selectors.journal_totals(tenant=request.org, filters=filters)
     filled = [(k, v) for k, v in request.GET.items() if v and k != "format"]
     query = urlencode([(k, v) for k, v in filled if k not in CURSOR_PARAMS])
-    context = {"form": form, "page": page, "totals": totals, "query": query, "export_cap": selectors.EXPORT_MAX_ROWS}
+    back, back_title = back_link(request)
+    context = {"form": form, "page": page, "totals": totals, "query": query, "export_cap": selectors.EXPORT_MAX_ROWS,
+               "back": back, "back_title": back_title}
     partial = request.htmx and request.htmx.target == "journal-table" and not request.htmx.history_restore_request
     response = render(request, "ledger/journal_list.html#table" if partial else "ledger/journal_list.html", context)
     if partial:  # the address bar shows the filters in force, not every empty field of the form
