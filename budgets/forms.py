@@ -330,7 +330,7 @@ class TransferForm(forms.Form):
     destination = forms.CharField(label="To line", max_length=300, required=False,
                                   widget=forms.TextInput(attrs={"list": "destination-lines", "autocomplete": "off",
                                                                 "placeholder": "a line of the same kind"}))
-    account = forms.ModelChoiceField(queryset=None, required=False, label="Or to a new line: account")
+    account = forms.ModelChoiceField(queryset=None, required=False, label="Account")
     cost_center = forms.ModelChoiceField(queryset=None, required=False, label="Cost center")
     period = forms.ModelChoiceField(queryset=None, required=False, label="Month")
     amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=20, decimal_places=4)
