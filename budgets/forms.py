@@ -11,6 +11,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
+from finops.errors import DomainError
 from finops.imports import parse_amount
 from finops.ledger.forms import DateInput, MonthField
 from finops.ledger.models import Account, AccountType, CostCenter, Entity, Period
@@ -24,7 +25,7 @@ from .models import FINAL_STATUSES, Budget, BudgetVersion, TransferStatus
 from .reports import GROUP_BY_CHOICES, SORTS, RowView
 from .services.budgets import BUDGET_ACCOUNT_TYPES
 from .services.cells import SPREAD_METHODS
-from .transfers.selectors import TransferFilters
+from .transfers.selectors import LineFunds, TransferFilters, transfer_line_pick, transfer_partner_types
 from .variance import Basis
 
 MONTH_CHOICES = [(n, f"M{n}") for n in range(1, 13)]
@@ -370,24 +371,93 @@ class TransferFilterForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    source = forms.TypedChoiceField(coerce=int, label="From line")
-    account = forms.ModelChoiceField(queryset=None, label="To account")
-    cost_center = forms.ModelChoiceField(queryset=None, required=False, label="To cost center")
-    period = forms.ModelChoiceField(queryset=None, label="To month")
+    """A transfer request. The lines are picked by typing (a search box with suggestions, not a
+    select of every line): "From line" among the version's lines, "To line" among the lines the
+    rule allows for that source (`transfer_partner_types`) — or a cell not budgeted yet (account,
+    cost center, month), the accounts narrowed the same way. The text typed is kept on a bad form;
+    `clean` turns it into lines (`source_funds`, `destination_funds`)."""
+
+    source = forms.CharField(label="From line", max_length=300,
+                             widget=forms.TextInput(attrs={"list": "source-lines", "autocomplete": "off",
+                                                           "placeholder": "e.g. 6100 OPS 2026-03"}))
+    destination = forms.CharField(label="To line", max_length=300, required=False,
+                                  widget=forms.TextInput(attrs={"list": "destination-lines", "autocomplete": "off",
+                                                                "placeholder": "a line of the same kind"}))
+    account = forms.ModelChoiceField(queryset=None, required=False, label="Account")
+    cost_center = forms.ModelChoiceField(queryset=None, required=False, label="Cost center")
+    period = forms.ModelChoiceField(queryset=None, required=False, label="Month")
     amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=20, decimal_places=4)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     override_reason = forms.CharField(required=False, max_length=2000,
                                       help_text="Finance only: move more than the line has available, and why.")
 
-    def __init__(self, *args, tenant, version, funds, may_override: bool, **kwargs):
+    def __init__(self, *args, tenant, version, may_override: bool, lines_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "—")] + [(f.line_id, f.label) for f in funds]
+        self.tenant, self.version = tenant, version
+        self.source_funds = self.destination_funds = None
+        if lines_url:  # the suggestions follow what is typed (htmx); without JavaScript the text still works
+            for name, include in (("source", None), ("destination", "#id_source")):
+                self.fields[name].widget.attrs.update({
+                    "hx-get": lines_url, "hx-trigger": "input changed delay:250ms, focus", "hx-swap": "innerHTML",
+                    "hx-target": f"#{name}-lines", "hx-sync": "this:replace", **({"hx-include": include} if include else {})})
         with tenant_context(tenant, savepoint=False):
             self.fields["account"].queryset = Account.objects.filter(
-                active=True, type__in=BUDGET_ACCOUNT_TYPES).order_by("code")
+                active=True, type__in=self.account_types()).order_by("code")
             self.fields["cost_center"].queryset = CostCenter.objects.filter(active=True).order_by("code")
             self.fields["period"].queryset = (Period.objects.filter(fiscal_year=version.budget.fiscal_year)
                                               .order_by("number"))
         self.fields["period"].label_from_instance = lambda p: f"{p.start:%Y-%m}"
         if not may_override:
             del self.fields["override_reason"]
+
+    def typed_source(self) -> str:
+        return str((self.data.get("source") if self.is_bound else self.initial.get("source")) or "")
+
+    def source_line(self) -> LineFunds | None:
+        """The line the source text names, or None (nothing typed yet, or not one line)."""
+        if self.source_funds is None and self.typed_source().strip():
+            try:
+                self.source_funds = transfer_line_pick(tenant=self.tenant, version=self.version,
+                                                       text=self.typed_source())
+            except DomainError:
+                return None
+        return self.source_funds
+
+    def account_types(self) -> frozenset[str]:
+        """The kinds of account a destination may have: the source's partners, once it is known."""
+        source = self.source_line()
+        return transfer_partner_types(source.account_type) if source else frozenset(BUDGET_ACCOUNT_TYPES)
+
+    def clean_source(self):
+        try:
+            self.source_funds = transfer_line_pick(tenant=self.tenant, version=self.version,
+                                                   text=self.cleaned_data["source"], what="line to move money from")
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return self.cleaned_data["source"]
+
+    def clean(self):
+        data = super().clean()
+        text, account, period = (data.get("destination") or "").strip(), data.get("account"), data.get("period")
+        if self.source_funds is None:
+            return data
+        if text and (account or period):
+            self.add_error("destination", "Pick a line, or an account and month for a new line — not both.")
+        elif text:
+            try:  # of the source's kind first; another kind is named, and the service says why it is refused
+                self.destination_funds = transfer_line_pick(
+                    tenant=self.tenant, version=self.version, text=text, exclude=self.source_funds.line_id,
+                    types=transfer_partner_types(self.source_funds.account_type), what="line to move money to")
+            except DomainError as exc:
+                self.add_error("destination", exc.message)
+        elif not (account and period):
+            self.add_error("destination" if not account else "period",
+                           "Pick the line to move the money to, or an account and month for a new line.")
+        return data
+
+    def destination_value(self):
+        """For `transfer_request`: the destination line's id, or the new cell (account, cost center, period)."""
+        if self.destination_funds is not None:
+            return self.destination_funds.line_id
+        data = self.cleaned_data
+        return data["account"], data.get("cost_center"), data["period"]

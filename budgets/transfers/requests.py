@@ -38,7 +38,7 @@ from ..models import FINAL_STATUSES, BudgetLine, BudgetVersion, TransferRequest,
 from ..selectors import pk_of
 from ..services.cells import Cell, budget_cells_check
 from ..services.versions import segregation_of_duties_check
-from .selectors import ZERO, LineFunds, line_funds
+from .selectors import ZERO, LineFunds, line_funds, transfer_partner_types
 
 
 def _money(value, currency: str) -> Decimal:
@@ -133,7 +133,7 @@ def transfer_request(*, tenant, actor, version, source, destination, amount, rea
                               "center or account to move the money to.")
         funds = _funds(tenant, found, line)
         target_funds = _funds(tenant, found, target)
-        if funds.account_type != target_funds.account_type:
+        if target_funds.account_type not in transfer_partner_types(funds.account_type):
             raise DomainError(f"{funds.label} is {funds.account_type} and {target_funds.label} is "
                               f"{target_funds.account_type}: money moves between lines of the same kind.")
         if amount > funds.available and not override_reason:

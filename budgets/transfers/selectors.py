@@ -1,5 +1,7 @@
 """Reads of reallocation: each line's funds (original, transfers in and out, effective, actual,
-pending, available), the effective amounts, and the transfer requests (filtered and counted)."""
+pending, available), the effective amounts, the transfer requests (filtered and counted), and the
+lines a transfer may use — searched by what a person types, limited to the kinds the rule allows
+(`transfer_partner_types`, the one rule `transfer_request` enforces)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import CharField, Count, F, Func, Q, Sum, Value
 
 from finops.errors import DomainError, found
 from finops.ledger.actuals import ROLLUP_CELLS_SQL, natural_sign
@@ -17,7 +19,7 @@ from finops.ledger.money import quantum
 from finops.tenancy.context import tenant_context
 
 from ..effective import EFFECTIVE_LINES_SQL
-from ..models import BudgetVersion, TransferRequest, TransferStatus
+from ..models import BudgetLine, BudgetVersion, TransferRequest, TransferStatus
 from ..selectors import pk_of
 
 ZERO = Decimal(0)
@@ -82,6 +84,105 @@ def line_funds(*, tenant, version, lines=None) -> list[LineFunds]:
                                    "lines": ids})
             rows = cursor.fetchall()
     return [LineFunds(*row[:13], actual=natural_sign(row[4], row[13])) for row in rows]
+
+
+# --- the lines a transfer may use ------------------------------------------------------------------
+
+SEARCH_LIMIT = 20  # lines a picker offers at a time: type more to narrow
+
+
+def transfer_partner_types(account_type: str) -> frozenset[str]:
+    """The account types a line of `account_type` may give money to or take it from: its own.
+    Expense moves to expense and revenue to revenue; moving an expense budget into a revenue
+    target would change what the plan earns, not where it spends."""
+    return frozenset({account_type})
+
+
+def _words(text: str) -> list[str]:
+    """What was typed, as words to match; the label's separators ("/", "·") are not words."""
+    return [w for w in (text or "").replace("/", " ").replace("·", " ").split() if w.strip("-")]
+
+
+def transfer_line_search(*, tenant, version, text: str = "", types=None, exclude=None,
+                         limit: int = SEARCH_LIMIT) -> list[LineFunds]:
+    """Lines of `version` whose label holds every word of `text` (account code or name, cost
+    center code, month "2026-03"), of the account `types` only when given, without `exclude` (a
+    line or id), at most `limit`, in the funds' order. Only the tenant's lines: RLS and the
+    version's tenant both say so."""
+    with tenant_context(tenant):
+        found = BudgetVersion.objects.filter(pk=pk_of(version)).first()
+        if found is None:
+            raise DomainError("This budget version does not exist.")
+        month = Func(F("period__start"), Value("YYYY-MM"), function="to_char", output_field=CharField())
+        qs = BudgetLine.objects.filter(version=found).annotate(month=month)
+        if types is not None:
+            qs = qs.filter(account__type__in=list(types))
+        if exclude is not None:
+            qs = qs.exclude(pk=pk_of(exclude))
+        for word in _words(text):
+            qs = qs.filter(Q(account__code__istartswith=word) | Q(account__name__icontains=word)
+                           | Q(cost_center__code__icontains=word) | Q(month__startswith=word))
+        ids = list(qs.order_by(F("cost_center__code").asc(nulls_first=True), "account__code", "period__start")
+                   .values_list("id", flat=True)[:limit])
+    return line_funds(tenant=tenant, version=found, lines=ids) if ids else []
+
+
+def transfer_line_pick(*, tenant, version, text: str, types=None, exclude=None, what: str = "line") -> LineFunds:
+    """The one line `text` names: its exact label (what a picker fills in), else the only line
+    whose label holds every word typed. Of `types` when one is, else of any kind (so that the
+    service can say why another kind is refused). DomainError with what to do otherwise."""
+    text = (text or "").strip()
+    if not _words(text):
+        raise DomainError(f"Pick the {what}: type part of its account, cost center or month and choose it.")
+    for kinds in ([types, None] if types is not None else [None]):
+        matches = transfer_line_search(tenant=tenant, version=version, text=text, types=kinds, exclude=exclude,
+                                       limit=SEARCH_LIMIT + 1)
+        exact = [f for f in matches if f.label.casefold() == text.casefold()]
+        if exact or len(matches) == 1:
+            return (exact or matches)[0]
+        if matches:
+            many = f"{SEARCH_LIMIT}+" if len(matches) > SEARCH_LIMIT else str(len(matches))
+            raise DomainError(f"“{text}” matches {many} lines of this version: type more of it, or choose one "
+                              "from the list.")
+    raise DomainError(f"No line of this version matches “{text}”.")
+
+
+def transfer_destinations(*, tenant, version, source_text: str, text: str = "") -> list[LineFunds]:
+    """What a To-line picker offers for `text`: once `source_text` names one line, only the other
+    lines of the kinds the rule allows for it (`transfer_partner_types`); before, any line."""
+    try:
+        source = transfer_line_pick(tenant=tenant, version=version, text=source_text)
+    except DomainError:
+        return transfer_line_search(tenant=tenant, version=version, text=text)
+    return transfer_line_search(tenant=tenant, version=version, text=text, exclude=source.line_id,
+                                types=transfer_partner_types(source.account_type))
+
+
+@dataclass(frozen=True)
+class AccountGroup:
+    """The lines of one account (every cost center and month), for a page that groups them."""
+
+    account_code: str
+    account_name: str
+    account_type: str
+    lines: list[LineFunds]
+
+    @property
+    def effective(self) -> Decimal:
+        return sum((f.effective for f in self.lines), ZERO)
+
+    @property
+    def available(self) -> Decimal:
+        return sum((f.available for f in self.lines), ZERO)
+
+
+def funds_by_account(funds: list[LineFunds]) -> list[AccountGroup]:
+    """`funds` grouped by account (by code), each group's lines by cost center and month."""
+    groups: dict[str, list[LineFunds]] = {}
+    for f in sorted(funds, key=lambda f: (f.account_code, f.cost_center_code, f.period)):
+        groups.setdefault(f.account_code, []).append(f)
+    return [AccountGroup(lines[0].account_code, lines[0].account_name, lines[0].account_type, lines)
+            for lines in groups.values()]
 
 
 @dataclass(frozen=True)

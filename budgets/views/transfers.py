@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -30,7 +30,10 @@ from ..transfers.requests import transfer_approve, transfer_cancel, transfer_rej
 from ..transfers.selectors import (
     TransferTotal,
     access_transfer,
+    funds_by_account,
     line_funds,
+    transfer_destinations,
+    transfer_line_search,
     transfer_list,
     transfer_status_counts,
     transfer_totals,
@@ -124,26 +127,58 @@ def export_sheet(org, words: list[str], transfers, totals: list[TransferTotal], 
                  filename=export_filename("transfer-requests", org.slug, filters.status, *span))
 
 
+FUNDS_PAGE_SIZE = 50
+
+
+def _line_label(funds, line_id: str) -> str:
+    """The label of the version's line `line_id` (a table row's "move from here" link), or ""."""
+    return next((f.label for f in funds if str(f.line_id) == line_id), "")
+
+
 @org_view(Action.REQUEST)
 def transfer_create(request, version_pk: int):
     version = access_version(tenant=request.org, pk=version_pk)
     funds = line_funds(tenant=request.org, version=version)
     may_override = can(request.membership.role, Action.WRITE)
-    form = TransferForm(request.POST or None, tenant=request.org, version=version, funds=funds, may_override=may_override,
-                        initial={"source": request.GET.get("source")})
+    form = TransferForm(request.POST or None, tenant=request.org, version=version, may_override=may_override,
+                        initial={"source": _line_label(funds, request.GET.get("source", ""))},
+                        lines_url=reverse("budgets:transfer_lines", kwargs={"org_slug": request.org.slug,
+                                                                            "version_pk": version.pk}))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             transfer = transfer_request(
-                tenant=request.org, actor=request.user, version=version, source=data["source"],
-                destination=(data["account"], data["cost_center"], data["period"]), amount=data["amount"],
+                tenant=request.org, actor=request.user, version=version, source=form.source_funds.line_id,
+                destination=form.destination_value(), amount=data["amount"],
                 reason=data["reason"], override_reason=data.get("override_reason", ""))
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Transfer #{transfer.pk} of {transfer.amount:,.2f} requested.")
             return _back_to_list(request)
-    return render(request, "budgets/transfer_form.html", {"version": version, "funds": funds, "form": form})
+    page = Paginator(funds, FUNDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    typed = form.typed_source()
+    return render(request, "budgets/transfer_form.html", {
+        "version": version, "form": form, "page": page, "funds": page.object_list, "lines_count": len(funds),
+        "source_lines": transfer_line_search(tenant=request.org, version=version, text=typed),
+        "destination_lines": transfer_destinations(tenant=request.org, version=version, source_text=typed,
+                                                   text=form["destination"].value() or "")})
+
+
+@org_view(Action.REQUEST)
+@require_GET
+def transfer_lines(request, version_pk: int):
+    """The picker's suggestions (`<option>`s of its datalist) for what is typed: `?source=…` for
+    the From line; `?destination=…` (with the source typed so far) for the To line, then only lines
+    the rule allows for that source."""
+    version = access_version(tenant=request.org, pk=version_pk)
+    source_text = request.GET.get("source", "")
+    if "destination" in request.GET:
+        lines = transfer_destinations(tenant=request.org, version=version, source_text=source_text,
+                                      text=request.GET["destination"])
+    else:
+        lines = transfer_line_search(tenant=request.org, version=version, text=source_text)
+    return render(request, "budgets/transfer_form.html#options", {"lines": lines})
 
 
 def _decision(request, pk: int, service, verb: str, **kwargs):
@@ -223,7 +258,11 @@ def transfer_proposal(request, version_pk: int):
                     return _back_to_list(request)
             except DomainError as exc:
                 context["errors"] = [exc.message]
-    context["rows"] = [(f, context["typed"].get(f.line_id, {})) for f in funds]
+    # One collapsible block per account: open where a line is picked (or when there is one account).
+    groups = funds_by_account(funds)
+    context["groups"] = [{"account": g, "open": len(groups) == 1 or any(f.line_id in context["picked"] for f in g.lines),
+                          "picked": sum(f.line_id in context["picked"] for f in g.lines),
+                          "rows": [(f, context["typed"].get(f.line_id, {})) for f in g.lines]} for g in groups]
     return render(request, "budgets/transfer_proposal.html", context)
 
 
@@ -231,6 +270,7 @@ urlpatterns = [
     path("transfers/", transfers, name="transfers"),
     path("transfers/export/", transfers_export, name="transfers_export"),
     path("versions/<int:version_pk>/transfers/new/", transfer_create, name="transfer_create"),
+    path("versions/<int:version_pk>/transfers/lines/", transfer_lines, name="transfer_lines"),
     path("versions/<int:version_pk>/proposal/", transfer_proposal, name="transfer_proposal"),
     path("transfers/<int:pk>/approve/", transfer_approve_view, name="transfer_approve"),
     path("transfers/<int:pk>/reject/", transfer_reject_view, name="transfer_reject"),

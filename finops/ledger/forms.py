@@ -21,7 +21,7 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.selectors import member_users
 
 from .models import Account, AccountType, CostCenter, Entity, FxRateKind, Period, Source
-from .money import is_valid_currency, minor_units
+from .money import active_currency_problem, is_valid_currency, minor_units
 from .selectors import JournalFilters
 from .services import LineSpec
 
@@ -71,14 +71,19 @@ class AmountField(forms.DecimalField):
 
 
 class CurrencyCodeField(forms.CharField):
-    def __init__(self, **kwargs):
+    """An ISO 4217 code as typed. `active_only` (for new rows): only currencies in circulation."""
+
+    def __init__(self, *, active_only: bool = False, **kwargs):
         kwargs.setdefault("max_length", 3)
+        self.active_only = active_only
         super().__init__(**kwargs)
 
     def clean(self, value):
         value = (super().clean(value) or "").strip().upper()
         if value and not is_valid_currency(value):
             raise ValidationError(f"{value} is not an ISO 4217 currency code.")
+        if value and self.active_only and (problem := active_currency_problem(value)):
+            raise ValidationError(problem)
         return value
 
 
@@ -366,7 +371,7 @@ class CostCenterForm(forms.Form):
 class EntityForm(forms.Form):
     code = forms.CharField(max_length=20)
     name = forms.CharField(max_length=200)
-    functional_currency = CurrencyCodeField(label="Functional currency",
+    functional_currency = CurrencyCodeField(label="Functional currency", active_only=True,
                                             widget=forms.TextInput(attrs={"size": 3, "placeholder": "USD"}))
 
     def clean_code(self):

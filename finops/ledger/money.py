@@ -9,6 +9,7 @@ to the total and the same input always gives the same split.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 
@@ -48,9 +49,53 @@ def translate(amount: Decimal, rate: Decimal, currency: str) -> Decimal:
 
 
 def is_valid_currency(code: str) -> bool:
+    """Any ISO 4217 code, historic ones included (DEM for a 1999 entry): what stored rows and files
+    may carry. What new entities and organisations are offered is `active_currencies`."""
     from moneyed import CURRENCIES
 
     return isinstance(code, str) and code.upper() in CURRENCIES and len(code) == 3
+
+
+@lru_cache(maxsize=4)
+def active_currencies(on: date | None = None) -> tuple[str, ...]:
+    """The ISO 4217 codes in circulation on `on` (today): legal tender of some territory on that
+    day in the Unicode CLDR data Babel ships, and known to py-moneyed (so django-money takes them).
+    Not historic codes (DEM, FRF), funds codes (BOV, CLF, USN), metals (XAU), SDRs (XDR) or the
+    test and "no currency" codes (XTS, XXX)."""
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies
+
+    on = on or date.today()
+    found: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        found.update(get_territory_currencies(territory, start_date=on, end_date=on, tender=True))
+    return tuple(sorted(code for code in found if is_valid_currency(code)))
+
+
+def is_active_currency(code: str) -> bool:
+    return isinstance(code, str) and code.upper() in active_currencies(date.today())
+
+
+def currency_choices(*, keep: str = "") -> list[tuple[str, str]]:
+    """(code, "USD — US Dollar") for every active currency, plus `keep` — the code a row already
+    has — when it is no longer in circulation, so an existing row stays valid."""
+    from moneyed import CURRENCIES
+
+    codes = set(active_currencies(date.today()))
+    if keep and is_valid_currency(keep):
+        codes.add(keep.upper())
+    return [(code, f"{code} — {CURRENCIES[code].name}") for code in sorted(codes)]
+
+
+def active_currency_problem(code: str, *, keep: str = "") -> str:
+    """Why `code` cannot be given to a new row ("" when it can): unknown, or not in circulation.
+    `keep` (the row's current code) stays acceptable."""
+    code = (code or "").upper()
+    if not is_valid_currency(code):
+        return f"{code} is not an ISO 4217 currency code."
+    if code != (keep or "").upper() and not is_active_currency(code):
+        return f"{code} is not a currency in circulation today; pick a current ISO 4217 code."
+    return ""
 
 
 def split_exact(total: Decimal, weights: Sequence[Decimal | int], currency: str) -> list[Decimal]:

@@ -29,6 +29,7 @@ from finops.tenancy.context import tenant_context
 from .actuals import is_credit_natured
 from .models import (
     Account,
+    AccountType,
     CostCenter,
     Entity,
     FxRate,
@@ -361,6 +362,38 @@ def cost_center_list(*, tenant, active_only: bool = False) -> list[CostCenter]:
 
 def cost_center_tree(*, tenant) -> list[TreeNode]:
     return _as_tree(cost_center_list(tenant=tenant))
+
+
+# The GL import template's example (`import_template_rows`): a month's rent, debited to an
+# expense account and paid from cash — the entry a finance team recognises at a glance.
+TEMPLATE_RENT = Decimal("1200.00")
+TEMPLATE_FALLBACK = ("6510", "1010")  # the demo chart's Rent and Operating cash, for a chart not set up yet
+
+
+def _posting_code(qs, *words: str, any_if_none: bool = False) -> str | None:
+    """The lowest code among the posting accounts (active, without children) of `qs` whose name has
+    one of `words`, tried in order; with `any_if_none`, else the lowest code of them all."""
+    qs = qs.filter(active=True, children__isnull=True).order_by("code").values_list("code", flat=True)
+    for word in words:
+        if code := qs.filter(name__icontains=word).first():
+            return code
+    return qs.first() if any_if_none else None
+
+
+def import_template_rows(*, tenant, day: date) -> list[tuple]:
+    """Two rows of the GL import template, in its columns: rent debited to an expense account (one
+    named rent when the chart has it), credited to cash or bank (else accrued expenses or payables).
+    The organisation's own codes; the demo chart's when it has none yet. The rows balance."""
+    with tenant_context(tenant):
+        entity = Entity.objects.filter(active=True).order_by("code").values_list("code", flat=True).first()
+        cost_center = CostCenter.objects.filter(active=True).order_by("code").values_list("code", flat=True).first()
+        expense = _posting_code(Account.objects.filter(type=AccountType.EXPENSE), "rent", "facilit", any_if_none=True)
+        funding = (_posting_code(Account.objects.filter(type=AccountType.ASSET), "cash", "bank")
+                   or _posting_code(Account.objects.filter(type=AccountType.LIABILITY), "accrued", "payable"))
+    debit, credit = expense or TEMPLATE_FALLBACK[0], funding or TEMPLATE_FALLBACK[1]
+    memo = f"Office rent {day:%B %Y}"
+    return [(day, "RENT-0001", entity or "US", debit, cost_center or "", TEMPLATE_RENT, "", memo),
+            (day, "RENT-0001", entity or "US", credit, "", -TEMPLATE_RENT, "", memo)]
 
 
 def entity_list(*, tenant) -> list[Entity]:

@@ -36,7 +36,7 @@ from .models import (
     JournalEntry,
     Source,
 )
-from .money import is_valid_currency, minor_units, round_money, translate
+from .money import active_currency_problem, is_valid_currency, minor_units, round_money, translate
 from .periods import period_ensure, periods_lock_open
 from .signals import actuals_changed_on_commit
 
@@ -278,6 +278,8 @@ def entity_create(*, tenant, actor, code: str, name: str, functional_currency: s
     functional_currency = functional_currency.upper()
     if not is_valid_currency(functional_currency):
         raise DomainError(f"Unknown currency {functional_currency!r}.")
+    if problem := active_currency_problem(functional_currency):  # a new entity books in a living currency
+        raise DomainError(problem)
     with tenant_context(tenant):
         if Entity.objects.filter(code=code).exists():
             raise DomainError(f"An entity with code {code} exists already.")

@@ -10,17 +10,11 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.shortcuts import render
 
+from finops.ledger.money import currency_choices
+
 from .permissions import Role
 
 MONTHS = [(n, calendar.month_name[n]) for n in range(1, 13)]
-
-
-def _currency_choices() -> list[tuple[str, str]]:
-    from moneyed import CURRENCIES
-
-    return sorted(
-        ((code, f"{code} — {c.name}") for code, c in CURRENCIES.items() if len(code) == 3 and code != "XXX"),
-    )
 
 
 # --- django-axes hooks (settings.AXES_USERNAME_CALLABLE / AXES_LOCKOUT_CALLABLE) -----------------
@@ -132,7 +126,7 @@ class NewAccountForm(Form):
 
 class OrganizationSettingsForm(Form):
     name = forms.CharField(max_length=200)
-    reporting_currency = forms.ChoiceField(label="Reporting currency", choices=_currency_choices,
+    reporting_currency = forms.ChoiceField(label="Reporting currency",
                                            help_text="Consolidated figures are translated into it.")
     fiscal_year_start = forms.TypedChoiceField(
         label="Fiscal year starts in", choices=MONTHS, coerce=int,
@@ -141,6 +135,8 @@ class OrganizationSettingsForm(Form):
 
     def __init__(self, *args, editable: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        # Currencies in circulation, and the one the organisation reports in already (kept valid).
+        self.fields["reporting_currency"].choices = currency_choices(keep=self.initial.get("reporting_currency", ""))
         if not editable:
             for field in self.fields.values():
                 field.disabled = True

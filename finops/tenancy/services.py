@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from finops.audit.actions import AuditAction
 from finops.audit.services import audit_record
 from finops.errors import DomainError
-from finops.ledger.money import is_valid_currency
+from finops.ledger.money import active_currency_problem, is_valid_currency
 from finops.notifications.outbox import Outgoing, outbox_queue, send_after_commit
 from finops.ratelimit import Limit, rate_limit_take
 
@@ -39,6 +39,8 @@ def organization_create(*, slug: str, name: str, currency: str, fiscal_year_star
         raise DomainError(f"{slug!r} is not a usable slug: use lower-case letters, digits and hyphens.")
     if not is_valid_currency(currency):
         raise DomainError(f"Unknown currency {currency!r}.")
+    if problem := active_currency_problem(currency):
+        raise DomainError(problem)
     if not 1 <= int(fiscal_year_start) <= 12:
         raise DomainError("The fiscal year start month must be between 1 and 12.")
     with transaction.atomic():
@@ -212,6 +214,9 @@ def organization_update(*, tenant: Organization, actor, name: str, fiscal_year_s
         raise DomainError(f"Unknown currency {currency!r}.")
     with transaction.atomic():
         tenant = Organization.objects.select_for_update().get(pk=tenant.pk)
+        # The code it reports in already stays acceptable even if it has left circulation since.
+        if problem := active_currency_problem(currency, keep=str(tenant.reporting_currency)):
+            raise DomainError(problem)
         before = {"name": tenant.name, "fiscal_year_start_month": tenant.fiscal_year_start_month,
                   "reporting_currency": str(tenant.reporting_currency)}
         if int(fiscal_year_start) != tenant.fiscal_year_start_month:

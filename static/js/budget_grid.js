@@ -175,7 +175,25 @@
     applyFold();
   }
 
+  // A link to a row (#row-…, from budget vs actual) opens the groups that hold it, then brings it
+  // into view (below the sticky header: its scroll-margin-top) — a collapsed row has no place to scroll to.
+  function revealTarget() {
+    const id = decodeURIComponent(location.hash.slice(1));
+    const row = id.startsWith("row-") ? document.getElementById(id) : null;
+    if (!row || !grid()?.contains(row)) return;
+    const body = row.closest("tbody.cc-group[data-cc]");
+    if (body && row.hidden) {
+      const collapsed = collapsedSet();
+      [body.dataset.cc, ...(body.dataset.ancestors || "").split(" ").filter(Boolean)].forEach((cc) => collapsed.delete(cc));
+      storeCollapsed(collapsed);
+      applyFold();
+    }
+    row.scrollIntoView({ block: "start" });
+  }
+
   applyFold();
+  revealTarget();
+  window.addEventListener("hashchange", revealTarget);
   document.addEventListener("htmx:afterSwap", applyFold);
   document.addEventListener("htmx:oobAfterSwap", applyFold);
 

@@ -565,3 +565,24 @@ def test_names_are_escaped_in_the_rows_the_group_headers_and_the_row_picker(fina
     page = finance.get(url("version", draft)).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;" in page
+
+
+# --- a link to a row (budget vs actual's budget figures: …/versions/<pk>/#row-<account>-<cost center or 0>) ---
+
+def test_every_grid_row_carries_the_id_a_budget_figures_link_points_at(finance, books, draft, periods):
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
+        (books.rent, books.ops, periods[0], Decimal("100.00")), (books.rent, None, periods[0], Decimal("5.00")),
+        (books.software, books.sales, periods[1], Decimal("7.00"))])
+    html = finance.get(url("version", draft)).content.decode()
+    assert re.findall(r'<tr id="(row-[\d-]+)" class="grid-row"', html) == [
+        f"row-{books.rent.pk}-0", f"row-{books.rent.pk}-{books.ops.pk}", f"row-{books.software.pk}-{books.sales.pk}"]
+
+
+def test_a_targeted_row_is_highlighted_and_scrolls_to_just_below_the_sticky_header():
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "static/css/budgets.css").read_text()
+    head = re.search(r"\.grid-table thead th \{([^}]*)\}", css).group(1)
+    assert "position: sticky" in head and "height: var(--grid-head-h)" in head and "box-sizing: border-box" in head
+    assert ".grid-table tr.grid-row { scroll-margin-top: var(--grid-head-h); }" in css
+    assert re.search(r"\.grid-table tr\.grid-row:target > th, \.grid-table tr\.grid-row:target > td \{ background:", css)

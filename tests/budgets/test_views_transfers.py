@@ -12,7 +12,7 @@ from django.urls import reverse
 from budgets.models import BudgetLine, TransferRequest
 from budgets.selectors import version_latest
 from budgets.transfers.requests import transfer_reject, transfer_request
-from budgets.transfers.selectors import effective_amounts
+from budgets.transfers.selectors import effective_amounts, line_funds
 from finops.tenancy.context import tenant_context
 
 from .test_transfers import approved, april_rent, line_of, march_rent  # noqa: F401  (fixtures)
@@ -37,9 +37,16 @@ def pending(books, users, approved, march_rent, april_rent):
                             destination=april_rent, amount=D("150.00"), reason="Office move slips a month")
 
 
+def label(books, line) -> str:
+    """What the From / To picker fills in: the line's label."""
+    [funds] = line_funds(tenant=books.org, version=line.version_id, lines=[line])
+    return funds.label
+
+
 def form_data(books, periods, source, amount="150.00", **extra):
-    return {"source": source.pk, "account": books.rent.pk, "cost_center": books.ops.pk, "period": periods[3].pk,
-            "amount": amount, "reason": "Office move slips a month", **extra}
+    """To April's rent as a cell (account, cost center, month), the way a new line is asked for."""
+    return {"source": label(books, source), "account": books.rent.pk, "cost_center": books.ops.pk,
+            "period": periods[3].pk, "amount": amount, "reason": "Office move slips a month", **extra}
 
 
 def test_a_director_may_request_a_transfer_through_the_form(client, users, books, approved, march_rent,
@@ -373,3 +380,167 @@ def test_approving_ones_own_request_from_the_list_says_why_it_is_refused(client,
             "duties).") in text_of(response.content.decode())
     with tenant_context(books.org):
         assert TransferRequest.objects.get(pk=own.pk).status == "requested"
+
+
+# --- the pickers: lines found by typing, only of the kind the rule allows ------------------------------
+
+@pytest.fixture
+def wide(books, users, budget, periods):
+    """A budget in force with 108 lines: rent and software (expense) and revenue, for no cost center,
+    OPS and SALES, every month; amounts 100 + the month."""
+    from budgets import services
+    from budgets.selectors import version_latest
+
+    draft = version_latest(tenant=books.org, budget=budget)
+    services.budget_lines_set(tenant=books.org, actor=users["finance"], version=draft, cells=[
+        (account, cc, period, D(100 + period.number))
+        for account in (books.rent, books.software, books.revenue) for cc in (None, books.ops, books.sales)
+        for period in periods])
+    services.version_submit(tenant=books.org, actor=users["finance"], version=draft)
+    return services.version_approve(tenant=books.org, actor=users["admin"], version=draft)
+
+
+def options_of(html: str, datalist: str | None = None) -> list[str]:
+    if datalist:
+        html = re.search(rf'<datalist id="{datalist}">(.*?)</datalist>', html, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)"', html)
+
+
+def lines_url(version, **query):
+    from urllib.parse import urlencode
+
+    return url("transfer_lines", version_pk=version.pk) + "?" + urlencode(query)
+
+
+def test_the_form_has_search_boxes_not_a_select_of_every_line(client, users, books, wide):
+    page = as_role(client, users, "director").get(url("transfer_create", version_pk=wide.pk)).content.decode()
+    assert '<select name="source"' not in page and '<select name="destination"' not in page
+    source = re.search(r'<input [^>]*name="source"[^>]*>', page).group(0)
+    assert 'list="source-lines"' in source and f'hx-get="{url("transfer_lines", version_pk=wide.pk)}"' in source
+    assert 'hx-include="#id_source"' in re.search(r'<input [^>]*name="destination"[^>]*>', page).group(0)
+    assert len(options_of(page, "source-lines")) == 20 and len(options_of(page, "destination-lines")) == 20
+    assert options_of(page, "source-lines")[:2] == ["4000 Subscription revenue / 2026-01",
+                                                   "4000 Subscription revenue / 2026-02"]
+    assert len(options_of(page)) < 20 + 20 + 3 + 3 + 12 + 8  # datalists, account, cost center, month selects
+
+
+def test_typing_narrows_the_suggestions_to_the_lines_holding_every_word(client, users, books, wide):
+    director = as_role(client, users, "director")
+    assert options_of(director.get(lines_url(wide, source="rent ops 2026-03")).content.decode()) == [
+        "6100 Rent / OPS / 2026-03"]
+    assert options_of(director.get(lines_url(wide, source="620 SALES 2026-1")).content.decode()) == [
+        "6200 Software / SALES / 2026-10", "6200 Software / SALES / 2026-11", "6200 Software / SALES / 2026-12"]
+    assert options_of(director.get(lines_url(wide, source="nothing like it")).content.decode()) == []
+
+
+def test_the_to_line_offers_only_lines_of_the_source_kind_and_not_the_source(client, users, books, wide,
+                                                                                periods):
+    director = as_role(client, users, "director")
+    to_revenue = options_of(director.get(lines_url(wide, source="4000 Subscription revenue / OPS / 2026-03",
+                                                   destination="OPS")).content.decode())
+    assert to_revenue == [f"4000 Subscription revenue / OPS / 2026-{m:02d}" for m in range(1, 13) if m != 3]
+    to_expense = options_of(director.get(lines_url(wide, source="6100 Rent / OPS / 2026-03",
+                                                   destination="OPS 2026-0")).content.decode())
+    assert len(to_expense) == 17 and not [o for o in to_expense if o.startswith("4000")]
+    assert "6100 Rent / OPS / 2026-03" not in to_expense
+    march_revenue = line_of(books.org, wide, books.revenue, books.ops, periods[2])
+    page = director.get(url("transfer_create", version_pk=wide.pk) + f"?source={march_revenue.pk}").content.decode()
+    assert 'value="4000 Subscription revenue / OPS / 2026-03"' in page
+    assert {o[:4] for o in options_of(page, "destination-lines")} == {"4000"}
+    assert options_of(re.search(r'<select name="account".*?</select>', page, re.S).group(0)) == ["", str(books.revenue.pk)]
+
+
+def test_a_line_picked_as_the_destination_receives_the_transfer(client, users, books, wide):
+    response = as_role(client, users, "director").post(url("transfer_create", version_pk=wide.pk), {
+        "source": "6100 Rent / OPS / 2026-03", "destination": "6200 software sales 2026-04", "amount": "12.50",
+        "reason": "Licences"})
+    assert response.status_code == 302
+    with tenant_context(books.org):
+        [t] = TransferRequest.objects.select_related("source__account", "destination__account",
+                                                     "destination__cost_center", "destination__period")
+        assert (t.source.account, t.destination.account, t.destination.cost_center, t.destination.period.number,
+                t.amount) == (books.rent, books.software, books.sales, 4, D("12.50"))
+
+
+def test_a_cross_kind_destination_typed_anyway_is_refused_by_the_service_and_the_text_is_kept(client, users, books,
+                                                                                           wide):
+    response = as_role(client, users, "director").post(url("transfer_create", version_pk=wide.pk), {
+        "source": "6100 Rent / OPS / 2026-03", "destination": "4000 Subscription revenue / OPS / 2026-03",
+        "amount": "12.50", "reason": "Licences"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert ("6100 Rent / OPS / 2026-03 is expense and 4000 Subscription revenue / OPS / 2026-03 is revenue: money "
+            "moves between lines of the same kind.") in html
+    assert 'value="4000 Subscription revenue / OPS / 2026-03"' in html and 'value="12.50"' in html
+    with tenant_context(books.org):
+        assert TransferRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("rent ops", "“rent ops” matches 12 lines of this version: type more of it, or choose one from the list."),
+    ("2026", "“2026” matches 20+ lines of this version: type more of it, or choose one from the list."),
+    ("9999 nothing", "No line of this version matches “9999 nothing”."),
+    (" / ", "Pick the line to move money from: type part of its account, cost center or month and choose it."),
+])
+def test_a_source_that_is_not_one_line_is_named_next_to_the_field_and_kept(client, users, books, wide, typed,
+                                                                          message):
+    response = as_role(client, users, "director").post(url("transfer_create", version_pk=wide.pk), {
+        "source": typed, "destination": "6200 Software / SALES / 2026-04", "amount": "1", "reason": "x"})
+    html = response.content.decode()
+    assert response.status_code == 200 and message.replace("“", "&ldquo;") in html.replace("“", "&ldquo;")
+    assert f'value="{typed}"' in html or typed.strip() == "/"
+    assert 'value="6200 Software / SALES / 2026-04"' in html
+
+
+def test_without_a_destination_the_form_says_what_to_pick(client, users, books, wide):
+    html = as_role(client, users, "director").post(url("transfer_create", version_pk=wide.pk), {
+        "source": "6100 Rent / OPS / 2026-03", "amount": "1", "reason": "x"}).content.decode()
+    assert "Pick the line to move the money to, or an account and month for a new line." in html
+
+
+def test_the_pickers_never_offer_another_organisations_lines(client, users, books, other_books, wide):
+    from budgets import services
+    from budgets.selectors import budget_periods, version_latest
+
+    foreign_budget = services.budget_create(tenant=other_books.org, actor=None, entity=other_books.usd,
+                                            fiscal_year=2026, name="Globex plan")
+    foreign = version_latest(tenant=other_books.org, budget=foreign_budget)
+    services.budget_lines_set(tenant=other_books.org, actor=None, version=foreign, cells=[
+        (other_books.rent, other_books.ops, budget_periods(tenant=other_books.org, budget=foreign_budget)[2],
+         D("999.00"))])
+    director = as_role(client, users, "director")
+    assert director.get(lines_url(foreign, source="rent")).status_code == 404
+    assert director.get(url("transfer_create", version_pk=foreign.pk)).status_code == 404
+    own = options_of(director.get(lines_url(wide, source="6100 Rent / OPS / 2026-03")).content.decode())
+    assert own == ["6100 Rent / OPS / 2026-03"]
+    with tenant_context(books.org):
+        assert BudgetLine.objects.filter(version=foreign).count() == 0  # not even visible through RLS
+
+
+def test_the_lines_table_under_the_form_is_paged_fifty_at_a_time(client, users, books, wide):
+    director = as_role(client, users, "director")
+    first = director.get(url("transfer_create", version_pk=wide.pk)).content.decode()
+    third = director.get(url("transfer_create", version_pk=wide.pk) + "?page=3").content.decode()
+    assert first.count('title="Move money from this line"') == 50
+    assert third.count('title="Move money from this line"') == 8
+    assert "Lines 1–50 of 108" in text_of(first) and "Lines 101–108 of 108" in text_of(third)
+    assert 'href="?page=2"' in first
+
+
+# --- the proposal page: one block per account ---------------------------------------------------------
+
+def test_the_proposal_page_groups_lines_by_account_and_opens_those_with_picks(client, users, books, wide):
+    director = as_role(client, users, "director")
+    page = director.get(url("transfer_proposal", version_pk=wide.pk)).content.decode()
+    summaries = re.findall(r'<details class="account-group" id="account-(\d+)"( open)?>', page)
+    assert summaries == [("4000", ""), ("6100", ""), ("6200", "")]
+    assert page.count('name="pick"') == 108
+    assert "6100 Rent · 36 lines · effective 3,834.00 · available 3,834.00" in text_of(page)
+    with tenant_context(books.org):
+        picked = list(BudgetLine.objects.filter(version=wide, account=books.software).order_by("id")
+                      .values_list("id", flat=True)[:2])
+    data = {"pick": picked, **{f"roi_{pk}": "2" for pk in picked}, "preview": "1"}
+    again = director.post(url("transfer_proposal", version_pk=wide.pk), data).content.decode()
+    assert re.findall(r'<details class="account-group" id="account-(\d+)"( open)?>', again) == [
+        ("4000", ""), ("6100", ""), ("6200", " open")]
+    assert "6200 Software · 36 lines · effective 3,834.00 · available 3,834.00 · 2 picked" in text_of(again)

@@ -126,6 +126,7 @@ FOREIGN_KWARGS = {
     "budgets:alert_rule_preview": lambda p: {"pk": p.alert.rule_id},
     "budgets:transfer_create": lambda p: {"version_pk": p.version.pk},
     "budgets:transfer_proposal": lambda p: {"version_pk": p.version.pk},
+    "budgets:transfer_lines": lambda p: {"version_pk": p.version.pk},
     "budgets:transfer_approve": lambda p: {"pk": p.transfer.pk},
     "budgets:transfer_reject": lambda p: {"pk": p.transfer.pk},
     "budgets:transfer_cancel": lambda p: {"pk": p.transfer.pk},

@@ -4,7 +4,6 @@ bad row with its line number. The import itself is `finops.ledger.importers`."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -21,7 +20,7 @@ from finops.tenancy.permissions import Action
 
 from ..forms import ImportUploadForm
 from ..importers import COLUMNS, GL, import_job_create
-from ..models import Account, CostCenter, Entity
+from ..selectors import import_template_rows
 
 RECENT_JOBS = 25
 
@@ -65,17 +64,8 @@ def import_errors_export(request, pk: int):
 @org_view(Action.VIEW)
 @require_GET
 def import_template(request):
-    """A small file to start from, written with the organisation's own codes when it has some."""
-    entity = Entity.objects.filter(active=True).first()
-    accounts = list(Account.objects.filter(active=True).values_list("code", flat=True)[:2])
-    cost_center = CostCenter.objects.filter(active=True).values_list("code", flat=True).first()
-    entity_code = entity.code if entity else "US"
-    debit_account, credit_account = (accounts + ["6100", "2000"][len(accounts):])[:2]
-    today = date.today()
-    example = [
-        (today, "INV-1001", entity_code, debit_account, cost_center or "", Decimal("1200.00"), "", "Office rent"),
-        (today, "INV-1001", entity_code, credit_account, "", Decimal("-1200.00"), "", "Office rent"),
-    ]
+    """A small file to start from: a balanced rent entry in the organisation's own codes."""
+    example = import_template_rows(tenant=request.org, day=date.today())
     return export_response("csv", "gl-import-template", COLUMNS, example)
 
 
