@@ -5,6 +5,7 @@ their own delivery preference."""
 
 from __future__ import annotations
 
+import csv
 import re
 from datetime import timedelta
 from decimal import Decimal as D
@@ -182,3 +183,30 @@ def test_an_unknown_preference_is_refused_with_a_message_and_nothing_saved(clien
     assert "Choose immediately, daily digest or off." in response.content.decode()
     with tenant_context(books.org):
         assert Preference.objects.count() == 0
+
+
+def test_the_inbox_exports_what_it_lists_with_who_acknowledged_it(client, users, alert):
+    import io
+
+    from openpyxl import load_workbook
+
+    from budgets.alerts.inbox import alert_acknowledge
+
+    alert_acknowledge(tenant=alert.tenant, actor=users["director"], alert=alert, note="=Known: annual licence")
+    client.force_login(users["viewer"])
+    response = client.get(url("alert_inbox") + "?status=all&format=csv")
+    assert response["Content-Disposition"] == 'attachment; filename="budget-alerts_acme_all.csv"'
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Alert,Rule,Budget,Entity,Account,Account name,Cost center,Month,Basis,Threshold,"
+                               "Currency,Actual,Budget amount,Variance,Variance %,Consumed %,F/U,Status,")
+    row = next(csv.reader(lines[1:]))
+    assert row[:18] == [f"#{alert.pk}", "Overspend", "Plan 2026", "US", "6200", "Software", "SALES", "2026-03",
+                        "March 2026", "120 % of budget consumed", "USD", "260.00", "200.00", "60.00", "30.00",
+                        "130.00", "U", "Acknowledged"]
+    assert row[21] == "director@acme.test" and row[23] == "'=Known: annual licence"  # the formula guard
+    sheet = load_workbook(io.BytesIO(client.get(url("alert_inbox") + "?status=all&format=xlsx").content)).active
+    assert sheet["A1"].value == "Budget alerts" and sheet.freeze_panes == "A5"
+    assert sheet["A2"].value == "Acme · All alerts · newest first · figures as observed when raised or last " \
+                                "escalated, in the budget entity's currency"
+    assert sheet.cell(row=5, column=12).number_format == "#,##0.00;(#,##0.00);#,##0.00"
+    assert client.get(url("alert_inbox") + "?format=csv").content.decode("utf-8-sig").count("\r\n") == 1  # none open
