@@ -380,9 +380,12 @@ class _Figures:
     months_done: int
     projections: bool
 
+    def __post_init__(self):
+        object.__setattr__(self, "_running", v.month_bounds(self.as_of))
+
     def row(self, measures: dict, **labels) -> VarianceRow:
         currency, as_of = self.currency, self.as_of
-        running_start, running_end = v.month_bounds(as_of)
+        running_start, running_end = self._running
         actual, planned = round_money(measures["actual"], currency), round_money(measures["budget"], currency)
         pacing = round_money(measures["budget_elapsed"], currency) + v.paced_budget(
             budget_for_period=measures["budget_running"], period_start=running_start, period_end=running_end,
@@ -400,7 +403,7 @@ class _Figures:
             result=v.variance(account_type=account_type, actual=actual, budget=pacing if self.paced else planned,
                               consumed_of=planned, currency=currency),
             has_budget=measures["budget_lines"] > 0, pacing=pacing, projection=projection, latest_estimate=estimate,
-            paced=self.paced, measures={k: measures[k] for k in MEASURES}, **labels)
+            paced=self.paced, measures=measures, **labels)  # the row's own dict: MEASURES are read from it
 
     def sum(self, rows: Iterable[VarianceRow], **labels) -> VarianceRow:
         rows = list(rows)

@@ -51,11 +51,13 @@ INSTALLED_APPS = [
     "djmoney",
     "axes",
     "csp",
+    "ninja",
     "finops.tenancy",
     "finops.audit",
     "finops.jobs",
     "finops.ledger",
     "finops.notifications",
+    "finops.api",
     "reporting",
     "budgets",
     "costs",
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     # Last: resolves /o/<slug>/, checks membership, and wraps the view *and* the template
     # rendering in one transaction with the tenant set for row-level security.
     "finops.tenancy.middleware.TenantMiddleware",
+    # /api/ only: the bearer token, its scope and rate limit, its organisation's tenant context.
+    "finops.api.middleware.ApiMiddleware",
 ]
 
 ROOT_URLCONF = "finops.urls"
@@ -320,6 +324,8 @@ except ValueError as exc:
 # A posting dated this many months or more after the current month is accepted but flagged
 # ("dated 38 months ahead: is the year right?"), and listed on the dashboard.
 LEDGER_FAR_AHEAD_MONTHS = int(os.environ.get("LEDGER_FAR_AHEAD_MONTHS") or "2")
+# Requests a minute per API token (finops/api/middleware.py); more answer 429 with Retry-After.
+API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT") or "600")
 DEFAULT_CURRENCY = "USD"
 
 LOGGING = {

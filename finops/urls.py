@@ -1,9 +1,11 @@
 from django.urls import include, path
 
+from finops.api.v1 import api as api_v1
 from finops.notifications.views import site_urlpatterns as notification_site_urlpatterns
 from finops.tenancy.urls import org_urlpatterns
 
 urlpatterns = [
+    path("api/v1/", api_v1.urls),
     path("", include("finops.tenancy.urls")),
     path("", include(notification_site_urlpatterns)),  # unsubscribe links: a signed token, no org
     path("o/<slug:org_slug>/", include((org_urlpatterns, "org"))),

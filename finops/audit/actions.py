@@ -52,6 +52,10 @@ class AuditAction(StrEnum):
     INBOX_ACKNOWLEDGE = "inbox.acknowledge"
     INBOX_SNOOZE = "inbox.snooze"
     INBOX_REOPEN = "inbox.reopen"
+    # The API
+    API_TOKEN_CREATE = "api_token.create"
+    API_TOKEN_REVOKE = "api_token.revoke"
+    API_WRITE = "api.write"  # a request with write scope that changed something
     # Written before the inbox was the kernel's: kept so the trail's history still reads
     BUDGET_ALERT_ACKNOWLEDGE = "budget.alert_acknowledge"
     BUDGET_ALERT_SNOOZE = "budget.alert_snooze"

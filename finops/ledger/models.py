@@ -210,6 +210,7 @@ class Source(models.TextChoices):
     RECOGNITION = "recognition", "Revenue recognition"
     ALLOCATION = "allocation", "Cost allocation"
     SYSTEM = "system", "System"
+    API = "api", "API"
 
 
 class JournalEntry(TenantModel):

@@ -1,0 +1,313 @@
+"""The ledger over the API: entities, accounts, cost centers, periods, FX rates, journal entries
+(list, get, post, reverse) and actuals from the period balances. Each endpoint is one selector or
+service call, the same the pages make; the middleware has put the request in its organisation's
+tenant context as the token's member (`finops.api.middleware`)."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from datetime import datetime
+from decimal import Decimal
+
+from django.http import Http404
+from ninja import Field, Query, Router, Schema
+
+from finops.api.pages import page_schema, paginate
+from finops.api.problems import BadInput
+from finops.ledger import selectors
+from finops.ledger.actuals import GROUPINGS, Sign, actuals
+from finops.ledger.models import (
+    Account,
+    AccountType,
+    CostCenter,
+    Entity,
+    FxRate,
+    JournalEntry,
+    Period,
+    Source,
+)
+from finops.ledger.services import LineSpec, journal_post, journal_reverse
+
+router = Router(tags=["ledger"])
+
+
+# --- schemas -------------------------------------------------------------------------------------
+
+class Money(Schema):
+    amount: str  # a decimal string in the currency's minor units: "1234.50"
+    currency: str
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    from finops.ledger.money import round_money
+
+    return Money(amount=f"{round_money(Decimal(amount), str(currency)):f}", currency=str(currency))
+
+
+class EntityOut(Schema):
+    id: int
+    code: str
+    name: str
+    functional_currency: str
+
+
+class AccountOut(Schema):
+    id: int
+    code: str
+    name: str
+    type: str
+    normal_balance: str
+    parent_id: int | None
+    active: bool
+    is_intercompany: bool
+
+
+class CostCenterOut(Schema):
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    active: bool
+
+
+class PeriodOut(Schema):
+    id: int
+    fiscal_year: int
+    number: int
+    start: Date
+    end: Date
+    status: str
+
+
+class FxRateOut(Schema):
+    id: int
+    date: Date
+    from_currency: str
+    to_currency: str
+    rate: str
+    kind: str
+
+
+class LineIn(Schema):
+    account: str = Field(description="account code")
+    amount: Decimal = Field(description="signed: debit positive, credit negative, as a decimal string")
+    currency: str | None = Field(None, description="the transaction currency (default: the entity's)")
+    cost_center: str | None = Field(None, description="cost center code")
+    memo: str = ""
+
+
+class EntryIn(Schema):
+    entity: str = Field(description="entity code")
+    date: Date
+    memo: str = ""
+    reference: str = ""
+    lines: list[LineIn]
+
+
+class LineOut(Schema):
+    line_no: int
+    account: str
+    cost_center: str | None
+    amount: Money  # in the entity's functional currency
+    transaction_amount: Money
+    rate: str
+    memo: str
+
+
+class EntryOut(Schema):
+    id: int
+    entity: str
+    date: Date
+    period: str  # "2026-03"
+    memo: str
+    reference: str
+    source: str
+    reverses: int | None
+    posted_at: datetime
+    lines: list[LineOut]
+
+
+class ReverseIn(Schema):
+    date: Date | None = Field(None, description="default: the entry's own date")
+    memo: str = ""
+
+
+class ActualOut(Schema):
+    entity: str | None = None  # code, when grouped by it
+    account: str | None = None
+    account_type: str | None = None
+    cost_center: str | None = None  # "" for lines without one
+    month: str | None = None  # "2026-03"
+    amount: Money
+    lines: int
+
+
+class ActualsOut(Schema):
+    data: list[ActualOut]
+    missing_rates: list[str] = []
+
+
+# --- master data ---------------------------------------------------------------------------------
+
+@router.get("/entities", response=page_schema(EntityOut), summary="Entities")
+def list_entities(request, limit: int | None = None, cursor: str | None = None):
+    rows, following = paginate(Entity.objects.all(), order=("code", "id"), limit=limit, cursor=cursor)
+    return {"data": [EntityOut(id=e.pk, code=e.code, name=e.name, functional_currency=str(e.functional_currency))
+                     for e in rows], "next": following}
+
+
+@router.get("/accounts", response=page_schema(AccountOut), summary="Accounts (the chart)")
+def list_accounts(request, type: AccountType | None = None, active: bool | None = None,
+                  limit: int | None = None, cursor: str | None = None):
+    qs = Account.objects.all()
+    if type:
+        qs = qs.filter(type=type)
+    if active is not None:
+        qs = qs.filter(active=active)
+    rows, following = paginate(qs, order=("code", "id"), limit=limit, cursor=cursor)
+    return {"data": [AccountOut.from_orm(a) for a in rows], "next": following}
+
+
+@router.get("/cost-centers", response=page_schema(CostCenterOut), summary="Cost centers")
+def list_cost_centers(request, active: bool | None = None, limit: int | None = None, cursor: str | None = None):
+    qs = CostCenter.objects.all() if active is None else CostCenter.objects.filter(active=active)
+    rows, following = paginate(qs, order=("code", "id"), limit=limit, cursor=cursor)
+    return {"data": [CostCenterOut.from_orm(c) for c in rows], "next": following}
+
+
+@router.get("/periods", response=page_schema(PeriodOut), summary="Periods (months of the fiscal years)")
+def list_periods(request, fiscal_year: int | None = None, limit: int | None = None, cursor: str | None = None):
+    qs = Period.objects.all() if fiscal_year is None else Period.objects.filter(fiscal_year=fiscal_year)
+    rows, following = paginate(qs, order=("start", "id"), limit=limit, cursor=cursor)
+    return {"data": [PeriodOut.from_orm(p) for p in rows], "next": following}
+
+
+@router.get("/fx-rates", response=page_schema(FxRateOut), summary="Exchange rates")
+def list_fx_rates(request, kind: str | None = None, from_currency: str | None = None,
+                  to_currency: str | None = None, limit: int | None = None, cursor: str | None = None):
+    qs = FxRate.objects.all()
+    for name, value in (("kind", kind), ("from_currency", from_currency), ("to_currency", to_currency)):
+        if value:
+            qs = qs.filter(**{name: value.lower() if name == "kind" else value.upper()})
+    rows, following = paginate(qs, order=("-date", "-id"), limit=limit, cursor=cursor)
+    return {"data": [FxRateOut(id=r.pk, date=r.date, from_currency=str(r.from_currency),
+                               to_currency=str(r.to_currency), rate=selectors.plain_decimal(r.rate), kind=r.kind)
+                     for r in rows], "next": following}
+
+
+# --- journal entries -----------------------------------------------------------------------------
+
+def entry_out(entry: JournalEntry) -> EntryOut:
+    currency = str(entry.entity.functional_currency)
+    return EntryOut(
+        id=entry.pk, entity=entry.entity.code, date=entry.date, period=f"{entry.period.start:%Y-%m}",
+        memo=entry.memo, reference=entry.reference, source=entry.source, reverses=entry.reverses_id,
+        posted_at=entry.posted_at,
+        lines=[LineOut(line_no=line.line_no, account=line.account.code,
+                       cost_center=line.cost_center.code if line.cost_center else None,
+                       amount=money(line.amount, currency), transaction_amount=money(line.txn_amount, line.txn_currency),
+                       rate=selectors.plain_decimal(line.rate), memo=line.memo)
+               for line in entry.lines.select_related("account", "cost_center").order_by("line_no")])
+
+
+@router.get("/journal-entries", response=page_schema(EntryOut), summary="Journal entries, newest first")
+def list_entries(request, entity: str | None = None, date_from: Date | None = None, date_to: Date | None = None,
+                 source: Source | None = None, limit: int | None = None, cursor: str | None = None):
+    qs = JournalEntry.objects.select_related("entity", "period")
+    if entity:
+        qs = qs.filter(entity__code=entity)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    if source:
+        qs = qs.filter(source=source)
+    rows, following = paginate(qs, order=("-date", "-id"), limit=limit, cursor=cursor)
+    return {"data": [entry_out(e) for e in rows], "next": following}
+
+
+@router.get("/journal-entries/{entry_id}", response=EntryOut, summary="One journal entry with its lines")
+def get_entry(request, entry_id: int):
+    entry = selectors.entry_get(tenant=request.org, pk=entry_id)
+    if entry is None:
+        raise Http404("No such journal entry.")
+    return entry_out(entry)
+
+
+def _by_code(model, code: str, what: str, pointer: str):
+    found = model.objects.filter(code=code).first()
+    if found is None:
+        raise BadInput(pointer, f"no {what} has the code {code!r}")
+    return found
+
+
+@router.post("/journal-entries", response={201: EntryOut, 200: EntryOut}, summary="Post a balanced entry")
+def post_entry(request, payload: EntryIn):
+    entity = _by_code(Entity, payload.entity, "entity", "entity")
+    lines = []
+    for index, line in enumerate(payload.lines):
+        account = _by_code(Account, line.account, "account", f"lines/{index}/account")
+        cc = _by_code(CostCenter, line.cost_center, "cost center", f"lines/{index}/cost_center") \
+            if line.cost_center else None
+        lines.append(LineSpec(account.pk, line.amount, cc.pk if cc else None,
+                              currency=line.currency.upper() if line.currency else None, memo=line.memo))
+    key = request.headers.get("Idempotency-Key") or None
+    result = journal_post(tenant=request.org, actor=request.user, entity=entity, date=payload.date, lines=lines,
+                          memo=payload.memo, reference=payload.reference, source=Source.API,
+                          idempotency_key=f"api:{request.caller.token.pk}:{key}" if key else None)
+    entry = selectors.entry_get(tenant=request.org, pk=result.entry.pk)
+    return (201 if result.created else 200), entry_out(entry)
+
+
+@router.post("/journal-entries/{entry_id}/reverse", response={201: EntryOut}, summary="Reverse an entry")
+def reverse_entry(request, entry_id: int, payload: ReverseIn):
+    entry = selectors.access_entry(tenant=request.org, pk=entry_id)
+    result = journal_reverse(tenant=request.org, actor=request.user, entry=entry, date=payload.date,
+                             memo=payload.memo)
+    return 201, entry_out(selectors.entry_get(tenant=request.org, pk=result.entry.pk))
+
+
+# --- actuals -------------------------------------------------------------------------------------
+
+class ActualsQuery(Schema):
+    entity: str | None = Field(None, description="entity code")
+    account: list[str] = Field(default=[], description="account codes")
+    cost_center: list[str] = Field(default=[], description="cost center codes")
+    group_by: list[str] = Field(default=["account", "month"], description=f"some of {', '.join(GROUPINGS)}")
+    period_from: str | None = Field(None, description="YYYY-MM")
+    period_to: str | None = Field(None, description="YYYY-MM")
+    currency: str | None = Field(None, description="translate into this currency (monthly average rates)")
+
+
+def _month(value: str | None, name: str) -> Date | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        raise BadInput(name, "is not a month (YYYY-MM)") from None
+
+
+@router.get("/actuals", response=ActualsOut, summary="Actuals from the period balances, natural sign")
+def get_actuals(request, filters: Query[ActualsQuery]):
+    unknown = [g for g in filters.group_by if g not in GROUPINGS]
+    if unknown:
+        raise BadInput("group_by", f"cannot group by {', '.join(unknown)}; choose among {', '.join(GROUPINGS)}")
+    entity = _by_code(Entity, filters.entity, "entity", "entity") if filters.entity else None
+    accounts = [_by_code(Account, code, "account", "account") for code in filters.account] or None
+    centers = [_by_code(CostCenter, code, "cost center", "cost_center") for code in filters.cost_center] or None
+    result = actuals(tenant=request.org, entity=entity, accounts=accounts, cost_centers=centers, start=_month(filters.period_from, "period_from"),
+                     end=_month(filters.period_to, "period_to"), group_by=filters.group_by, sign=Sign.NATURAL,
+                     currency=filters.currency.upper() if filters.currency else None)
+    entities = {e.pk: e.code for e in Entity.objects.all()}
+    accounts = {a.pk: (a.code, a.type) for a in Account.objects.all()}
+    centers = {c.pk: c.code for c in CostCenter.objects.all()}
+    grouped = set(filters.group_by)
+    data = [ActualOut(
+        entity=entities.get(row.entity_id) if "entity" in grouped else None,
+        account=accounts[row.account_id][0] if row.account_id else None,
+        account_type=accounts[row.account_id][1] if row.account_id else None,
+        cost_center=(centers.get(row.cost_center_id, "") if "cost_center" in grouped else None),
+        month=f"{row.month:%Y-%m}" if row.month else None, amount=money(row.amount, row.currency), lines=row.lines)
+        for row in result.rows]
+    return {"data": data, "missing_rates": [m.message for m in result.missing_rates]}
