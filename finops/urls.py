@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from finops.api.v1 import api as api_v1
+from finops.api.views import urlpatterns as api_token_urlpatterns
 from finops.notifications.views import site_urlpatterns as notification_site_urlpatterns
 from finops.tenancy.urls import org_urlpatterns
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("", include("finops.tenancy.urls")),
     path("", include(notification_site_urlpatterns)),  # unsubscribe links: a signed token, no org
     path("o/<slug:org_slug>/", include((org_urlpatterns, "org"))),
+    path("o/<slug:org_slug>/settings/api-tokens/", include((api_token_urlpatterns, "api_tokens"))),
     path("o/<slug:org_slug>/ledger/", include("finops.ledger.urls")),
     path("o/<slug:org_slug>/notifications/", include("finops.notifications.views")),
     path("o/<slug:org_slug>/", include("reporting.urls")),

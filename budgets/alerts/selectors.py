@@ -68,11 +68,15 @@ def alert_is_open(alert, *, now: datetime | None = None) -> bool:
     return inbox_is_open(alert.item, now=now)
 
 
-def alert_inbox_rows(*, tenant, status: str = "", limit: int = 500, back: str = "") -> list[Alert]:
+def alert_inbox_rows(*, tenant, status: str = "", limit: int = 500, back: str = "",
+                     ids: list[int] | None = None) -> list[Alert]:
     """The inbox's alerts (newest `limit`), each with what the page shows of it: `is_open`,
     `journal_url`, `currency`, `figures` (variance % and consumed % apart, favourable) and
     `basis_words`."""
-    alerts = list(alert_list(tenant=tenant, status=status)[:limit])
+    found = alert_list(tenant=tenant, status=status)
+    if ids is not None:
+        found = found.filter(pk__in=ids)
+    alerts = list(found[:limit])
     for alert in alerts:
         alert.is_open = alert_is_open(alert)
         alert.journal_url = alert_journal_path(tenant, alert, back=back)

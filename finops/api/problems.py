@@ -26,6 +26,15 @@ class Problem(Schema):
     errors: list[FieldProblem] = []
 
 
+ERROR_STATUSES = (400, 401, 403, 404, 409, 422, 429, 500)
+
+
+def answers(success, *, status: int = 200, also: dict | None = None) -> dict:
+    """A route's responses for the schema: its success, and a Problem for every error status, so
+    the schema documents (and the tests check) what each error looks like."""
+    return {status: success, **(also or {}), **{code: Problem for code in ERROR_STATUSES}}
+
+
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
           405: "Method not allowed", 409: "Conflict", 413: "Too large", 415: "Unsupported media type",
           422: "Invalid request", 429: "Too many requests", 500: "Server error"}

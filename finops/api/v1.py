@@ -88,9 +88,11 @@ def _unexpected(request, exc: Exception):
 
 
 def _mount() -> None:
+    from budgets.api import router as budgets
     from finops.ledger.api import router as ledger
 
     api.add_router("/", ledger)
+    api.add_router("/", budgets)
 
 
 _mount()

@@ -13,7 +13,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema
 
 from finops.api.pages import page_schema, paginate
-from finops.api.problems import BadInput
+from finops.api.problems import BadInput, answers
 from finops.ledger import selectors
 from finops.ledger.actuals import GROUPINGS, Sign, actuals
 from finops.ledger.models import (
@@ -149,14 +149,14 @@ class ActualsOut(Schema):
 
 # --- master data ---------------------------------------------------------------------------------
 
-@router.get("/entities", response=page_schema(EntityOut), summary="Entities")
+@router.get("/entities", response=answers(page_schema(EntityOut)), summary="Entities")
 def list_entities(request, limit: int | None = None, cursor: str | None = None):
     rows, following = paginate(Entity.objects.all(), order=("code", "id"), limit=limit, cursor=cursor)
     return {"data": [EntityOut(id=e.pk, code=e.code, name=e.name, functional_currency=str(e.functional_currency))
                      for e in rows], "next": following}
 
 
-@router.get("/accounts", response=page_schema(AccountOut), summary="Accounts (the chart)")
+@router.get("/accounts", response=answers(page_schema(AccountOut)), summary="Accounts (the chart)")
 def list_accounts(request, type: AccountType | None = None, active: bool | None = None,
                   limit: int | None = None, cursor: str | None = None):
     qs = Account.objects.all()
@@ -168,21 +168,21 @@ def list_accounts(request, type: AccountType | None = None, active: bool | None 
     return {"data": [AccountOut.from_orm(a) for a in rows], "next": following}
 
 
-@router.get("/cost-centers", response=page_schema(CostCenterOut), summary="Cost centers")
+@router.get("/cost-centers", response=answers(page_schema(CostCenterOut)), summary="Cost centers")
 def list_cost_centers(request, active: bool | None = None, limit: int | None = None, cursor: str | None = None):
     qs = CostCenter.objects.all() if active is None else CostCenter.objects.filter(active=active)
     rows, following = paginate(qs, order=("code", "id"), limit=limit, cursor=cursor)
     return {"data": [CostCenterOut.from_orm(c) for c in rows], "next": following}
 
 
-@router.get("/periods", response=page_schema(PeriodOut), summary="Periods (months of the fiscal years)")
+@router.get("/periods", response=answers(page_schema(PeriodOut)), summary="Periods (months of the fiscal years)")
 def list_periods(request, fiscal_year: int | None = None, limit: int | None = None, cursor: str | None = None):
     qs = Period.objects.all() if fiscal_year is None else Period.objects.filter(fiscal_year=fiscal_year)
     rows, following = paginate(qs, order=("start", "id"), limit=limit, cursor=cursor)
     return {"data": [PeriodOut.from_orm(p) for p in rows], "next": following}
 
 
-@router.get("/fx-rates", response=page_schema(FxRateOut), summary="Exchange rates")
+@router.get("/fx-rates", response=answers(page_schema(FxRateOut)), summary="Exchange rates")
 def list_fx_rates(request, kind: str | None = None, from_currency: str | None = None,
                   to_currency: str | None = None, limit: int | None = None, cursor: str | None = None):
     qs = FxRate.objects.all()
@@ -210,7 +210,7 @@ def entry_out(entry: JournalEntry) -> EntryOut:
                for line in entry.lines.select_related("account", "cost_center").order_by("line_no")])
 
 
-@router.get("/journal-entries", response=page_schema(EntryOut), summary="Journal entries, newest first")
+@router.get("/journal-entries", response=answers(page_schema(EntryOut)), summary="Journal entries, newest first")
 def list_entries(request, entity: str | None = None, date_from: Date | None = None, date_to: Date | None = None,
                  source: Source | None = None, limit: int | None = None, cursor: str | None = None):
     qs = JournalEntry.objects.select_related("entity", "period")
@@ -226,7 +226,7 @@ def list_entries(request, entity: str | None = None, date_from: Date | None = No
     return {"data": [entry_out(e) for e in rows], "next": following}
 
 
-@router.get("/journal-entries/{entry_id}", response=EntryOut, summary="One journal entry with its lines")
+@router.get("/journal-entries/{entry_id}", response=answers(EntryOut), summary="One journal entry with its lines")
 def get_entry(request, entry_id: int):
     entry = selectors.entry_get(tenant=request.org, pk=entry_id)
     if entry is None:
@@ -241,7 +241,7 @@ def _by_code(model, code: str, what: str, pointer: str):
     return found
 
 
-@router.post("/journal-entries", response={201: EntryOut, 200: EntryOut}, summary="Post a balanced entry")
+@router.post("/journal-entries", response=answers(EntryOut, status=201, also={200: EntryOut}), summary="Post a balanced entry")
 def post_entry(request, payload: EntryIn):
     entity = _by_code(Entity, payload.entity, "entity", "entity")
     lines = []
@@ -259,7 +259,7 @@ def post_entry(request, payload: EntryIn):
     return (201 if result.created else 200), entry_out(entry)
 
 
-@router.post("/journal-entries/{entry_id}/reverse", response={201: EntryOut}, summary="Reverse an entry")
+@router.post("/journal-entries/{entry_id}/reverse", response=answers(EntryOut, status=201), summary="Reverse an entry")
 def reverse_entry(request, entry_id: int, payload: ReverseIn):
     entry = selectors.access_entry(tenant=request.org, pk=entry_id)
     result = journal_reverse(tenant=request.org, actor=request.user, entry=entry, date=payload.date,
@@ -288,7 +288,7 @@ def _month(value: str | None, name: str) -> Date | None:
         raise BadInput(name, "is not a month (YYYY-MM)") from None
 
 
-@router.get("/actuals", response=ActualsOut, summary="Actuals from the period balances, natural sign")
+@router.get("/actuals", response=answers(ActualsOut), summary="Actuals from the period balances, natural sign")
 def get_actuals(request, filters: Query[ActualsQuery]):
     unknown = [g for g in filters.group_by if g not in GROUPINGS]
     if unknown:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from finops.api.tokens import token_create
+from tests.budgets.conftest import budget, draft, periods  # noqa: F401 (fixtures of the budget tests)
 
 
 class Api:

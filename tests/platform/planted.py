@@ -40,6 +40,7 @@ class Planted:
     alert: object
     upload: object
     chart_job: object
+    api_token: object
     canary: str
 
 
@@ -85,11 +86,17 @@ def plant(org, canary: str) -> Planted:
         tenant=org, actor=None, filename=f"{canary}-chart.csv", enqueue=False,
         data=f"kind,code,name,type\naccount,6998,{canary} chart account,expense\n".encode()).pk)
     assert chart_job.status == "succeeded", chart_job.errors
+    from django.contrib.auth import get_user_model
+
+    from finops.api.tokens import token_create
+
+    api_token = token_create(tenant=org, actor=None, name=f"{canary} token", scopes=["read"],
+                             user=get_user_model().objects.get(email=f"admin@{org.slug}.test")).token
     return Planted(
         org=org, books=books, entry=entry, period=period_ensure(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=member(org, user__email=f"viewer@{org.slug}.test"),
         invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, upload=upload,
-        chart_job=chart_job, canary=canary,
+        chart_job=chart_job, api_token=api_token, canary=canary,
     )
 
 
@@ -111,6 +118,8 @@ FOREIGN_KWARGS = {
     "budgets:version_workflow": lambda p: {"pk": p.version.pk, "action": "lock"},
     "budgets:variance": lambda p: {"pk": p.version.pk},
     "budgets:consolidated": lambda p: {},
+    "api_tokens:tokens": lambda p: {},
+    "api_tokens:revoke": lambda p: {"pk": p.api_token.pk},
     "budgets:transfers": lambda p: {},
     "budgets:transfers_export": lambda p: {},
     "budgets:alert_inbox": lambda p: {},

@@ -1,0 +1,141 @@
+"""The ledger's and budgets' resources over the API: the same figures as the pages, exactly."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from budgets import services
+from budgets.alerts.evaluation import alerts_evaluate
+from budgets.alerts.rules import ThresholdSpec, alert_rule_create
+from budgets.reports import budget_vs_actual
+from finops.ledger import services as ledger
+from finops.ledger.services import LineSpec
+from tests.api.conftest import Api, make_token
+
+
+def book(books, d, account, amount, *, cc=None, entity=None):
+    ledger.journal_post(tenant=books.org, actor=None, entity=entity or books.usd, date=d, lines=[
+        LineSpec(account.pk, D(amount), cc.pk if cc else None), LineSpec(books.cash.pk, -D(amount))])
+
+
+@pytest.fixture
+def plan(books, users, budget, periods, draft):
+    services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
+        (books.revenue, None, periods[2], D("1000")), (books.rent, books.ops, periods[2], D("310"))])
+    services.version_submit(tenant=books.org, actor=users["finance"], version=draft)
+    services.version_approve(tenant=books.org, actor=users["admin"], version=draft)
+    book(books, date(2026, 3, 5), books.rent, "340", cc=books.ops)
+    book(books, date(2026, 3, 15), books.revenue, "-1100")
+    book(books, date(2026, 3, 20), books.software, "80", cc=books.sales)
+    return draft
+
+
+def test_journal_entries_post_get_list_and_reverse(finance_api, books):
+    posted = finance_api.post("/journal-entries", {
+        "entity": "UK", "date": "2026-03-10", "memo": "Hosting", "lines": [
+            {"account": "6200", "amount": "100", "currency": "USD", "cost_center": "OPS"},
+            {"account": "1000", "amount": "-100", "currency": "USD"}]}).json()
+    # 100 USD at the March rate of GBP 1.27 → USD: 100 / 1.27 = 78.74 GBP
+    assert [(x["amount"], x["transaction_amount"], x["rate"]) for x in posted["lines"]] == [
+        ({"amount": "78.74", "currency": "GBP"}, {"amount": "100.00", "currency": "USD"}, "0.7874015748"),
+        ({"amount": "-78.74", "currency": "GBP"}, {"amount": "-100.00", "currency": "USD"}, "0.7874015748")]
+    assert finance_api.get(f"/journal-entries/{posted['id']}").json() == posted
+    reversal = finance_api.post(f"/journal-entries/{posted['id']}/reverse", {"memo": "booked twice"})
+    assert reversal.status_code == 201
+    body = reversal.json()
+    assert (body["reverses"], body["source"], [x["amount"]["amount"] for x in body["lines"]]) == (
+        posted["id"], "reversal", ["-78.74", "78.74"])
+    again = finance_api.post(f"/journal-entries/{posted['id']}/reverse", {})
+    assert again.status_code == 422 and "reversed" in again.json()["detail"]
+    listed = finance_api.get("/journal-entries", {"entity": "UK"}).json()
+    assert [e["id"] for e in listed["data"]] == [body["id"], posted["id"]] and listed["next"] is None
+
+
+def test_actuals_in_natural_sign_by_account_and_month_and_translated(finance_api, books, plan):
+    body = finance_api.get("/actuals", {"entity": "US", "group_by": ["account", "month"]}).json()
+    assert [(r["account"], r["month"], r["amount"]["amount"]) for r in body["data"]
+            if r["account_type"] in ("revenue", "expense")] == [
+        ("4000", "2026-03", "1100.00"), ("6100", "2026-03", "340.00"), ("6200", "2026-03", "80.00")]
+    bad = finance_api.get("/actuals", {"group_by": "colour"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "#/group_by"
+
+
+def test_budget_vs_actual_has_the_pages_figures_paced_to_the_date(finance_api, books, plan, client, users):
+    with time_machine.travel(date(2026, 3, 10)):
+        body = finance_api.get(f"/budget-versions/{plan.pk}/budget-vs-actual", {"month": "2026-03"}).json()
+        service = budget_vs_actual(tenant=books.org, version=plan, period=date(2026, 3, 1))
+        client.force_login(users["viewer"])
+        page = client.get(reverse("budgets:variance", kwargs={"org_slug": "acme", "pk": plan.pk}),
+                          {"month": "2026-03"})
+    assert body["paced"] is True and body["basis_words"] == service.basis_words == page.context["report"].basis_words
+    rent = next(r for r in body["rows"] if r["account"] == "6100")
+    # 310 × 10 / 31 = 100.00 paced; 340 against it
+    assert (rent["actual"], rent["compared_with"], rent["budget"], rent["variance"], rent["favourable"]) == (
+        {"amount": "340.00", "currency": "USD"}, {"amount": "100.00", "currency": "USD"},
+        {"amount": "310.00", "currency": "USD"}, {"amount": "240.00", "currency": "USD"}, False)
+    assert [(t["label"], t["actual"]["amount"]) for t in body["totals"]] == [
+        ("Revenue", "1100.00"), ("Expense", "420.00"), ("Net result", "680.00")]
+    assert [(r["account"], r["cost_center"]) for r in body["rows"]] == [
+        (r.account_code, r.cost_center_code) for r in service.rows]
+
+
+def test_budget_vs_actual_pages_and_refuses_bad_choices(finance_api, plan):
+    first = finance_api.get(f"/budget-versions/{plan.pk}/budget-vs-actual",
+                            {"month": "2026-03", "limit": 2, "sort": "-actual"}).json()
+    assert [r["account"] for r in first["rows"]] == ["4000", "6100"] and first["next"]
+    second = finance_api.get(f"/budget-versions/{plan.pk}/budget-vs-actual",
+                             {"month": "2026-03", "limit": 2, "sort": "-actual", "cursor": first["next"]}).json()
+    assert [r["account"] for r in second["rows"]] == ["6200"] and second["next"] is None
+    assert first["totals"] == second["totals"]
+    for params, pointer in (({"sort": "colour"}, "#/sort"), ({"month": "March"}, "#/month"),
+                            ({"basis": "decade"}, "#/basis"), ({"limit": 500}, "#/limit")):
+        response = finance_api.get(f"/budget-versions/{plan.pk}/budget-vs-actual", params)
+        assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == pointer, params
+    outside = finance_api.get(f"/budget-versions/{plan.pk}/budget-vs-actual", {"month": "2027-03"})
+    assert outside.status_code == 422 and "fiscal year" in outside.json()["detail"]
+
+
+def test_budgets_and_lines(finance_api, plan):
+    budgets = finance_api.get("/budgets").json()["data"]
+    assert budgets == [{"id": plan.budget_id, "name": "Plan 2026", "entity": "US", "currency": "USD",
+                        "fiscal_year": 2026, "latest_version": 1, "in_force_version": plan.pk}]
+    detail = finance_api.get(f"/budgets/{plan.budget_id}").json()
+    assert [(v["number"], v["status"]) for v in detail["versions"]] == [(1, "approved")]
+    lines = finance_api.get(f"/budget-versions/{plan.pk}/lines").json()["data"]
+    assert [(x["account"], x["cost_center"], x["month"], x["amount"]["amount"]) for x in lines] == [
+        ("4000", None, "2026-03", "1000.00"), ("6100", "OPS", "2026-03", "310.00")]
+
+
+def test_alerts_are_listed_and_acknowledged_as_on_the_page(client, books, users, plan, budget):
+    alert_rule_create(tenant=books.org, actor=users["finance"], budget=budget, name="Over", account_type="expense",
+                      recipient_roles=["director"],
+                      thresholds=[ThresholdSpec("consumed_pct", D("100"))])
+    alerts_evaluate(tenant=books.org, as_of=date(2026, 3, 31))
+    viewer = Api(client, make_token(books.org, users["viewer"], name="viewer"))
+    director = Api(client, make_token(books.org, users["director"], name="director"))
+    listed = viewer.get("/alerts").json()["data"]
+    assert [(a["account"], a["cost_center"], a["month"], a["consumed_pct"], a["status"]) for a in listed] == [
+        ("6100", "OPS", "2026-03", "109.68", "open")]
+    refused = viewer.post(f"/alerts/{listed[0]['id']}/acknowledge", {"note": "seen"})
+    assert refused.status_code == 403
+    done = director.post(f"/alerts/{listed[0]['id']}/acknowledge", {"note": "rent paid early"}).json()
+    assert (done["status"], done["acknowledged_by"], done["note"]) == ("acknowledged", "director@acme.test",
+                                                                       "rent paid early")
+    assert viewer.get("/alerts").json()["data"] == []
+    assert [a["id"] for a in viewer.get("/alerts", {"status": "all"}).json()["data"]] == [listed[0]["id"]]
+
+
+def test_another_organisations_budgets_and_alerts_are_404(client, books, other_books, plan):
+    from django.contrib.auth import get_user_model
+
+    theirs = Api(client, make_token(other_books.org, get_user_model().objects.get(email="finance@globex.test")))
+    for path in (f"/budgets/{plan.budget_id}", f"/budget-versions/{plan.pk}/lines",
+                 f"/budget-versions/{plan.pk}/budget-vs-actual"):
+        response = theirs.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/problem+json", path
+    assert theirs.get("/budgets").json()["data"] == []
