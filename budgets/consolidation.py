@@ -27,7 +27,7 @@ from finops.tenancy.context import tenant_context
 
 from . import variance as v
 from .models import Budget
-from .reports import REPORTED_TYPES, BudgetVsActual, budget_vs_actual
+from .reports import REPORTED_TYPES, BudgetVsActual, Compared, budget_vs_actual
 from .selectors import version_in_force
 
 GROUP_BY_CHOICES = ("entity", "account", "cost_center")
@@ -35,7 +35,7 @@ ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
-class ConsolidatedRow:
+class ConsolidatedRow(Compared):
     """One line (or total) in the reporting currency, natural sign. Attributes not grouped by are None."""
 
     account_type: str
@@ -54,26 +54,6 @@ class ConsolidatedRow:
     cost_center_code: str | None = None  # "" for lines without a cost center, None when not grouped
     is_total: bool = False
     label: str = ""
-
-    @property
-    def compared_with(self) -> Decimal:
-        return self.pacing if self.paced else self.budget
-
-    @property
-    def variance(self) -> Decimal:
-        return self.result.variance
-
-    @property
-    def variance_pct(self) -> Decimal | None:
-        return self.result.variance_pct
-
-    @property
-    def favourable(self) -> bool:
-        return self.result.favourable
-
-    @property
-    def consumed_pct(self) -> Decimal | None:
-        return self.result.consumed_pct
 
     @property
     def operational(self) -> Decimal:

@@ -167,8 +167,34 @@ def _statement(*, group_by: tuple[str, ...], subtree: bool, account_type: bool, 
     """
 
 
+class Compared:
+    """What a report row says of its figures (`result`, `pacing`, `budget`, `paced`): the variance,
+    its %, favourable or not, the budget it is compared with and the share consumed."""
+
+    @property
+    def variance(self) -> Decimal:
+        return self.result.variance
+
+    @property
+    def variance_pct(self) -> Decimal | None:
+        return self.result.variance_pct
+
+    @property
+    def favourable(self) -> bool:
+        return self.result.favourable
+
+    @property
+    def compared_with(self) -> Decimal:
+        """The budget the variance is taken against: paced to the date, or the whole window's."""
+        return self.pacing if self.paced else self.budget
+
+    @property
+    def consumed_pct(self) -> Decimal | None:
+        return self.result.consumed_pct
+
+
 @dataclass(frozen=True)
-class VarianceRow:
+class VarianceRow(Compared):
     """One line of the report (or a total), amounts in natural sign in `currency`, rounded to
     its minor unit. Attributes not grouped by are None."""
 
@@ -197,28 +223,6 @@ class VarianceRow:
     is_group: bool = False  # an account group's subtotal (the account is the group) when rolled up
     depth: int = 0  # levels of account groups above the row when rolled up
     measures: dict = field(default_factory=dict, compare=False, repr=False)  # unrounded: see MEASURES
-
-    @property
-    def variance(self) -> Decimal:
-        return self.result.variance
-
-    @property
-    def variance_pct(self) -> Decimal | None:
-        return self.result.variance_pct
-
-    @property
-    def favourable(self) -> bool:
-        return self.result.favourable
-
-    @property
-    def compared_with(self) -> Decimal:
-        """The budget the variance is taken against: paced to the date, or the whole window's."""
-        return self.pacing if self.paced else self.budget
-
-    @property
-    def consumed_pct(self) -> Decimal | None:
-        return self.result.consumed_pct
-
 
 BASIS_WORDS = {v.Basis.MONTH: "month to date", v.Basis.QTD: "quarter to date", v.Basis.YTD: "year to date",
                v.Basis.FULL_YEAR: "full year"}
