@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import datetime
+from decimal import Decimal
 
 from ninja import Field, Query, Router, Schema
 
@@ -19,6 +20,8 @@ from .alerts.selectors import access_alert, alert_inbox_rows, alert_list
 from .models import Budget, BudgetLine, BudgetVersion
 from .reports import GROUP_BY_CHOICES, SHOW_CHOICES, SORTS, RowView, VarianceRow, budget_vs_actual
 from .selectors import access_budget, access_version, budget_list
+from .transfers.requests import transfer_approve, transfer_reject, transfer_request
+from .transfers.selectors import access_transfer, transfer_list
 from .variance import Basis
 
 router = Router(tags=["budgets"])
@@ -251,3 +254,118 @@ def acknowledge_alert(request, alert_id: int, payload: AcknowledgeIn):
     alert = access_alert(tenant=request.org, pk=alert_id)
     alert_acknowledge(tenant=request.org, actor=request.user, alert=alert, note=payload.note)
     return _alert_out(alert_inbox_rows(tenant=request.org, ids=[alert.pk], limit=1)[0])
+
+
+# --- transfer requests -------------------------------------------------------------------------------
+
+class CellIn(Schema):
+    account: str = Field(description="account code")
+    cost_center: str | None = Field(None, description="cost center code")
+    month: str = Field(description="YYYY-MM")
+
+
+class TransferIn(Schema):
+    version: int = Field(description="the budget version in force")
+    source: CellIn
+    destination: CellIn
+    amount: Decimal = Field(description="a positive decimal string in the budget's currency")
+    reason: str
+    override_reason: str = ""
+
+
+class DecisionIn(Schema):
+    comment: str = ""
+    override_reason: str = ""
+
+
+class TransferOut(Schema):
+    id: int
+    version: int
+    status: str
+    source: str  # "6100 / OPS / 2026-03"
+    destination: str
+    amount: Money
+    reason: str
+    requested_by: str | None
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_comment: str
+
+
+def _cell_words(line) -> str:
+    return " / ".join([line.account.code, *([line.cost_center.code] if line.cost_center else []),
+                       f"{line.period.start:%Y-%m}"])
+
+
+def _transfer_out(t) -> TransferOut:
+    currency = str(t.version.budget.entity.functional_currency)
+    return TransferOut(id=t.pk, version=t.version_id, status=t.status, source=_cell_words(t.source),
+                       destination=_cell_words(t.destination), amount=money(t.amount, currency), reason=t.reason,
+                       requested_by=t.requested_by.email if t.requested_by else None, requested_at=t.requested_at,
+                       decided_by=t.decided_by.email if t.decided_by else None, decided_at=t.decided_at,
+                       decision_comment=t.decision_comment)
+
+
+def _transfer(request, pk: int):
+    return transfer_list(tenant=request.org).get(pk=access_transfer(tenant=request.org, pk=pk).pk)
+
+
+def _cell(version, cell: CellIn, pointer: str):
+    """The version's line at the cell, or the (account, cost center, period) to create it at."""
+    from finops.ledger.models import Account, CostCenter, Period
+
+    account = Account.objects.filter(code=cell.account).first()
+    if account is None:
+        raise BadInput(f"{pointer}/account", f"no account has the code {cell.account!r}")
+    cost_center = None
+    if cell.cost_center:
+        cost_center = CostCenter.objects.filter(code=cell.cost_center).first()
+        if cost_center is None:
+            raise BadInput(f"{pointer}/cost_center", f"no cost center has the code {cell.cost_center!r}")
+    try:
+        start = datetime.strptime(cell.month, "%Y-%m").date()
+    except ValueError:
+        raise BadInput(f"{pointer}/month", "is not a month (YYYY-MM)") from None
+    period = Period.objects.filter(start=start, fiscal_year=version.budget.fiscal_year).first()
+    if period is None:
+        raise BadInput(f"{pointer}/month", f"is not a month of FY{version.budget.fiscal_year}")
+    line = BudgetLine.objects.filter(version=version, account=account, cost_center=cost_center, period=period).first()
+    return line or (account, cost_center, period)
+
+
+@router.get("/transfer-requests", response=answers(page_schema(TransferOut)), summary="Transfer requests")
+def list_transfers(request, status: str | None = None, version: int | None = None, limit: int | None = None,
+                   cursor: str | None = None):
+    qs = transfer_list(tenant=request.org, status=status or "", version=version)
+    rows, following = paginate(qs, order=("-requested_at", "-id"), limit=limit, cursor=cursor)
+    return {"data": [_transfer_out(t) for t in rows], "next": following}
+
+
+@router.post("/transfer-requests", response=answers(TransferOut, status=201),
+             summary="Ask to move budget between two lines of the same kind")
+def create_transfer(request, payload: TransferIn):
+    version = access_version(tenant=request.org, pk=payload.version)
+    transfer = transfer_request(tenant=request.org, actor=request.user, version=version,
+                                source=_cell(version, payload.source, "source"),
+                                destination=_cell(version, payload.destination, "destination"),
+                                amount=payload.amount, reason=payload.reason,
+                                override_reason=payload.override_reason)
+    return 201, _transfer_out(_transfer(request, transfer.pk))
+
+
+@router.post("/transfer-requests/{transfer_id}/approve", response=answers(TransferOut),
+             summary="Approve a pending request (finance; not the requester)")
+def approve_transfer(request, transfer_id: int, payload: DecisionIn):
+    transfer = access_transfer(tenant=request.org, pk=transfer_id)
+    transfer_approve(tenant=request.org, actor=request.user, transfer=transfer, comment=payload.comment,
+                     override_reason=payload.override_reason)
+    return _transfer_out(_transfer(request, transfer.pk))
+
+
+@router.post("/transfer-requests/{transfer_id}/reject", response=answers(TransferOut),
+             summary="Reject a pending request, saying why")
+def reject_transfer(request, transfer_id: int, payload: DecisionIn):
+    transfer = access_transfer(tenant=request.org, pk=transfer_id)
+    transfer_reject(tenant=request.org, actor=request.user, transfer=transfer, comment=payload.comment)
+    return _transfer_out(_transfer(request, transfer.pk))

@@ -11,7 +11,8 @@ from tests.api.conftest import Api, make_token
 from tests.platform.planted import plant
 
 # path parameter → the planted object whose id it takes
-IDS = {"entry_id": "entry", "budget_id": "budget", "version_id": "version", "alert_id": "alert"}
+IDS = {"entry_id": "entry", "budget_id": "budget", "version_id": "version", "alert_id": "alert",
+       "transfer_id": "transfer"}
 
 
 def schema_paths():

@@ -26,7 +26,8 @@ def book(books, d, account, amount, *, cc=None, entity=None):
 @pytest.fixture
 def plan(books, users, budget, periods, draft):
     services.budget_lines_set(tenant=books.org, actor=None, version=draft, cells=[
-        (books.revenue, None, periods[2], D("1000")), (books.rent, books.ops, periods[2], D("310"))])
+        (books.revenue, None, periods[2], D("1000")), (books.rent, books.ops, periods[2], D("310")),
+        (books.rent, books.ops, periods[3], D("300"))])
     services.version_submit(tenant=books.org, actor=users["finance"], version=draft)
     services.version_approve(tenant=books.org, actor=users["admin"], version=draft)
     book(books, date(2026, 3, 5), books.rent, "340", cc=books.ops)
@@ -108,7 +109,7 @@ def test_budgets_and_lines(finance_api, plan):
     assert [(v["number"], v["status"]) for v in detail["versions"]] == [(1, "approved")]
     lines = finance_api.get(f"/budget-versions/{plan.pk}/lines").json()["data"]
     assert [(x["account"], x["cost_center"], x["month"], x["amount"]["amount"]) for x in lines] == [
-        ("4000", None, "2026-03", "1000.00"), ("6100", "OPS", "2026-03", "310.00")]
+        ("4000", None, "2026-03", "1000.00"), ("6100", "OPS", "2026-03", "310.00"), ("6100", "OPS", "2026-04", "300.00")]
 
 
 def test_alerts_are_listed_and_acknowledged_as_on_the_page(client, books, users, plan, budget):
@@ -139,3 +140,33 @@ def test_another_organisations_budgets_and_alerts_are_404(client, books, other_b
         response = theirs.get(path)
         assert response.status_code == 404 and response["Content-Type"] == "application/problem+json", path
     assert theirs.get("/budgets").json()["data"] == []
+
+
+def test_a_director_requests_a_transfer_and_finance_approves_it(client, books, users, plan, other_books):
+    from django.contrib.auth import get_user_model
+
+    director = Api(client, make_token(books.org, users["director"], name="director"))
+    finance = Api(client, make_token(books.org, users["finance"], name="finance"))
+    body = {"version": plan.pk, "amount": "60.00", "reason": "Rent moves to March",
+            "source": {"account": "6100", "cost_center": "OPS", "month": "2026-04"},
+            "destination": {"account": "6100", "cost_center": "OPS", "month": "2026-03"}}
+    created = director.post("/transfer-requests", body)
+    assert created.status_code == 201, created.content
+    transfer = created.json()
+    assert (transfer["status"], transfer["source"], transfer["destination"], transfer["amount"], transfer["requested_by"]) == (
+        "requested", "6100 / OPS / 2026-04", "6100 / OPS / 2026-03", {"amount": "60.00", "currency": "USD"},
+        "director@acme.test")
+    assert director.post(f"/transfer-requests/{transfer['id']}/approve", {}).status_code == 403
+    approved = finance.post(f"/transfer-requests/{transfer['id']}/approve", {"comment": "ok"}).json()
+    assert (approved["status"], approved["decided_by"], approved["decision_comment"]) == (
+        "approved", "finance@acme.test", "ok")
+    assert [t["id"] for t in finance.get("/transfer-requests", {"status": "approved"}).json()["data"]] == [transfer["id"]]
+    # Effective amounts moved: budget vs actual for March reads 310 + 60 = 370 for the rent.
+    report = finance.get(f"/budget-versions/{plan.pk}/budget-vs-actual", {"month": "2026-03"}).json()
+    assert next(r for r in report["rows"] if r["account"] == "6100")["budget"]["amount"] == "370.00"
+    cross = director.post("/transfer-requests", {**body, "destination": {"account": "4000", "month": "2026-03"}})
+    assert cross.status_code == 422
+    bad = director.post("/transfer-requests", {**body, "source": {"account": "6100", "month": "2031-01"}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "#/source/month"
+    theirs = Api(client, make_token(other_books.org, get_user_model().objects.get(email="director@globex.test")))
+    assert theirs.post("/transfer-requests", body).status_code == 404  # another organisation's version
