@@ -10,10 +10,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.http import Http404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema
+from ninja.files import UploadedFile
 
 from finops.api.pages import page_schema, paginate
-from finops.api.problems import BadInput, answers
+from finops.api.problems import BadInput, FieldProblem, answers
 from finops.ledger import selectors
 from finops.ledger.actuals import GROUPINGS, Sign, actuals
 from finops.ledger.models import (
@@ -311,3 +312,84 @@ def get_actuals(request, filters: Query[ActualsQuery]):
         month=f"{row.month:%Y-%m}" if row.month else None, amount=money(row.amount, row.currency), lines=row.lines)
         for row in result.rows]
     return {"data": data, "missing_rates": [m.message for m in result.missing_rates]}
+
+
+# --- GL imports ------------------------------------------------------------------------------------
+
+class ImportLineIn(Schema):
+    date: str = Field(description="YYYY-MM-DD")
+    entry_ref: str = Field(description="lines with the same entity and entry_ref form one entry")
+    entity: str
+    account: str
+    cost_center: str | None = None
+    amount: str = Field(description="a decimal string, debit positive")
+    currency: str | None = None
+    memo: str | None = None
+
+
+class ImportIn(Schema):
+    lines: list[ImportLineIn] = Field(description="at most 10,000; all or nothing")
+
+
+class ImportOut(Schema):
+    job: int | None
+    status: str  # succeeded, failed, duplicate, queued, running
+    rows: int
+    created: int  # entries posted
+    skipped: int  # entries whose entry_ref was imported before
+    message: str = ""
+    duplicate_of: int | None = None
+    progress: dict | None = None  # while a worker runs it: done, total, phase, percent
+    errors: list[FieldProblem] = []
+
+
+def _job_out(job, *, errors=None) -> ImportOut:
+    from finops.jobs.progress import job_progress_get
+
+    result = job.result or {}
+    running = job.status in ("queued", "running")
+    return ImportOut(job=job.pk, status=job.status, rows=job.rows, created=result.get("entries_created", 0),
+                     skipped=result.get("entries_skipped", 0), message=job.message, duplicate_of=job.duplicate_of_id,
+                     progress=job_progress_get(job_id=job.pk) if running else None,
+                     errors=errors if errors is not None else [
+                         {"pointer": f"#/line/{e['line']}" if e.get("line") else "#", "detail": e["message"]}
+                         for e in (job.errors or [])])
+
+
+@router.post("/gl-imports", response=answers(ImportOut, status=201, also={200: ImportOut}),
+             summary="Import up to 10,000 GL lines now, all or nothing (the file import's checks and write path)")
+def import_lines(request, payload: ImportIn):
+    from finops.ledger.importers import gl_import_lines
+
+    result = gl_import_lines(tenant=request.org, actor=request.user,
+                             rows=[line.dict() for line in payload.lines], name=f"api-{request.caller.token.pk}")
+    if result.errors:
+        problems = [{"pointer": f"#/lines/{e.line - 2}" if e.line and e.line >= 2 else "#/lines", "detail": e.message}
+                    for e in result.errors]
+        from finops.api.problems import problem
+
+        return problem(422, f"{len(problems)} line{'s' if len(problems) != 1 else ''} cannot be imported; "
+                            f"nothing was: {problems[0]['pointer']}: {problems[0]['detail']}", errors=problems)
+    if result.duplicate_of is not None:
+        return 200, ImportOut(job=result.job.pk if result.job else None, status="duplicate", rows=result.rows,
+                              created=0, skipped=0, message=result.summary(), duplicate_of=result.duplicate_of.pk)
+    return 201, ImportOut(job=result.job.pk if result.job else None, status="succeeded", rows=result.rows,
+                          created=result.created, skipped=result.skipped,
+                          message=result.far_ahead_warning or result.summary())
+
+
+@router.post("/gl-imports/file", response=answers(ImportOut, status=202),
+             summary="Upload a GL file (CSV or XLSX): a worker imports it; poll the job")
+def import_file(request, file: File[UploadedFile]):
+    from finops.ledger.importers import import_job_create
+
+    job = import_job_create(tenant=request.org, actor=request.user, filename=file.name, data=file.read())
+    return 202, _job_out(job)
+
+
+@router.get("/gl-imports/{job_id}", response=answers(ImportOut), summary="A GL import: progress, result, errors")
+def get_import(request, job_id: int):
+    from finops.jobs.records import access_job
+    from finops.ledger.importers import GL
+
+    return _job_out(access_job(tenant=request.org, kind=GL, pk=job_id))

@@ -12,7 +12,7 @@ from tests.platform.planted import plant
 
 # path parameter → the planted object whose id it takes
 IDS = {"entry_id": "entry", "budget_id": "budget", "version_id": "version", "alert_id": "alert",
-       "transfer_id": "transfer"}
+       "transfer_id": "transfer", "job_id": "job"}
 
 
 def schema_paths():

@@ -170,3 +170,44 @@ def test_a_director_requests_a_transfer_and_finance_approves_it(client, books, u
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "#/source/month"
     theirs = Api(client, make_token(other_books.org, get_user_model().objects.get(email="director@globex.test")))
     assert theirs.post("/transfer-requests", body).status_code == 404  # another organisation's version
+
+
+def test_gl_lines_import_all_or_nothing_with_each_bad_row_pointed_at(finance_api, books):
+    from finops.ledger.models import JournalEntry
+    from finops.tenancy.context import tenant_context
+
+    lines = [{"date": "2026-03-31", "entry_ref": f"USAGE-{i}", "entity": "US", "account": account,
+              "cost_center": cc, "amount": amount}
+             for i in range(3) for account, cc, amount in (("1000", None, "10.00"), ("4000", "SALES", "-10.00"))]
+    bad = [*lines, {"date": "2026-13-01", "entry_ref": "X", "entity": "US", "account": "9999", "amount": "1"}]
+    refused = finance_api.post("/gl-imports", {"lines": bad})
+    assert refused.status_code == 422
+    assert [e["pointer"] for e in refused.json()["errors"]][0] == "#/lines/6"
+    with tenant_context(books.org):
+        assert JournalEntry.objects.count() == 0  # nothing of the good lines either
+    done = finance_api.post("/gl-imports", {"lines": lines})
+    assert done.status_code == 201, done.content
+    assert (done.json()["status"], done.json()["rows"], done.json()["created"]) == ("succeeded", 6, 3)
+    job = finance_api.get(f"/gl-imports/{done.json()['job']}").json()
+    assert (job["status"], job["created"], job["errors"]) == ("succeeded", 3, [])
+    again = finance_api.post("/gl-imports", {"lines": lines})
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    too_many = finance_api.post("/gl-imports", {"lines": lines * 1700})
+    assert too_many.status_code == 422 and "at most 10,000" in too_many.json()["detail"]
+
+
+def test_a_gl_file_upload_becomes_a_job_to_poll(client, finance_api, books):
+    csv = (b"date,entry_ref,entity,account,cost_center,amount,currency,memo\n"
+           b"2026-03-14,F-1,US,6100,OPS,10.00,USD,Rent\n2026-03-14,F-1,US,1000,,-10.00,USD,Rent\n")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post("/api/v1/gl-imports/file", {"file": SimpleUploadedFile("march.csv", csv)},
+                           HTTP_AUTHORIZATION=f"Bearer {finance_api.token}")
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert job["status"] == "queued" and job["job"]
+    from finops.ledger.importers import import_job_run
+
+    import_job_run(tenant=books.org, job_id=job["job"])  # what the worker does (tests/ledger/test_import_worker.py)
+    polled = finance_api.get(f"/gl-imports/{job['job']}").json()
+    assert (polled["status"], polled["created"], polled["rows"]) == ("succeeded", 1, 2)

@@ -39,13 +39,15 @@ The modules, in the order a file goes through them:
 
 from .entries import MAX_LINES_PER_ENTRY, GlEntry
 from .importing import GL, IMPORT_LOCK_CLASS, GlImportResult, gl_import
-from .jobs import import_job_create, import_job_run
+from .jobs import MAX_BULK_LINES, gl_import_lines, import_job_create, import_job_run
 from .parsing import GlParsed, gl_parse
 from .reference import GlReference, gl_reference_load
 from .rows import COLUMNS, REQUIRED
 
 __all__ = [
     "COLUMNS",
+    "MAX_BULK_LINES",
+    "gl_import_lines",
     "GL",
     "IMPORT_LOCK_CLASS",
     "MAX_LINES_PER_ENTRY",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from finops.errors import DomainError
 from finops.jobs.models import Job, JobStatus
 from finops.jobs.records import job_content, job_finish, job_record
 from finops.jobs.runs import job_heartbeat, job_start
@@ -13,7 +14,7 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 from finops.tenancy.policy import requires
 
-from .importing import GL, gl_import
+from .importing import GL, GlImportResult, gl_import
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +52,29 @@ def _run(*, tenant, job_id: int) -> None:
                 job_finish(job, status=JobStatus.FAILED, message=(
                     f"The import stopped on an unexpected error ({exc.__class__.__name__}); nothing was written. "
                     "Try again; if it fails again, tell your administrator."))
+
+
+MAX_BULK_LINES = 10_000
+
+
+@requires(Action.WRITE, "import GL actuals")
+def gl_import_lines(*, tenant, actor, rows: list[dict], name: str = "api") -> GlImportResult:
+    """Import lines given as records (the file's columns as keys: `COLUMNS`) now, in this
+    transaction, through the same checks and fast write path as a file: all or nothing, each bad
+    row named (row i is the file's line i + 2). At most MAX_BULK_LINES; more go as a file."""
+    import csv
+    import io
+
+    from .rows import COLUMNS
+
+    if not rows:
+        raise DomainError("Send at least one line.")
+    if len(rows) > MAX_BULK_LINES:
+        raise DomainError(f"{len(rows):,} lines in one request; at most {MAX_BULK_LINES:,} — upload a file "
+                          f"(it imports in a worker) or split them.")
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow(COLUMNS)
+    for row in rows:
+        out.writerow(["" if row.get(c) is None else str(row.get(c)) for c in COLUMNS])
+    return gl_import(tenant=tenant, actor=actor, data=buffer.getvalue().encode(), filename=f"{name}.csv")
