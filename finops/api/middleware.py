@@ -58,6 +58,10 @@ def _rate_limited(token_id: int) -> int:
     return 0
 
 
+_DJANGO_ANSWERS = {404: "No such path in the API: see /api/v1/docs.",
+                   405: "This method is not allowed on this path: see /api/v1/docs."}
+
+
 class _Refused(Exception):
     def __init__(self, response):
         super().__init__(response.status_code)
@@ -97,6 +101,10 @@ class ApiMiddleware:
                 try:
                     with transaction.atomic():  # an error answer leaves nothing behind
                         response = self.get_response(request)
+                        if response.status_code >= 400 and "json" not in response.get("Content-Type", ""):
+                            # Django's own answers (no such path, method not allowed) as problems too
+                            response = problem(response.status_code, _DJANGO_ANSWERS.get(
+                                response.status_code, "The request cannot be answered."))
                         if response.status_code >= 400:
                             raise _Refused(response)
                 except _Refused as refused:
