@@ -326,6 +326,8 @@ except ValueError as exc:
 LEDGER_FAR_AHEAD_MONTHS = int(os.environ.get("LEDGER_FAR_AHEAD_MONTHS") or "2")
 # Requests a minute per API token (finops/api/middleware.py); more answer 429 with Retry-After.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT") or "600")
+# How often the dashboard, the journal and budget vs actual ask whether anything was posted.
+LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS") or "15")
 DEFAULT_CURRENCY = "USD"
 
 LOGGING = {

@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.fields.tuple_lookups import (
     Tuple,
@@ -464,3 +465,11 @@ def access_period(*, tenant, pk) -> Period:
 def access_entry(*, tenant, pk) -> JournalEntry:
     with tenant_context(tenant):
         return found(JournalEntry.objects.filter(pk=pk).first(), "journal entry")
+
+
+def ledger_stamp(*, tenant) -> int:
+    """What the ledger has posted so far, as one number that grows with every entry (its newest
+    id): the live pages compare it, one index probe, before they re-run anything heavy."""
+    with tenant_context(tenant, savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM ledger_journalentry WHERE tenant_id = %s", [tenant.pk])
+        return cursor.fetchone()[0]

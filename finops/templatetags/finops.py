@@ -44,3 +44,11 @@ def pct(value, places: int = 1) -> str:
     if value is None or value == "":
         return "—"
     return f"{Decimal(value):.{int(places)}f} %"
+
+
+@register.simple_tag(takes_context=True)
+def ledger_stamp(context) -> int:
+    """The organisation's ledger stamp (`ledger.selectors.ledger_stamp`), for the live poller."""
+    from finops.ledger.selectors import ledger_stamp as stamp
+
+    return stamp(tenant=context["request"].org)

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .permissions import Action, can
 from .selectors import memberships_of
 
@@ -10,5 +12,6 @@ def tenancy(request):
         "org": getattr(request, "org", None),
         "membership": membership,
         "perms_org": {action.value: can(role, action) for action in Action},
+        "live_poll_seconds": settings.LIVE_POLL_SECONDS,
         "my_memberships": (lambda: list(memberships_of(user=user))) if user and user.is_authenticated else (),
     }

@@ -200,7 +200,7 @@ def test_the_whole_page_stays_within_its_query_budget_whatever_the_data(client, 
     # ...and 8 the request needs for any page: session, user, membership, the sidebar's list of
     # organisations, setting and resetting the tenant, and the savepoint around it (in production
     # a BEGIN/COMMIT, which are not statements Django logs).
-    with django_assert_max_num_queries(13) as captured:  # +1: the organisation by slug, before its tenant context
+    with django_assert_max_num_queries(14) as captured:  # +1: the organisation by slug; +1: the live poller's stamp
         client.get(url(month="2026-03"))
     assert not any("ledger_journalline" in q["sql"] for q in captured.captured_queries)
     assert sum("ledger_periodbalance" in q["sql"] for q in captured.captured_queries) == 2
