@@ -31,8 +31,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--cost-centers", type=int, default=60)
     parser.add_argument("--tenant", metavar="SLUG", help="re-time the queries on an existing bench tenant (no import)")
-    parser.add_argument("--only", choices=("ledger", "budgets"),
-                        help="only the ledger figures (GL import, dashboard, journal) or only the budget ones")
+    parser.add_argument("--only", choices=("ledger", "budgets", "api"),
+                        help="only the ledger figures (GL import, dashboard, journal), the budget ones, or the API's")
+    parser.add_argument("--api-lines", type=int, default=100_000,
+                        help="lines the API bulk figure ingests (default 100,000: 10 requests of 10,000)")
     parser.add_argument("--bva-lines", type=int, default=5_000_000,
                         help="journal lines of the budget-vs-actual tenant (default 5,000,000)")
     parser.add_argument("--bva-tenant", metavar="SLUG",
@@ -73,7 +75,7 @@ def main(argv: list[str]) -> int:
     figures, checks, tenants = [], [], []
     client = Client()
     client.force_login(user_get_or_create(email=bench.BENCH_EMAIL))
-    if args.only != "budgets":
+    if args.only in (None, "ledger"):
         result = ledger_figures(args, client)
         if result is None:
             return 0
@@ -81,6 +83,13 @@ def main(argv: list[str]) -> int:
         figures += found
         checks.append(check)
         tenants.append(org.slug)
+    if args.only in (None, "api"):
+        from bench import api as api_bench
+
+        figure, note = api_bench.bulk_figure(accounts=args.accounts, cost_centers=args.cost_centers,
+                                             lines=args.api_lines, today=timezone.localdate())
+        figures.append(figure)
+        checks.append(note)
     if args.only != "ledger":
         from bench import budgets as budget_bench
 
@@ -97,10 +106,15 @@ def main(argv: list[str]) -> int:
                 bva = budget_bench.tenant_build(lines=args.bva_lines, today=timezone.localdate())
         budget_bench.analyze()
         bench.log(f"budget figures, median of {args.runs} runs ...")
-        found, notes = budget_bench.figures(bva, runs=args.runs, raw_runs=args.raw_runs, page_runs=args.page_runs,
-                                       client=client)
-        figures += found
-        checks += notes
+        if args.only != "api":
+            found, notes = budget_bench.figures(bva, runs=args.runs, raw_runs=args.raw_runs,
+                                                page_runs=args.page_runs, client=client)
+            figures += found
+            checks += notes
+        if args.only in (None, "api"):
+            found, note = api_bench.concurrent_figures(bva, runs=args.runs)
+            figures += found
+            checks.append(note)
         tenants.append(bva.org.slug)
 
     print()

@@ -157,6 +157,7 @@ class VarianceQuery(Schema):
     basis: Basis = Basis.MONTH
     group_by: list[str] = Field(default=["account", "cost_center"], description=", ".join(GROUP_BY_CHOICES))
     account_type: str | None = Field(None, description="revenue or expense")
+    cost_center: str | None = Field(None, description="a cost center code: it and everything under it")
     rollup: bool = Field(False, description="roll up by the chart's account groups, with subtotals")
     sort: str | None = Field(None, description=f"{', '.join(SORTS)}; '-' first for descending")
     show: str = Field("all", description=", ".join(SHOW_CHOICES))
@@ -197,8 +198,16 @@ def get_budget_vs_actual(request, version_id: int, q: Query[VarianceQuery]):
         view = RowView(rollup=q.rollup, sort=q.sort or "", show=q.show, search=q.search)
     except DomainError as exc:
         raise BadInput("sort" if "sort" in exc.message else "show", exc.message) from None
+    cost_center = None
+    if q.cost_center:
+        from finops.ledger.models import CostCenter
+
+        cost_center = CostCenter.objects.filter(code=q.cost_center).first()
+        if cost_center is None:
+            raise BadInput("cost_center", f"no cost center has the code {q.cost_center!r}")
     report = budget_vs_actual(tenant=request.org, version=version, period=month, basis=q.basis,
-                              group_by=q.group_by, account_type=q.account_type or None, view=view)
+                              group_by=q.group_by, account_type=q.account_type or None, cost_center=cost_center,
+                              view=view)
     limit = DEFAULT_LIMIT if q.limit is None else q.limit
     if not 1 <= limit <= MAX_LIMIT:
         raise BadInput("limit", f"must be between 1 and {MAX_LIMIT}")
