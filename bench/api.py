@@ -63,7 +63,7 @@ def bulk_figure(*, accounts: int, cost_centers: int, lines: int, today) -> tuple
     created = 0
     for payload in requests:
         response = client.post("/api/v1/gl-imports", data=payload, content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {token}")
+                               HTTP_AUTHORIZATION=f"Bearer {token}", secure=True)
         assert response.status_code == 201, response.content[:500]
         created += response.json()["created"]
     api_time = time.perf_counter() - started
@@ -111,7 +111,7 @@ def concurrent_figures(t, *, runs: int) -> tuple[list[Figure], str]:
         try:
             for _ in range(REQUESTS_PER_CLIENT):
                 started = time.perf_counter()
-                response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+                response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", secure=True)
                 elapsed = time.perf_counter() - started
                 if response.status_code != 200:
                     failures.append(f"{response.status_code} {response.content[:200]!r}")
