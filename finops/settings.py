@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "finops.ledger",
     "finops.notifications",
     "finops.api",
+    "finops.webhooks",
     "reporting",
     "budgets",
     "costs",
@@ -326,6 +327,10 @@ except ValueError as exc:
 LEDGER_FAR_AHEAD_MONTHS = int(os.environ.get("LEDGER_FAR_AHEAD_MONTHS") or "2")
 # Requests a minute per API token (finops/api/middleware.py); more answer 429 with Retry-After.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT") or "600")
+# Webhooks may go to private and loopback addresses (tests, development); never in production.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG or TESTING)
+# A failed webhook delivery is tried again after this many seconds, then twice as long each time.
+WEBHOOK_FIRST_RETRY_SECONDS = int(os.environ.get("WEBHOOK_FIRST_RETRY_SECONDS") or "30")
 # How often the dashboard, the journal and budget vs actual ask whether anything was posted.
 LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS") or "15")
 DEFAULT_CURRENCY = "USD"

@@ -47,6 +47,7 @@ from finops.notifications.inbox import inbox_item_escalate, inbox_item_open
 from finops.notifications.outbox import Outgoing, outbox_queue
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
+from finops.webhooks.events import webhook_emit
 
 from .. import variance as v
 from ..models import (
@@ -229,6 +230,20 @@ class _Audience:
         return cls(role_emails, _cost_center_owner_emails(tenant_id))
 
 
+def alert_event(alert) -> dict:
+    """What a webhook says of an alert: enough for a receiver to act without calling back."""
+    currency = str(alert.rule.budget.entity.functional_currency)
+
+    def amount(value):
+        return {"amount": f"{value:f}", "currency": currency}
+
+    return {"alert": alert.pk, "rule": alert.rule.name, "budget": alert.rule.budget_id,
+            "account": alert.account.code, "cost_center": alert.cost_center.code if alert.cost_center else None,
+            "month": f"{alert.period.start:%Y-%m}", "threshold": str(alert.threshold),
+            "actual": amount(alert.actual), "budget_amount": amount(alert.budget), "variance": amount(alert.variance),
+            "escalations": alert.escalations}
+
+
 def _record(*, tenant, tenant_id: int, breaches: list[Breach], audience: _Audience, now: datetime
             ) -> tuple[int, int, int]:
     """Record `breaches`: new alerts with their inbox items, escalations with their items open
@@ -259,6 +274,11 @@ def _record(*, tenant, tenant_id: int, breaches: list[Breach], audience: _Audien
         alert.item = inbox_item_open(kind=KIND, ref=alert.pk, title=alert_title(alert),
                                      link=alert_journal_path(tenant, alert))
         alert.save(update_fields=["item"])
+    for alert in Alert.objects.filter(pk__in=changed).select_related("rule__budget__entity", "account", "cost_center",
+                                                                     "period", "threshold"):
+        escalations = changed[alert.pk]
+        webhook_emit(tenant=tenant, event_type="alert.escalated" if escalations else "alert.raised", ref=alert.pk,
+                     seq=escalations, data=alert_event(alert))
     created = sum(1 for n in changed.values() if n == 0)
     return created, len(changed) - created, outbox_queue(kind=KIND, items=outgoing, now=now)
 

@@ -14,6 +14,7 @@ from finops.notifications.inbox import (
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 from finops.tenancy.policy import requires
+from finops.webhooks.events import webhook_emit
 
 from ..models import Alert
 
@@ -24,6 +25,12 @@ def alert_acknowledge(*, tenant, actor, alert, note: str = "", now: datetime | N
     with tenant_context(tenant):
         alert = Alert.objects.select_related("item").get(pk=getattr(alert, "pk", alert))
         alert.item = inbox_acknowledge(tenant=tenant, actor=actor, item=alert.item, note=note, now=now)
+        from .evaluation import alert_event
+
+        full = Alert.objects.select_related("rule__budget__entity", "account", "cost_center", "period",
+                                            "threshold").get(pk=alert.pk)
+        webhook_emit(tenant=tenant, event_type="alert.acknowledged", ref=alert.pk, seq=alert.escalations,
+                     data={**alert_event(full), "acknowledged_by": getattr(actor, "email", None), "note": note})
     return alert
 
 

@@ -18,6 +18,7 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
 from finops.tenancy.permissions import Action, Role
 from finops.tenancy.policy import actor_user, requires
+from finops.webhooks.events import webhook_emit
 
 from ..effective import EFFECTIVE_LINES_SQL
 from ..models import (
@@ -72,6 +73,10 @@ def _transition(*, tenant, actor, version, allowed: set, to: str, action: str, v
         audit_record(tenant=tenant, actor=actor, action=action, obj=locked,
                      object_repr=f"{locked.budget.name} v{locked.number}",
                      before=before, after={"status": to, **(audit_after or {})})
+        if to in (VersionStatus.SUBMITTED, VersionStatus.APPROVED):
+            webhook_emit(tenant=tenant, event_type=f"budget_version.{to}", ref=locked.pk, data={
+                "version": locked.pk, "budget": locked.budget_id, "name": locked.budget.name, "number": locked.number,
+                "status": to, "by": getattr(actor, "email", None)})
         return locked
 
 

@@ -192,6 +192,13 @@ def _decide(*, tenant, actor, transfer: TransferRequest, status: str, comment: s
                  before=before, after={"status": status,
                                        "amount": _plain(transfer.amount, str(version.budget.entity.functional_currency)),
                                        **({"comment": comment} if comment else {}), **(extra or {})})
+    from finops.webhooks.events import webhook_emit
+
+    webhook_emit(tenant=tenant, event_type="transfer.decided", ref=transfer.pk, seq=0, data={
+        "transfer": transfer.pk, "version": version.pk, "status": status, "comment": comment,
+        "amount": {"amount": _plain(transfer.amount, str(version.budget.entity.functional_currency)),
+                   "currency": str(version.budget.entity.functional_currency)},
+        "by": getattr(actor, "email", None)})
     return transfer
 
 

@@ -56,6 +56,8 @@ class AuditAction(StrEnum):
     API_TOKEN_CREATE = "api_token.create"
     API_TOKEN_REVOKE = "api_token.revoke"
     API_WRITE = "api.write"  # a request with write scope that changed something
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_DISABLE = "webhook.disable"
     # Written before the inbox was the kernel's: kept so the trail's history still reads
     BUDGET_ALERT_ACKNOWLEDGE = "budget.alert_acknowledge"
     BUDGET_ALERT_SNOOZE = "budget.alert_snooze"

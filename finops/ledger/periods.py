@@ -134,6 +134,11 @@ def _period_set_status(*, tenant, actor, period: Period, status: str, action: st
         locked.status_changed_by = actor if getattr(actor, "pk", None) else None
         locked.save(update_fields=["status", "status_changed_at", "status_changed_by"])
         audit_record(tenant=tenant, actor=actor, action=action, obj=locked, before=before, after={"status": status})
+        from finops.webhooks.events import webhook_emit
+
+        webhook_emit(tenant=tenant, event_type="period.closed" if status == PeriodStatus.CLOSED else "period.reopened",
+                     ref=locked.pk, data={"period": f"{locked.start:%Y-%m}", "fiscal_year": locked.fiscal_year,
+                                          "status": status, "by": getattr(actor, "email", None)})
         return locked
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 class Undeliverable(Exception):
@@ -26,6 +27,9 @@ class Kind:
     build: Callable[..., object]
     chosen: bool = False  # recipients choose immediately / daily digest / off, and may unsubscribe
     grouped: bool = False  # one recipient's due deliveries go out together as one message
+    # After a failed send: how long to wait, by the attempts made (None: due again at once — beat
+    # tries at its next run). Webhooks back off exponentially (finops/webhooks/events.py).
+    retry: Callable[[int], timedelta] | None = None
 
     @property
     def message_id_prefix(self) -> str:

@@ -179,9 +179,12 @@ def _send(model, *, tenant: Organization | None, now: datetime, only: dict) -> i
                 continue
         try:
             message.send()
-        except Exception as exc:  # noqa: BLE001  the server refused or was unreachable: due again at once
+        except Exception as exc:  # noqa: BLE001  the server refused or was unreachable: due again
+            # at once, or after the kind's wait for this many attempts
+            due = {} if kind.retry is None else {"due_at": timezone.now() + kind.retry(deliveries[0].attempts)}
             with scope():
-                model.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, last_error=str(exc)[:1000])
+                model.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, last_error=str(exc)[:1000],
+                                                        **due)
             continue
         with scope():
             model.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(

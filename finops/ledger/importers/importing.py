@@ -25,6 +25,7 @@ from finops.jobs.models import Job, JobStatus
 from finops.jobs.progress import Progress, job_progress_reporter
 from finops.jobs.records import duplicate_message, job_finish, job_previous_import
 from finops.tenancy.context import tenant_context
+from finops.webhooks.events import webhook_emit
 
 from ..models import JournalEntry, JournalLine, Period, PeriodBalance
 from ..signals import actuals_changed_on_commit
@@ -141,6 +142,9 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: Job | None = No
         if job is not None:
             if errors:
                 job_finish(job, status=JobStatus.FAILED, rows=parsed.rows, errors=errors, message=result.summary())
+                webhook_emit(tenant=tenant, event_type="import.failed", ref=job.pk, seq=0, data={
+                    "job": job.pk, "filename": job.filename, "rows": parsed.rows, "errors": len(errors),
+                    "first_error": str(errors[0])})
             else:
                 job_finish(job, status=JobStatus.SUCCEEDED, rows=parsed.rows, message=result.summary(),
                            result={"entries_created": created, "entries_skipped": skipped,
@@ -148,6 +152,9 @@ def gl_import(*, tenant, actor, data: bytes, filename: str, job: Job | None = No
                 audit_record(tenant=tenant, actor=actor, action=AuditAction.JOURNAL_IMPORT, obj=job,
                              after={"filename": job.filename, "sha256": sha256, "rows": parsed.rows,
                                     "entries_created": created, "entries_skipped": skipped})
+                webhook_emit(tenant=tenant, event_type="import.completed", ref=job.pk, seq=0, data={
+                    "job": job.pk, "filename": job.filename, "rows": parsed.rows, "entries_created": created,
+                    "entries_skipped": skipped})
                 if created:
                     actuals_changed_on_commit(tenant_id)
         return result

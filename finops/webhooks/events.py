@@ -1,0 +1,173 @@
+"""Events and their deliveries.
+
+A domain calls `webhook_emit(tenant=…, event_type=…, ref=…, data=…)` inside the transaction that
+makes the event happen: one outbox delivery per subscribed endpoint is written there, so an
+event is sent exactly when it has committed (and never when it rolled back). Each event type is
+an outbox kind of its own (`webhook:<type>`), and (type, ref, seq) names one event, so emitting
+the same event twice queues nothing more.
+
+Sending (the outbox's task, after commit): a POST of the event as JSON with the Standard
+Webhooks headers, 10 s to answer; any 2xx is delivered. Anything else — another status, a
+timeout, a refused connection — is tried again after 30 s, 1 min, 2 min … (doubling, at most an
+hour apart) until a day has passed since the event, then the delivery is marked failed. Each
+attempt's answer is kept on the delivery (`last_error`: "HTTP 500 …", or empty once sent).
+
+Where events may go: http(s) URLs only; in production, never a private, loopback or link-local
+address (checked when the endpoint is saved and again before each send, against DNS answers
+that change); `WEBHOOKS_ALLOW_PRIVATE` (default: DEBUG) lets tests and development use a local
+receiver."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils import timezone
+
+from finops.errors import DomainError
+from finops.notifications.kinds import Kind, Undeliverable, kind_register
+from finops.notifications.models import Channel
+from finops.notifications.outbox import Outgoing, outbox_queue
+
+from .signing import sign
+
+EVENT_TYPES = {
+    "alert.raised": "A budget line crossed a variance-alert threshold",
+    "alert.escalated": "An alert crossed a higher threshold",
+    "alert.acknowledged": "Someone acknowledged an alert",
+    "import.completed": "A GL import succeeded",
+    "import.failed": "A GL import was refused (its row errors are in the job)",
+    "budget_version.submitted": "A budget version was submitted for approval",
+    "budget_version.approved": "A budget version was approved",
+    "transfer.decided": "A budget transfer request was approved or rejected",
+    "period.closed": "A period was closed",
+    "period.reopened": "A period was reopened",
+}
+TIMEOUT_SECONDS = 10
+GIVE_UP_AFTER = timedelta(days=1)
+LONGEST_WAIT = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before attempt `attempts` + 1: 30 s, 1 min, 2 min, … at most an hour
+    (`WEBHOOK_FIRST_RETRY_SECONDS` sets the first wait)."""
+    first = timedelta(seconds=getattr(settings, "WEBHOOK_FIRST_RETRY_SECONDS", 30))
+    return min(first * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
+def kind_name(event_type: str) -> str:
+    return f"webhook:{event_type}"
+
+
+def url_check(url: str) -> str:
+    """`url` when events may go there, else DomainError saying why (see the module)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DomainError("A webhook URL is http:// or https:// with a host, e.g. https://ops.example/finops-events.")
+    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE", settings.DEBUG):
+        return url.strip()
+    try:
+        answers = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError:
+        raise DomainError(f"{parts.hostname} does not resolve: check the URL.") from None
+    for address in answers:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global:
+            raise DomainError(f"{parts.hostname} resolves to {ip}, a private or local address: webhooks go "
+                              f"only to public addresses.")
+    return url.strip()
+
+
+def webhook_emit(*, tenant, event_type: str, ref: int, data: dict, seq: int | None = None) -> int:
+    """Queue `event_type` about row `ref` for every active endpoint subscribed to it (in the
+    current transaction). `seq` names the occurrence (the same seq again queues nothing: an alert
+    escalated twice to the same level is one event); without one, each call is a new occurrence.
+    Returns the deliveries queued."""
+    from finops.tenancy.context import tenant_context
+
+    from .models import WebhookEndpoint
+
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"Unknown webhook event {event_type!r}.")
+    with tenant_context(tenant):
+        endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if e.wants(event_type)]
+        if not endpoints:
+            return 0
+        if seq is None:
+            from django.db.models import Max
+
+            from finops.notifications.models import Delivery
+
+            last = Delivery.objects.filter(kind=kind_name(event_type), ref=ref).aggregate(m=Max("seq"))["m"]
+            seq = 0 if last is None else last + 1
+        payload = {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
+        queued = outbox_queue(kind=kind_name(event_type), items=[
+            Outgoing(recipient=f"endpoint:{e.pk}", ref=ref, seq=seq, channel=Channel.WEBHOOK, payload=payload)
+            for e in endpoints])
+    if queued:  # a worker sends it once this commits: a slow receiver never holds up the request
+        from django.db import transaction
+
+        from finops.notifications.tasks import outbox_send_task
+
+        tenant_id = tenant.pk
+        transaction.on_commit(lambda: outbox_send_task.delay(tenant_id))
+    return queued
+
+
+class WebhookFailed(Exception):
+    pass
+
+
+@dataclass
+class _Post:
+    url: str
+    body: bytes
+    headers: dict
+
+    def send(self) -> None:
+        url_check(self.url)  # again: the name may resolve elsewhere now
+        request = urllib.request.Request(self.url, data=self.body, headers=self.headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (checked)
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise WebhookFailed(f"HTTP {exc.code} {exc.reason}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise WebhookFailed(f"no answer: {getattr(exc, 'reason', exc)}") from None
+        if not 200 <= status < 300:
+            raise WebhookFailed(f"HTTP {status}")
+
+
+def build(*, tenant, deliveries, message_id: str):
+    """The POST of one delivery (webhook kinds are not grouped)."""
+    from finops.tenancy.context import tenant_context
+
+    from .models import WebhookEndpoint
+
+    delivery = deliveries[0]
+    if timezone.now() - delivery.created_at > GIVE_UP_AFTER:
+        raise Undeliverable(f"Not delivered within {GIVE_UP_AFTER.days} day: given up ({delivery.last_error}).")
+    with tenant_context(tenant):
+        endpoint = WebhookEndpoint.objects.filter(pk=int(delivery.recipient.split(":", 1)[1])).first()
+    if endpoint is None or not endpoint.active:
+        raise Undeliverable("The endpoint was disabled before the event could be sent.")
+    msg_id = f"msg_{tenant.pk}_{delivery.pk}"  # the same on every attempt: receivers drop repeats by it
+    timestamp = int(time.time())
+    body = json.dumps({**delivery.payload, "id": msg_id}, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "finops-webhooks/1",
+               "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+               "webhook-signature": sign(secret=endpoint.secret, msg_id=msg_id, timestamp=timestamp, body=body)}
+    return _Post(endpoint.url, body, headers)
+
+
+def register_kinds() -> None:
+    for event_type, label in EVENT_TYPES.items():
+        kind_register(Kind(name=kind_name(event_type), label=label, build=build, retry=backoff))
