@@ -4,6 +4,7 @@ from finops.api.v1 import api as api_v1
 from finops.api.views import urlpatterns as api_token_urlpatterns
 from finops.notifications.views import site_urlpatterns as notification_site_urlpatterns
 from finops.tenancy.urls import org_urlpatterns
+from finops.webhooks.views import urlpatterns as webhook_urlpatterns
 
 urlpatterns = [
     path("api/v1/", api_v1.urls),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("", include(notification_site_urlpatterns)),  # unsubscribe links: a signed token, no org
     path("o/<slug:org_slug>/", include((org_urlpatterns, "org"))),
     path("o/<slug:org_slug>/settings/api-tokens/", include((api_token_urlpatterns, "api_tokens"))),
+    path("o/<slug:org_slug>/settings/webhooks/", include((webhook_urlpatterns, "webhooks"))),
     path("o/<slug:org_slug>/ledger/", include("finops.ledger.urls")),
     path("o/<slug:org_slug>/notifications/", include("finops.notifications.views")),
     path("o/<slug:org_slug>/", include("reporting.urls")),

@@ -58,6 +58,7 @@ class AuditAction(StrEnum):
     API_WRITE = "api.write"  # a request with write scope that changed something
     WEBHOOK_CREATE = "webhook.create"
     WEBHOOK_DISABLE = "webhook.disable"
+    WEBHOOK_REPLAY = "webhook.replay"
     # Written before the inbox was the kernel's: kept so the trail's history still reads
     BUDGET_ALERT_ACKNOWLEDGE = "budget.alert_acknowledge"
     BUDGET_ALERT_SNOOZE = "budget.alert_snooze"

@@ -46,3 +46,48 @@ def endpoint_disable(*, tenant, actor, endpoint: WebhookEndpoint) -> WebhookEndp
             audit_record(tenant=tenant, actor=actor, action=AuditAction.WEBHOOK_DISABLE, obj=endpoint,
                          before={"active": True}, after={"active": False})
     return endpoint
+
+
+@requires(Action.ADMINISTER, "replay webhook deliveries")
+def delivery_replay(*, tenant, actor, endpoint: WebhookEndpoint, delivery_id: int):
+    """Send a delivery of `endpoint` again now (failed, waiting or sent: the receiver asked for it).
+    It keeps its webhook-id, so a receiver that already has it can tell."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from finops.errors import found
+    from finops.notifications.models import Delivery, DeliveryStatus
+    from finops.notifications.tasks import outbox_send_task
+
+    with tenant_context(tenant):
+        delivery = found(Delivery.objects.filter(pk=delivery_id, channel="webhook",
+                                                 recipient=f"endpoint:{endpoint.pk}").first(), "delivery")
+        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING, due_at=timezone.now(),
+                                                       created_at=timezone.now(), sending_at=None)
+        audit_record(tenant=tenant, actor=actor, action=AuditAction.WEBHOOK_REPLAY, object_type="delivery",
+                     object_id=delivery.pk, object_repr=f"{delivery.kind} #{delivery.pk} to {endpoint.url}"[:300],
+                     after={"status": "pending"})
+        tenant_id = tenant.pk
+        transaction.on_commit(lambda: outbox_send_task.delay(tenant_id))
+    return delivery
+
+
+def endpoint_list(*, tenant) -> list[WebhookEndpoint]:
+    with tenant_context(tenant):
+        return list(WebhookEndpoint.objects.select_related("created_by"))
+
+
+def access_endpoint(*, tenant, pk) -> WebhookEndpoint:
+    from finops.errors import found
+
+    with tenant_context(tenant):
+        return found(WebhookEndpoint.objects.filter(pk=pk).first(), "webhook endpoint")
+
+
+def endpoint_deliveries(*, tenant, endpoint: WebhookEndpoint, limit: int = 100) -> list:
+    """The endpoint's delivery log, newest first: event, status, attempts, the last answer."""
+    from finops.notifications.models import Delivery
+
+    with tenant_context(tenant):
+        return list(Delivery.objects.filter(channel="webhook", recipient=f"endpoint:{endpoint.pk}")
+                    .order_by("-created_at", "-id")[:limit])

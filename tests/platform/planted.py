@@ -14,6 +14,7 @@ from budgets.models import Alert, AlertRule, AlertThreshold, BudgetLine
 from budgets.selectors import budget_periods, version_latest
 from budgets.transfers.requests import transfer_request
 from budgets.uploads import budget_upload_create
+from finops.ledger import periods as ledger_periods
 from finops.ledger import services as ledger
 from finops.ledger.chart_import import chart_import_job_create, chart_import_job_run
 from finops.ledger.importers import gl_import
@@ -41,6 +42,8 @@ class Planted:
     upload: object
     chart_job: object
     api_token: object
+    webhook: object
+    webhook_delivery: int
     canary: str
 
 
@@ -92,11 +95,19 @@ def plant(org, canary: str) -> Planted:
 
     api_token = token_create(tenant=org, actor=None, name=f"{canary} token", scopes=["read"],
                              user=get_user_model().objects.get(email=f"admin@{org.slug}.test")).token
+    from finops.notifications.models import Delivery
+    from finops.webhooks.services import endpoint_create
+
+    webhook = endpoint_create(tenant=org, actor=None, url=f"http://127.0.0.1:9/{canary.lower()}")
+    period_close_for_webhook = period_ensure(tenant=org, d=date(2026, 2, 1))
+    ledger_periods.period_close(tenant=org, actor=None, period=period_close_for_webhook)
+    with tenant_context(org):
+        webhook_delivery = Delivery.objects.filter(channel="webhook").values_list("pk", flat=True).first()
     return Planted(
         org=org, books=books, entry=entry, period=period_ensure(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=member(org, user__email=f"viewer@{org.slug}.test"),
         invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, upload=upload,
-        chart_job=chart_job, api_token=api_token, canary=canary,
+        chart_job=chart_job, api_token=api_token, webhook=webhook, webhook_delivery=webhook_delivery, canary=canary,
     )
 
 
@@ -120,6 +131,11 @@ FOREIGN_KWARGS = {
     "budgets:consolidated": lambda p: {},
     "api_tokens:tokens": lambda p: {},
     "api_tokens:revoke": lambda p: {"pk": p.api_token.pk},
+    "webhooks:endpoints": lambda p: {},
+    "ledger:changed": lambda p: {},
+    "webhooks:endpoint": lambda p: {"pk": p.webhook.pk},
+    "webhooks:disable": lambda p: {"pk": p.webhook.pk},
+    "webhooks:replay": lambda p: {"pk": p.webhook.pk, "delivery_id": p.webhook_delivery},
     "budgets:transfers": lambda p: {},
     "budgets:transfers_export": lambda p: {},
     "budgets:alert_inbox": lambda p: {},

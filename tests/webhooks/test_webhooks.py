@@ -164,3 +164,29 @@ def test_a_real_worker_delivers_a_signed_event_over_http_after_two_failures(tmp_
             assert json.loads(body)["data"]["period"] == "2026-03"
     finally:
         receiver.close()
+
+
+def test_admins_register_an_endpoint_read_its_log_and_replay_a_delivery(client, books, users):
+    from django.urls import reverse
+
+    client.force_login(users["admin"])
+    listing = reverse("webhooks:endpoints", kwargs={"org_slug": "acme"})
+    bad = client.post(listing, {"url": "ftp://ops.example/x"})
+    assert bad.status_code == 400 and 'value="ftp://ops.example/x"' in bad.content.decode()
+    created = client.post(listing, {"url": "http://127.0.0.1:9/events", "event_types": ["period.closed"]})
+    detail = created["Location"]
+    page = client.get(detail).content.decode()
+    assert "whsec_" in page and "Nothing sent yet." in page
+    period_close(tenant=books.org, actor=None, period=period_ensure(tenant=books.org, d=date(2026, 3, 1)))
+    outbox_send(tenant=books.org)  # nobody listens on port 9: a failed attempt
+    page = client.get(detail).content.decode()
+    assert "period.closed" in page and "no answer" in page
+    with tenant_context(books.org):
+        delivery = Delivery.objects.get(channel="webhook")
+    endpoint_pk = int(detail.rstrip("/").rsplit("/", 1)[1])
+    client.post(reverse("webhooks:replay", kwargs={"org_slug": "acme", "pk": endpoint_pk, "delivery_id": delivery.pk}))
+    with tenant_context(books.org):
+        replayed = Delivery.objects.get(pk=delivery.pk)
+    assert replayed.status == DeliveryStatus.PENDING and replayed.due_at <= timezone.now()
+    client.force_login(users["finance"])
+    assert client.get(listing).status_code in (403, 404)
