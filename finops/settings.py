@@ -190,6 +190,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "variance-alerts-hourly": {"task": "budgets.tasks.variance_alerts_evaluate_all", "schedule": 3600.0},
     # The outbox: what is due (digests at their hour, retries of failed sends, anything stuck).
     "outbox-send": {"task": "finops.notifications.tasks.outbox_send_all", "schedule": OUTBOX_SEND_EVERY},
+    # The API: answers to idempotent POSTs are kept a day.
+    "api-idempotency-expire": {"task": "finops.api.tasks.idempotent_responses_expire", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -181,10 +181,16 @@ def _send(model, *, tenant: Organization | None, now: datetime, only: dict) -> i
             message.send()
         except Exception as exc:  # noqa: BLE001  the server refused or was unreachable: due again
             # at once, or after the kind's wait for this many attempts
-            due = {} if kind.retry is None else {"due_at": timezone.now() + kind.retry(deliveries[0].attempts)}
+            wait = None if kind.retry is None else kind.retry(deliveries[0].attempts)
+            due = {} if wait is None else {"due_at": timezone.now() + wait}
             with scope():
                 model.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, last_error=str(exc)[:1000],
                                                         **due)
+            if wait is not None and tenant is not None:  # tried again when due, not at beat's next round
+                from .tasks import outbox_send_task
+
+                transaction.on_commit(lambda t=tenant.pk, w=wait: outbox_send_task.apply_async(
+                    (t,), countdown=w.total_seconds()))
             continue
         with scope():
             model.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(

@@ -9,7 +9,6 @@ import pytest
 from finops.api.tokens import token_create
 from tests.budgets.conftest import budget, draft, periods  # noqa: F401 (fixtures of the budget tests)
 
-
 _SCHEMA: dict | None = None
 
 

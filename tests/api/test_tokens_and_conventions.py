@@ -208,3 +208,16 @@ def test_the_runtime_role_sees_a_token_row_only_by_its_hash_or_within_its_organi
         cursor.execute("SELECT count(*) FROM api_apitoken")
         assert cursor.fetchone()[0] == 0
     assert token_authenticate(raw).token.name == "hidden"
+
+
+def test_stored_idempotent_answers_are_dropped_after_a_day(finance_api, books):
+    from finops.api.models import IdempotentResponse
+    from finops.api.tasks import idempotent_responses_expire
+
+    finance_api.post("/journal-entries", ENTRY, **{"Idempotency-Key": "old"})
+    finance_api.post("/journal-entries", {**ENTRY, "memo": "new"}, **{"Idempotency-Key": "new"})
+    with tenant_context(books.org):
+        IdempotentResponse.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=2))
+    assert idempotent_responses_expire() == 1
+    with tenant_context(books.org):
+        assert list(IdempotentResponse.objects.values_list("key", flat=True)) == ["new"]
