@@ -196,6 +196,58 @@ def list_fx_rates(request, kind: str | None = None, from_currency: str | None = 
                      for r in rows], "next": following}
 
 
+class AccountIn(Schema):
+    code: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    type: AccountType
+    parent: str | None = Field(None, description="the parent account's code")
+    is_intercompany: bool = False
+
+
+class CostCenterIn(Schema):
+    code: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    parent: str | None = Field(None, description="the parent cost center's code")
+
+
+class FxRateIn(Schema):
+    date: Date = Field(description="average: any day of its month; closing: of its month; budget: of its fiscal year")
+    from_currency: str
+    to_currency: str
+    rate: Decimal = Field(description="1 from_currency = rate to_currency, as a decimal string (at most 10 decimals)")
+    kind: str = Field("average", description="average, closing or budget")
+
+
+@router.post("/accounts", response=answers(AccountOut, status=201), summary="Add an account to the chart")
+def create_account(request, payload: AccountIn):
+    from finops.ledger.services import account_save
+
+    parent = _by_code(Account, payload.parent, "account", "parent") if payload.parent else None
+    account = account_save(tenant=request.org, actor=request.user, code=payload.code.strip(), name=payload.name,
+                           type=payload.type, parent=parent, is_intercompany=payload.is_intercompany)
+    return 201, AccountOut.from_orm(account)
+
+
+@router.post("/cost-centers", response=answers(CostCenterOut, status=201), summary="Add a cost center")
+def create_cost_center(request, payload: CostCenterIn):
+    from finops.ledger.services import cost_center_save
+
+    parent = _by_code(CostCenter, payload.parent, "cost center", "parent") if payload.parent else None
+    center = cost_center_save(tenant=request.org, actor=request.user, code=payload.code.strip(), name=payload.name,
+                              parent=parent)
+    return 201, CostCenterOut.from_orm(center)
+
+
+@router.post("/fx-rates", response=answers(FxRateOut, status=201), summary="Record an exchange rate")
+def set_fx_rate(request, payload: FxRateIn):
+    from finops.ledger.services import fx_rate_set
+
+    rate = fx_rate_set(tenant=request.org, actor=request.user, date=payload.date, from_currency=payload.from_currency,
+                       to_currency=payload.to_currency, rate=payload.rate, kind=payload.kind.lower())
+    return 201, FxRateOut(id=rate.pk, date=rate.date, from_currency=str(rate.from_currency),
+                          to_currency=str(rate.to_currency), rate=selectors.plain_decimal(rate.rate), kind=rate.kind)
+
+
 # --- journal entries -----------------------------------------------------------------------------
 
 def entry_out(entry: JournalEntry) -> EntryOut:

@@ -211,3 +211,23 @@ def test_a_gl_file_upload_becomes_a_job_to_poll(client, finance_api, books):
     import_job_run(tenant=books.org, job_id=job["job"])  # what the worker does (tests/ledger/test_import_worker.py)
     polled = finance_api.get(f"/gl-imports/{job['job']}").json()
     assert (polled["status"], polled["created"], polled["rows"]) == ("succeeded", 1, 2)
+
+
+def test_finance_adds_accounts_cost_centers_and_rates_a_viewer_may_not(finance_api, viewer_api, books):
+    account = finance_api.post("/accounts", {"code": "6300", "name": "Travel", "type": "expense", "parent": "6100"})
+    assert account.status_code == 201, account.content
+    assert (account.json()["code"], account.json()["type"], account.json()["parent_id"]) == ("6300", "expense",
+                                                                                              books.rent.pk)
+    assert finance_api.post("/accounts", {"code": "6300", "name": "Again", "type": "expense"}).status_code == 422
+    assert finance_api.post("/accounts", {"code": "6400", "name": "X", "type": "colour"}).json()["errors"][0][
+        "pointer"] == "#/type"
+    center = finance_api.post("/cost-centers", {"code": "MKT", "name": "Marketing", "parent": "OPS"}).json()
+    assert (center["code"], center["parent_id"]) == ("MKT", books.ops.pk)
+    rate = finance_api.post("/fx-rates", {"date": "2026-05-17", "from_currency": "eur", "to_currency": "USD",
+                                          "rate": "1.0921", "kind": "budget"}).json()
+    assert (rate["date"], rate["from_currency"], rate["rate"], rate["kind"]) == ("2026-01-01", "EUR", "1.0921", "budget")
+    too_fine = finance_api.post("/fx-rates", {"date": "2026-05-01", "from_currency": "EUR", "to_currency": "USD",
+                                              "rate": "1.00000000001"})
+    assert too_fine.status_code == 422 and "more than 10 decimals" in too_fine.json()["detail"]
+    refused = viewer_api.post("/accounts", {"code": "6500", "name": "Y", "type": "expense"})
+    assert refused.status_code == 403
