@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from ninja import Field, Query, Router, Schema
 
-from finops.api.pages import page_schema, paginate
+from finops.api.pages import page_schema, paginate, paginate_list
+from finops.api.params import by_code, month_param
 from finops.api.problems import BadInput, answers
 from finops.errors import DomainError
 from finops.ledger.api import Money, money
@@ -18,7 +19,15 @@ from finops.ledger.api import Money, money
 from .alerts.inbox import alert_acknowledge
 from .alerts.selectors import access_alert, alert_inbox_rows, alert_list
 from .models import Budget, BudgetLine, BudgetVersion
-from .reports import GROUP_BY_CHOICES, SHOW_CHOICES, SORTS, RowView, VarianceRow, budget_vs_actual
+from .reports import (
+    GROUP_BY_CHOICES,
+    SHOW_CHOICES,
+    SORTS,
+    RowView,
+    VarianceRow,
+    budget_vs_actual,
+    report_default_month,
+)
 from .selectors import access_budget, access_version, budget_list
 from .transfers.requests import transfer_approve, transfer_reject, transfer_request
 from .transfers.selectors import access_transfer, transfer_list
@@ -184,38 +193,20 @@ def _variance_out(r: VarianceRow, currency: str) -> VarianceOut:
 @router.get("/budget-versions/{version_id}/budget-vs-actual", response=answers(BudgetVsActualOut),
             summary="Budget vs actual: the page's figures, paced to today while the window runs")
 def get_budget_vs_actual(request, version_id: int, q: Query[VarianceQuery]):
-    from budgets.views.variance import default_month
-    from finops.api.pages import DEFAULT_LIMIT, MAX_LIMIT, _decode, _encode
+    from finops.ledger.models import CostCenter
 
     version = access_version(tenant=request.org, pk=version_id)
-    month = default_month(request.org, version)
-    if q.month:
-        try:
-            month = datetime.strptime(q.month, "%Y-%m").date()
-        except ValueError:
-            raise BadInput("month", "is not a month (YYYY-MM)") from None
+    month = month_param(q.month, "month") or report_default_month(tenant=request.org,
+                                                                  fiscal_year=version.budget.fiscal_year)
     try:
         view = RowView(rollup=q.rollup, sort=q.sort or "", show=q.show, search=q.search)
     except DomainError as exc:
         raise BadInput("sort" if "sort" in exc.message else "show", exc.message) from None
-    cost_center = None
-    if q.cost_center:
-        from finops.ledger.models import CostCenter
-
-        cost_center = CostCenter.objects.filter(code=q.cost_center).first()
-        if cost_center is None:
-            raise BadInput("cost_center", f"no cost center has the code {q.cost_center!r}")
+    cost_center = by_code(CostCenter, q.cost_center, "cost center", "cost_center")
     report = budget_vs_actual(tenant=request.org, version=version, period=month, basis=q.basis,
                               group_by=q.group_by, account_type=q.account_type or None, cost_center=cost_center,
                               view=view)
-    limit = DEFAULT_LIMIT if q.limit is None else q.limit
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadInput("limit", f"must be between 1 and {MAX_LIMIT}")
-    start = _decode(q.cursor, 1)[0] if q.cursor else 0
-    if not isinstance(start, int) or start < 0:
-        raise BadInput("cursor", "is not a cursor this API gave: use the `next` of the previous page")
-    page = report.rows[start:start + limit]
-    following = _encode([start + limit]) if start + limit < len(report.rows) else None
+    page, following = paginate_list(report.rows, limit=q.limit, cursor=q.cursor)
     currency = report.currency
     return BudgetVsActualOut(
         version=version.pk, currency=currency, basis=report.basis, basis_words=report.basis_words,
@@ -324,18 +315,9 @@ def _cell(version, cell: CellIn, pointer: str):
     """The version's line at the cell, or the (account, cost center, period) to create it at."""
     from finops.ledger.models import Account, CostCenter, Period
 
-    account = Account.objects.filter(code=cell.account).first()
-    if account is None:
-        raise BadInput(f"{pointer}/account", f"no account has the code {cell.account!r}")
-    cost_center = None
-    if cell.cost_center:
-        cost_center = CostCenter.objects.filter(code=cell.cost_center).first()
-        if cost_center is None:
-            raise BadInput(f"{pointer}/cost_center", f"no cost center has the code {cell.cost_center!r}")
-    try:
-        start = datetime.strptime(cell.month, "%Y-%m").date()
-    except ValueError:
-        raise BadInput(f"{pointer}/month", "is not a month (YYYY-MM)") from None
+    account = by_code(Account, cell.account, "account", f"{pointer}/account")
+    cost_center = by_code(CostCenter, cell.cost_center, "cost center", f"{pointer}/cost_center")
+    start = month_param(cell.month, f"{pointer}/month")
     period = Period.objects.filter(start=start, fiscal_year=version.budget.fiscal_year).first()
     if period is None:
         raise BadInput(f"{pointer}/month", f"is not a month of FY{version.budget.fiscal_year}")

@@ -27,7 +27,7 @@ from finops.tenancy.context import tenant_context
 
 from . import variance as v
 from .models import Budget
-from .reports import REPORTED_TYPES, BudgetVsActual, Compared, budget_vs_actual
+from .reports import REPORTED_TYPES, BudgetVsActual, Compared, Windowed, budget_vs_actual
 from .selectors import version_in_force
 
 GROUP_BY_CHOICES = ("entity", "account", "cost_center")
@@ -67,7 +67,7 @@ class ConsolidatedRow(Compared):
 
 
 @dataclass(frozen=True)
-class Consolidated:
+class Consolidated(Windowed):
     fiscal_year: int
     currency: str
     month: date
@@ -82,20 +82,25 @@ class Consolidated:
     missing_rates: list[MissingRate] = field(default_factory=list)
     basis_words: str = ""
 
-    @property
-    def start(self) -> date:
-        return self.window[0]
-
-    @property
-    def end(self) -> date:
-        return self.window[-1]
-
 
 def consolidation_budgets(*, tenant, fiscal_year: int) -> list[Budget]:
     """The fiscal year's budgets that have a version in force, by entity then name."""
     with tenant_context(tenant):
         return list(Budget.objects.filter(fiscal_year=fiscal_year).select_related("entity")
                     .order_by("entity__code", "name"))
+
+
+def consolidation_default_year(*, tenant, budgets: Iterable[Budget], today: date | None = None) -> int:
+    """The fiscal year the consolidated report opens on: this one when it has budgets, else the
+    latest past year that has, else the first."""
+    from finops.ledger.periods import fiscal_year_label
+
+    current = fiscal_year_label(start_month=tenant.fiscal_year_start_month, d=today or date.today())
+    years = {b.fiscal_year for b in budgets}
+    if current in years or not years:
+        return current
+    past = [y for y in years if y < current]
+    return max(past) if past else min(years)
 
 
 def consolidation_versions(*, tenant, fiscal_year: int, budgets: Iterable | None = None) -> list:

@@ -228,8 +228,20 @@ BASIS_WORDS = {v.Basis.MONTH: "month to date", v.Basis.QTD: "quarter to date", v
                v.Basis.FULL_YEAR: "full year"}
 
 
+class Windowed:
+    """A report over `window` (its months): the first and the last."""
+
+    @property
+    def start(self) -> date:
+        return self.window[0]
+
+    @property
+    def end(self) -> date:
+        return self.window[-1]
+
+
 @dataclass(frozen=True)
-class BudgetVsActual:
+class BudgetVsActual(Windowed):
     version: object
     currency: str
     month: date
@@ -241,14 +253,6 @@ class BudgetVsActual:
     totals: list[VarianceRow] = field(default_factory=list)  # one per account type, then the net
     paced: bool = False  # the window runs on as_of: variances against the budget paced to it
     view: RowView | None = None  # how the lines are listed (rolled up, sorted, narrowed)
-
-    @property
-    def start(self) -> date:
-        return self.window[0]
-
-    @property
-    def end(self) -> date:
-        return self.window[-1]
 
     @property
     def days(self) -> tuple[int, int]:
@@ -292,6 +296,15 @@ class BudgetVsActual:
             elapsed, days = self.days
             words += f" ({elapsed} of {days} days), against the budget paced to the date"
         return words
+
+
+def report_default_month(*, tenant, fiscal_year: int, today: date | None = None) -> date:
+    """The month a report of FY `fiscal_year` opens on: this month while the year runs, its last
+    month after, its first before (the page, the consolidated page and the API alike)."""
+    from finops.ledger.periods import add_months
+
+    first = fiscal_year_first_month(tenant=tenant, fiscal_year=fiscal_year)
+    return min(max((today or date.today()).replace(day=1), first), add_months(first, 11))
 
 
 def _group_by(value: Iterable[str]) -> tuple[str, ...]:

@@ -47,7 +47,7 @@ from finops.notifications.inbox import inbox_item_escalate, inbox_item_open
 from finops.notifications.outbox import Outgoing, outbox_queue
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership
-from finops.webhooks.events import webhook_emit
+from finops.webhooks.events import Event, webhook_emit_many
 
 from .. import variance as v
 from ..models import (
@@ -266,19 +266,21 @@ def _record(*, tenant, tenant_id: int, breaches: list[Breach], audience: _Audien
             outgoing += [Outgoing(recipient=email, ref=alert_id, seq=escalations, digest=digest)
                          for email in _recipients(b.rule, role_emails=audience.role_emails, owners=audience.owners,
                                                   cost_center_id=b.cost_center_id)]
-    for alert in Alert.objects.filter(pk__in=changed).select_related("rule", "account", "cost_center", "period",
-                                                                     "threshold", "item"):
-        if changed[alert.pk] and alert.item_id:
+    events: dict[str, list[Event]] = {"alert.raised": [], "alert.escalated": []}
+    for alert in Alert.objects.filter(pk__in=changed).select_related("rule__budget__entity", "account", "cost_center",
+                                                                     "period", "threshold", "item"):
+        escalations = changed[alert.pk]
+        events["alert.escalated" if escalations else "alert.raised"].append(
+            Event(alert.pk, alert_event(alert), seq=escalations))
+        if escalations and alert.item_id:
             inbox_item_escalate(item=alert.item, title=alert_title(alert))
             continue
         alert.item = inbox_item_open(kind=KIND, ref=alert.pk, title=alert_title(alert),
                                      link=alert_journal_path(tenant, alert))
         alert.save(update_fields=["item"])
-    for alert in Alert.objects.filter(pk__in=changed).select_related("rule__budget__entity", "account", "cost_center",
-                                                                     "period", "threshold"):
-        escalations = changed[alert.pk]
-        webhook_emit(tenant=tenant, event_type="alert.escalated" if escalations else "alert.raised", ref=alert.pk,
-                     seq=escalations, data=alert_event(alert))
+    for event_type, happened in events.items():
+        if happened:
+            webhook_emit_many(tenant=tenant, event_type=event_type, events=happened)
     created = sum(1 for n in changed.values() if n == 0)
     return created, len(changed) - created, outbox_queue(kind=KIND, items=outgoing, now=now)
 

@@ -5,15 +5,14 @@ and XLSX of the same rows (`?format=csv|xlsx`). The numbers come from `budgets.c
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.shortcuts import render
 from django.urls import path
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from finops.errors import DomainError
 from finops.exports import MONEY, PCT, Column, Sheet, export_filename, sheet_response
-from finops.ledger.periods import add_months, fiscal_year_first_month, fiscal_year_label
 from finops.tenancy.context import tenant_context
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
@@ -23,27 +22,13 @@ from ..consolidation import (
     ConsolidatedRow,
     consolidated_budget_vs_actual,
     consolidation_budgets,
+    consolidation_default_year,
 )
 from ..forms import ConsolidatedFilterForm
 from ..models import Budget
+from ..reports import report_default_month
 
 TEMPLATE = "budgets/consolidated_report.html"
-
-
-def default_year(tenant, budgets, today: date) -> int:
-    """This fiscal year when it has budgets, else the latest year that has."""
-    current = fiscal_year_label(start_month=tenant.fiscal_year_start_month, d=today)
-    years = {b.fiscal_year for b in budgets}
-    if current in years or not years:
-        return current
-    past = [y for y in years if y < current]
-    return max(past) if past else min(years)
-
-
-def default_month(tenant, fiscal_year: int, today: date) -> date:
-    """This month while the year runs; its last month after, its first before."""
-    first = fiscal_year_first_month(tenant=tenant, fiscal_year=fiscal_year)
-    return min(max(today.replace(day=1), first), add_months(first, 11))
 
 
 @org_view(Action.VIEW)
@@ -53,9 +38,10 @@ def consolidated(request):
     with tenant_context(org):
         everything = list(Budget.objects.select_related("entity"))
     form = ConsolidatedFilterForm(request.GET or None, tenant=org, budgets=everything)
-    choices = form.choices(default_year=default_year(org, everything, today))
+    choices = form.choices(default_year=consolidation_default_year(tenant=org, budgets=everything, today=today))
     year = choices["fiscal_year"]
-    month = choices["month"] or default_month(org, year, today)
+    default = report_default_month(tenant=org, fiscal_year=year, today=today)
+    month = choices["month"] or default
     report, problem = None, ""
     try:
         report = consolidated_budget_vs_actual(tenant=org, fiscal_year=year, period=month, basis=choices["basis"],
@@ -66,21 +52,19 @@ def consolidated(request):
             form.add_error("month", exc.message)
             problem = ""
             report = consolidated_budget_vs_actual(
-                tenant=org, fiscal_year=year, period=default_month(org, year, today), basis=choices["basis"],
+                tenant=org, fiscal_year=year, period=default, basis=choices["basis"],
                 group_by=choices["group_by"], budgets=choices["budgets"], as_of=today)
     fmt = request.GET.get("format")
     if report is not None and fmt in ("csv", "xlsx"):
         return sheet_response(fmt, export_sheet(org, report))
-    query = "&".join(f"{k}={val}" for k, vals in request.GET.lists() if k != "format" for val in vals if val)
+    query = urlencode([(k, val) for k, vals in request.GET.lists() if k != "format" for val in vals if val])
     context = {"form": form, "report": report, "problem": problem, "fiscal_year": year,
                "year_budgets": consolidation_budgets(tenant=org, fiscal_year=year),
                "chosen": {v.budget_id for v in report.versions} if report else set(),
                "grouped": set(report.group_by) if report else {"account"}, "query": query,
                "label_columns": 1 + len({"entity", "cost_center"} & set(report.group_by)) if report else 1,
                "years": sorted({b.fiscal_year for b in everything}, reverse=True)}
-    response = render(request, TEMPLATE, context, status=200)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render(request, TEMPLATE, context)
 
 
 def export_sheet(org, report: Consolidated) -> Sheet:

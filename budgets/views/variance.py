@@ -4,7 +4,6 @@ exports of the same rows (`?format=csv|xlsx`). The numbers come from `budgets.re
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -16,24 +15,15 @@ from django.views.decorators.http import require_GET
 from finops.errors import DomainError
 from finops.exports import MONEY, MONTH, PCT, Column, Row, Sheet, export_filename, sheet_response
 from finops.ledger.links import journal_lines_path
-from finops.ledger.periods import add_months, fiscal_year_first_month
 from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from ..forms import VarianceFilterForm
-from ..reports import SORTS, BudgetVsActual, VarianceRow, budget_vs_actual
+from ..reports import SORTS, BudgetVsActual, VarianceRow, budget_vs_actual, report_default_month
 from ..selectors import access_version
 
 TEMPLATE = "budgets/variance_report.html"
 PAGE_SIZE = 500  # lines per page; the totals and the exports always cover every line
-
-
-def default_month(tenant, version, today: date | None = None) -> date:
-    """This month while the budget's year runs; its last month after, its first month before."""
-    first = fiscal_year_first_month(tenant=tenant, fiscal_year=version.budget.fiscal_year)
-    last = add_months(first, 11)
-    month = (today or date.today()).replace(day=1)
-    return min(max(month, first), last)
 
 
 class Links:
@@ -78,12 +68,13 @@ class Links:
 def variance(request, pk: int):
     version = access_version(tenant=request.org, pk=pk)
     form = VarianceFilterForm(request.GET or None, tenant=request.org)
-    choices = form.choices(default_month=default_month(request.org, version))
+    default = report_default_month(tenant=request.org, fiscal_year=version.budget.fiscal_year)
+    choices = form.choices(default_month=default)
     try:
         report = budget_vs_actual(tenant=request.org, version=version, **choices)
     except DomainError as exc:
         form.add_error("month" if "fiscal year" in exc.message else None, exc.message)
-        choices["period"] = default_month(request.org, version)
+        choices["period"] = default
         report = budget_vs_actual(tenant=request.org, version=version, **choices)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):

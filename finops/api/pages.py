@@ -67,6 +67,19 @@ def paginate(queryset, *, order: tuple[str, ...], limit: int | None, cursor: str
     return rows, following
 
 
+def paginate_list(rows: list, *, limit: int | None, cursor: str | None) -> tuple[list, str | None]:
+    """One page of rows already computed in order (a report's lines): the same `limit` and
+    `cursor` as `paginate`, the cursor an offset into them."""
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadInput("limit", f"must be between 1 and {MAX_LIMIT}")
+    start = _decode(cursor, 1)[0] if cursor else 0
+    if not isinstance(start, int) or start < 0:
+        raise BadInput("cursor", "is not a cursor this API gave: use the `next` of the previous page")
+    following = _encode([start + limit]) if start + limit < len(rows) else None
+    return rows[start:start + limit], following
+
+
 def _value(row, field: str):
     value = row
     for part in field.split("__"):

@@ -52,6 +52,13 @@ def _scopes(scopes: Sequence[str]) -> list[str]:
     return chosen
 
 
+def expiry_after(day) -> datetime:
+    """A token that works through `day` (its last day, in the project's time zone) expires at its end."""
+    from datetime import time
+
+    return timezone.make_aware(datetime.combine(day, time.max))
+
+
 @requires(Action.ADMINISTER, "create API tokens")
 def token_create(*, tenant, actor, name: str, user, scopes: Sequence[str],
                  expires_at: datetime | None = None) -> Issued:

@@ -3,8 +3,6 @@ list and revoke the organisation's tokens. The rules are the services' (`finops.
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -16,7 +14,7 @@ from finops.tenancy.decorators import org_view
 from finops.tenancy.permissions import Action
 
 from .forms import TokenForm
-from .tokens import access_token, token_create, token_list, token_revoke
+from .tokens import access_token, expiry_after, token_create, token_list, token_revoke
 
 TEMPLATE = "api/token_list.html"
 
@@ -27,7 +25,7 @@ def tokens(request):
     issued = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        expires_at = (timezone.make_aware(datetime.combine(data["expires"], time.max)) if data["expires"] else None)
+        expires_at = expiry_after(data["expires"]) if data["expires"] else None
         try:
             issued = token_create(tenant=request.org, actor=request.user, name=data["name"], user=data["user"],
                                   scopes=data["scopes"], expires_at=expires_at)

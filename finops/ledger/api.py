@@ -14,6 +14,7 @@ from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from finops.api.pages import page_schema, paginate
+from finops.api.params import by_code, month_param
 from finops.api.problems import BadInput, FieldProblem, answers
 from finops.ledger import selectors
 from finops.ledger.actuals import GROUPINGS, Sign, actuals
@@ -222,7 +223,7 @@ class FxRateIn(Schema):
 def create_account(request, payload: AccountIn):
     from finops.ledger.services import account_save
 
-    parent = _by_code(Account, payload.parent, "account", "parent") if payload.parent else None
+    parent = by_code(Account, payload.parent, "account", "parent")
     account = account_save(tenant=request.org, actor=request.user, code=payload.code.strip(), name=payload.name,
                            type=payload.type, parent=parent, is_intercompany=payload.is_intercompany)
     return 201, AccountOut.from_orm(account)
@@ -232,7 +233,7 @@ def create_account(request, payload: AccountIn):
 def create_cost_center(request, payload: CostCenterIn):
     from finops.ledger.services import cost_center_save
 
-    parent = _by_code(CostCenter, payload.parent, "cost center", "parent") if payload.parent else None
+    parent = by_code(CostCenter, payload.parent, "cost center", "parent")
     center = cost_center_save(tenant=request.org, actor=request.user, code=payload.code.strip(), name=payload.name,
                               parent=parent)
     return 201, CostCenterOut.from_orm(center)
@@ -287,21 +288,13 @@ def get_entry(request, entry_id: int):
     return entry_out(entry)
 
 
-def _by_code(model, code: str, what: str, pointer: str):
-    found = model.objects.filter(code=code).first()
-    if found is None:
-        raise BadInput(pointer, f"no {what} has the code {code!r}")
-    return found
-
-
 @router.post("/journal-entries", response=answers(EntryOut, status=201, also={200: EntryOut}), summary="Post a balanced entry")
 def post_entry(request, payload: EntryIn):
-    entity = _by_code(Entity, payload.entity, "entity", "entity")
+    entity = by_code(Entity, payload.entity, "entity", "entity")
     lines = []
     for index, line in enumerate(payload.lines):
-        account = _by_code(Account, line.account, "account", f"lines/{index}/account")
-        cc = _by_code(CostCenter, line.cost_center, "cost center", f"lines/{index}/cost_center") \
-            if line.cost_center else None
+        account = by_code(Account, line.account, "account", f"lines/{index}/account")
+        cc = by_code(CostCenter, line.cost_center, "cost center", f"lines/{index}/cost_center")
         lines.append(LineSpec(account.pk, line.amount, cc.pk if cc else None,
                               currency=line.currency.upper() if line.currency else None, memo=line.memo))
     key = request.headers.get("Idempotency-Key") or None
@@ -332,25 +325,16 @@ class ActualsQuery(Schema):
     currency: str | None = Field(None, description="translate into this currency (monthly average rates)")
 
 
-def _month(value: str | None, name: str) -> Date | None:
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m").date()
-    except ValueError:
-        raise BadInput(name, "is not a month (YYYY-MM)") from None
-
-
 @router.get("/actuals", response=answers(ActualsOut), summary="Actuals from the period balances, natural sign")
 def get_actuals(request, filters: Query[ActualsQuery]):
     unknown = [g for g in filters.group_by if g not in GROUPINGS]
     if unknown:
         raise BadInput("group_by", f"cannot group by {', '.join(unknown)}; choose among {', '.join(GROUPINGS)}")
-    entity = _by_code(Entity, filters.entity, "entity", "entity") if filters.entity else None
-    accounts = [_by_code(Account, code, "account", "account") for code in filters.account] or None
-    centers = [_by_code(CostCenter, code, "cost center", "cost_center") for code in filters.cost_center] or None
-    result = actuals(tenant=request.org, entity=entity, accounts=accounts, cost_centers=centers, start=_month(filters.period_from, "period_from"),
-                     end=_month(filters.period_to, "period_to"), group_by=filters.group_by, sign=Sign.NATURAL,
+    entity = by_code(Entity, filters.entity, "entity", "entity")
+    accounts = [by_code(Account, code, "account", "account") for code in filters.account] or None
+    centers = [by_code(CostCenter, code, "cost center", "cost_center") for code in filters.cost_center] or None
+    result = actuals(tenant=request.org, entity=entity, accounts=accounts, cost_centers=centers, start=month_param(filters.period_from, "period_from"),
+                     end=month_param(filters.period_to, "period_to"), group_by=filters.group_by, sign=Sign.NATURAL,
                      currency=filters.currency.upper() if filters.currency else None)
     entities = {e.pk: e.code for e in Entity.objects.all()}
     accounts = {a.pk: (a.code, a.type) for a in Account.objects.all()}

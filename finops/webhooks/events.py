@@ -86,37 +86,50 @@ def url_check(url: str) -> str:
     return url.strip()
 
 
+@dataclass(frozen=True)
+class Event:
+    ref: int  # the row the event is about
+    data: dict
+    seq: int | None = None  # the occurrence: the same seq again queues nothing; None: a new one
+
+
 def webhook_emit(*, tenant, event_type: str, ref: int, data: dict, seq: int | None = None) -> int:
     """Queue `event_type` about row `ref` for every active endpoint subscribed to it (in the
     current transaction). `seq` names the occurrence (the same seq again queues nothing: an alert
     escalated twice to the same level is one event); without one, each call is a new occurrence.
     Returns the deliveries queued."""
+    return webhook_emit_many(tenant=tenant, event_type=event_type, events=[Event(ref, data, seq)])
+
+
+def webhook_emit_many(*, tenant, event_type: str, events) -> int:
+    """`webhook_emit` for several events of one type: one look at the endpoints, one queueing."""
+    from django.db import transaction
+    from django.db.models import Max
+
+    from finops.notifications.models import Delivery
+    from finops.notifications.tasks import outbox_send_task
     from finops.tenancy.context import tenant_context
 
     from .models import WebhookEndpoint
 
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event {event_type!r}.")
+    kind = kind_name(event_type)
     with tenant_context(tenant):
         endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if e.wants(event_type)]
         if not endpoints:
             return 0
-        if seq is None:
-            from django.db.models import Max
-
-            from finops.notifications.models import Delivery
-
-            last = Delivery.objects.filter(kind=kind_name(event_type), ref=ref).aggregate(m=Max("seq"))["m"]
-            seq = 0 if last is None else last + 1
-        payload = {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
-        queued = outbox_queue(kind=kind_name(event_type), items=[
-            Outgoing(recipient=f"endpoint:{e.pk}", ref=ref, seq=seq, channel=Channel.WEBHOOK, payload=payload)
-            for e in endpoints])
+        items, now = [], timezone.now().isoformat()
+        for event in events:
+            seq = event.seq
+            if seq is None:
+                last = Delivery.objects.filter(kind=kind, ref=event.ref).aggregate(m=Max("seq"))["m"]
+                seq = 0 if last is None else last + 1
+            payload = {"type": event_type, "timestamp": now, "data": event.data}
+            items += [Outgoing(recipient=f"endpoint:{e.pk}", ref=event.ref, seq=seq, channel=Channel.WEBHOOK,
+                               payload=payload) for e in endpoints]
+        queued = outbox_queue(kind=kind, items=items)
     if queued:  # a worker sends it once this commits: a slow receiver never holds up the request
-        from django.db import transaction
-
-        from finops.notifications.tasks import outbox_send_task
-
         tenant_id = tenant.pk
         transaction.on_commit(lambda: outbox_send_task.delay(tenant_id))
     return queued

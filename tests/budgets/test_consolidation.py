@@ -168,9 +168,9 @@ def test_a_bad_month_is_named_on_its_field_and_a_year_without_budgets_says_so(cl
     client.force_login(users["viewer"])
     bad = client.get(page_url(fiscal_year=2026, month="2027-02"))
     assert bad.status_code == 200 and "month" in bad.context["form"].errors
-    from budgets.views.consolidated import default_month
+    from budgets.reports import report_default_month
 
-    assert bad.context["report"].month == default_month(books.org, 2026, date.today())
+    assert bad.context["report"].month == report_default_month(tenant=books.org, fiscal_year=2026, today=date.today())
     empty = client.get(page_url(fiscal_year=2031))
     assert empty.status_code == 200 and empty.context["report"] is None
     assert "No budget of FY2031 is in force yet" in empty.content.decode()

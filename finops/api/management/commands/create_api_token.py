@@ -6,12 +6,11 @@ this once: it is stored hashed). A refusal goes to stderr and exits with status 
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from finops.api.tokens import token_create
+from finops.api.tokens import expiry_after, token_create
 from finops.errors import DomainError
 from finops.tenancy.context import tenant_context
 from finops.tenancy.models import Membership, Organization
@@ -44,7 +43,7 @@ class Command(BaseCommand):
                 day = datetime.strptime(expires, "%Y-%m-%d").date()
             except ValueError:
                 raise CommandError(f"--expires {expires!r} is not a date (YYYY-MM-DD).") from None
-            expires_at = timezone.make_aware(datetime.combine(day, time.max))
+            expires_at = expiry_after(day)
         try:
             issued = token_create(tenant=tenant, actor=None, name=name, user=member.user,
                                   scopes=scopes.split(","), expires_at=expires_at)
