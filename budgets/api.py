@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import datetime
-from decimal import Decimal
 
 from ninja import Field, Query, Router, Schema
 
 from finops.api.pages import page_schema, paginate, paginate_list
 from finops.api.params import by_code, month_param
 from finops.api.problems import BadInput, answers
+from finops.api.types import Amount, Input
 from finops.errors import DomainError
 from finops.ledger.api import Money, money
 
@@ -124,7 +124,7 @@ class AlertOut(Schema):
     note: str = ""
 
 
-class AcknowledgeIn(Schema):
+class AcknowledgeIn(Input):
     note: str = Field("", max_length=2000)
 
 
@@ -258,22 +258,22 @@ def acknowledge_alert(request, alert_id: int, payload: AcknowledgeIn):
 
 # --- transfer requests -------------------------------------------------------------------------------
 
-class CellIn(Schema):
-    account: str = Field(description="account code")
+class CellIn(Input):
+    account: str = Field(min_length=1, description="account code")
     cost_center: str | None = Field(None, description="cost center code")
     month: str = Field(description="YYYY-MM")
 
 
-class TransferIn(Schema):
+class TransferIn(Input):
     version: int = Field(description="the budget version in force")
     source: CellIn
     destination: CellIn
-    amount: Decimal = Field(description="a positive decimal string in the budget's currency")
+    amount: Amount = Field(description="a positive decimal string in the budget's currency")
     reason: str
     override_reason: str = ""
 
 
-class DecisionIn(Schema):
+class DecisionIn(Input):
     comment: str = ""
     override_reason: str = ""
 
@@ -315,7 +315,7 @@ def _cell(version, cell: CellIn, pointer: str):
     """The version's line at the cell, or the (account, cost center, period) to create it at."""
     from finops.ledger.models import Account, CostCenter, Period
 
-    account = by_code(Account, cell.account, "account", f"{pointer}/account")
+    account = by_code(Account, cell.account, "account", f"{pointer}/account", required=True)
     cost_center = by_code(CostCenter, cell.cost_center, "cost center", f"{pointer}/cost_center")
     start = month_param(cell.month, f"{pointer}/month")
     period = Period.objects.filter(start=start, fiscal_year=version.budget.fiscal_year).first()

@@ -3,6 +3,7 @@
 1. the bearer token is authenticated (`tokens.token_authenticate`): 401 problem if not;
 2. its scope is checked: a token without `write` may only GET (403);
 3. its rate limit is counted (`API_RATE_LIMIT` requests a minute per token): 429 with `Retry-After`;
+   a query parameter the operation does not declare, or text with a NUL character, is refused (422);
 4. the request runs inside its organisation's tenant context as the member the token acts as (row-
    level security in force, the services' role rules apply), in one transaction that rolls back
    when the answer is an error, with changes audited under the token's name;
@@ -26,6 +27,7 @@ from finops.audit.services import audit_record
 from finops.tenancy.context import tenant_context
 
 from .models import IdempotentResponse, Scope
+from .params import nul_characters, undeclared_query
 from .problems import problem
 from .tokens import NotAuthenticated, audit_label, token_authenticate
 
@@ -86,6 +88,9 @@ class ApiMiddleware:
         if wait:
             return problem(429, f"More than {getattr(settings, 'API_RATE_LIMIT', 600)} requests a minute with "
                                 f"this token: try again in {wait} s.", headers={"Retry-After": str(wait)})
+        undeclared = undeclared_query(request) or nul_characters(request)
+        if undeclared:
+            return problem(422, f"{undeclared[0]['pointer']}: {undeclared[0]['detail']}", errors=undeclared)
         request.caller = caller
         request.org = caller.tenant
         request.user = caller.user
@@ -103,8 +108,9 @@ class ApiMiddleware:
                         response = self.get_response(request)
                         if response.status_code >= 400 and "json" not in response.get("Content-Type", ""):
                             # Django's own answers (no such path, method not allowed) as problems too
+                            kept = {"Allow": response["Allow"]} if response.has_header("Allow") else None
                             response = problem(response.status_code, _DJANGO_ANSWERS.get(
-                                response.status_code, "The request cannot be answered."))
+                                response.status_code, "The request cannot be answered."), headers=kept)
                         if response.status_code >= 400:
                             raise _Refused(response)
                 except _Refused as refused:

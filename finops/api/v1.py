@@ -13,7 +13,7 @@ from ninja.security import HttpBearer
 
 from finops.errors import DomainError, NotAllowed, NotFound
 
-from .problems import BadInput, Problem, from_validation, problem
+from .problems import CONTENT_TYPE, BadInput, Problem, from_validation, problem
 
 
 class TokenAuth(HttpBearer):
@@ -29,7 +29,20 @@ class TokenAuth(HttpBearer):
         return getattr(request, "caller", None)
 
 
-api = NinjaAPI(
+class ProblemsAPI(NinjaAPI):
+    """NinjaAPI whose schema says what the errors are sent as: `application/problem+json`."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if int(status) >= 400 and response.get("content"):
+                        response["content"] = {CONTENT_TYPE: next(iter(response["content"].values()))}
+        return schema
+
+
+api = ProblemsAPI(
     title="finops API", version="1", urls_namespace="api-v1", auth=TokenAuth(),
     description="Operations ↔ finance: the ledger, actuals and budgets of one organisation, as its API token "
                 "sees them. Money is a decimal string with its currency; errors are RFC 9457 problem details.",

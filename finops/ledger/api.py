@@ -16,6 +16,7 @@ from ninja.files import UploadedFile
 from finops.api.pages import page_schema, paginate
 from finops.api.params import by_code, month_param
 from finops.api.problems import BadInput, FieldProblem, answers
+from finops.api.types import Amount, Day, Flag, Input
 from finops.ledger import selectors
 from finops.ledger.actuals import GROUPINGS, Sign, actuals
 from finops.ledger.models import (
@@ -90,17 +91,17 @@ class FxRateOut(Schema):
     kind: str
 
 
-class LineIn(Schema):
-    account: str = Field(description="account code")
-    amount: Decimal = Field(description="signed: debit positive, credit negative, as a decimal string")
+class LineIn(Input):
+    account: str = Field(min_length=1, description="account code")
+    amount: Amount = Field(description="signed: debit positive, credit negative, as a decimal string")
     currency: str | None = Field(None, description="the transaction currency (default: the entity's)")
     cost_center: str | None = Field(None, description="cost center code")
     memo: str = ""
 
 
-class EntryIn(Schema):
-    entity: str = Field(description="entity code")
-    date: Date
+class EntryIn(Input):
+    entity: str = Field(min_length=1, description="entity code")
+    date: Day
     memo: str = ""
     reference: str = ""
     lines: list[LineIn]
@@ -129,8 +130,8 @@ class EntryOut(Schema):
     lines: list[LineOut]
 
 
-class ReverseIn(Schema):
-    date: Date | None = Field(None, description="default: the entry's own date")
+class ReverseIn(Input):
+    date: Day | None = Field(None, description="default: the entry's own date")
     memo: str = ""
 
 
@@ -197,25 +198,25 @@ def list_fx_rates(request, kind: str | None = None, from_currency: str | None = 
                      for r in rows], "next": following}
 
 
-class AccountIn(Schema):
-    code: str = Field(max_length=20)
-    name: str = Field(max_length=200)
+class AccountIn(Input):
+    code: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=200)
     type: AccountType
     parent: str | None = Field(None, description="the parent account's code")
-    is_intercompany: bool = False
+    is_intercompany: Flag = False
 
 
-class CostCenterIn(Schema):
-    code: str = Field(max_length=20)
-    name: str = Field(max_length=200)
+class CostCenterIn(Input):
+    code: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=200)
     parent: str | None = Field(None, description="the parent cost center's code")
 
 
-class FxRateIn(Schema):
-    date: Date = Field(description="average: any day of its month; closing: of its month; budget: of its fiscal year")
+class FxRateIn(Input):
+    date: Day = Field(description="average: any day of its month; closing: of its month; budget: of its fiscal year")
     from_currency: str
     to_currency: str
-    rate: Decimal = Field(description="1 from_currency = rate to_currency, as a decimal string (at most 10 decimals)")
+    rate: Amount = Field(description="1 from_currency = rate to_currency, as a decimal string (at most 10 decimals)")
     kind: str = Field("average", description="average, closing or budget")
 
 
@@ -265,7 +266,7 @@ def entry_out(entry: JournalEntry) -> EntryOut:
 
 
 @router.get("/journal-entries", response=answers(page_schema(EntryOut)), summary="Journal entries, newest first")
-def list_entries(request, entity: str | None = None, date_from: Date | None = None, date_to: Date | None = None,
+def list_entries(request, entity: str | None = None, date_from: Day | None = None, date_to: Day | None = None,
                  source: Source | None = None, limit: int | None = None, cursor: str | None = None):
     qs = JournalEntry.objects.select_related("entity", "period")
     if entity:
@@ -290,10 +291,10 @@ def get_entry(request, entry_id: int):
 
 @router.post("/journal-entries", response=answers(EntryOut, status=201, also={200: EntryOut}), summary="Post a balanced entry")
 def post_entry(request, payload: EntryIn):
-    entity = by_code(Entity, payload.entity, "entity", "entity")
+    entity = by_code(Entity, payload.entity, "entity", "entity", required=True)
     lines = []
     for index, line in enumerate(payload.lines):
-        account = by_code(Account, line.account, "account", f"lines/{index}/account")
+        account = by_code(Account, line.account, "account", f"lines/{index}/account", required=True)
         cc = by_code(CostCenter, line.cost_center, "cost center", f"lines/{index}/cost_center")
         lines.append(LineSpec(account.pk, line.amount, cc.pk if cc else None,
                               currency=line.currency.upper() if line.currency else None, memo=line.memo))
@@ -352,7 +353,7 @@ def get_actuals(request, filters: Query[ActualsQuery]):
 
 # --- GL imports ------------------------------------------------------------------------------------
 
-class ImportLineIn(Schema):
+class ImportLineIn(Input):
     date: str = Field(description="YYYY-MM-DD")
     entry_ref: str = Field(description="lines with the same entity and entry_ref form one entry")
     entity: str
@@ -363,7 +364,7 @@ class ImportLineIn(Schema):
     memo: str | None = None
 
 
-class ImportIn(Schema):
+class ImportIn(Input):
     lines: list[ImportLineIn] = Field(description="at most 10,000; all or nothing")
 
 

@@ -131,6 +131,44 @@ def test_malformed_and_wrong_bodies_are_problems_with_pointers_never_500(finance
     assert finance_api.get("/accounts", {"cursor": "@@@"}).status_code == 422
 
 
+def test_what_a_lenient_reading_would_lose_or_invent_is_refused_with_a_pointer(finance_api, client):
+    def problems(response):
+        assert response.status_code == 422, response.content
+        return [(e["pointer"], e["detail"]) for e in response.json()["errors"]]
+
+    line = {"account": "1000", "amount": "1"}
+    # a JSON number may have lost digits already: money is a decimal string
+    assert problems(finance_api.post("/journal-entries", {**ENTRY, "lines": [
+        {"account": "1000", "amount": 12345678901234567.89}, {"account": "4000", "amount": "-1"}]})) == [
+        ("#/lines/0/amount", 'write it as a decimal string, e.g. "1234.50" (a JSON number may have lost digits)')]
+    # a typo'd field would post the line without its cost center
+    assert problems(finance_api.post("/journal-entries", {**ENTRY, "lines": [
+        {**line, "cost_centre": "OPS"}, {"account": "4000", "amount": "-1"}]})) == [
+        ("#/lines/0/cost_centre", "Extra inputs are not permitted")]
+    # a number is not a date (pydantic would read 0 as 1 January 1970), 0 is not false
+    assert problems(finance_api.post("/journal-entries", {**ENTRY, "date": 0})) == [
+        ("#/date", "write the date as YYYY-MM-DD")]
+    assert problems(finance_api.get("/journal-entries", {"date_to": "0"})) == [("#/date_to", "write the date as YYYY-MM-DD")]
+    assert problems(finance_api.post("/accounts", {"code": "1999", "name": "X", "type": "asset",
+                                                   "is_intercompany": 0}))[0][0] == "#/is_intercompany"
+    # a misspelt or repeated filter would answer for everything, or for one of the values
+    assert problems(finance_api.get("/journal-entries", {"entitiy": "US"})) == [
+        ("#/entitiy", "is not a parameter of this operation (it takes: cursor, date_from, date_to, entity, limit, "
+                      "source)")]
+    assert problems(finance_api.get("/fx-rates", {"to_currency": ["EUR", "GBP"]})) == [
+        ("#/to_currency", "takes one value, given more than once")]
+    # no text column keeps U+0000
+    assert problems(finance_api.post("/cost-centers", {"code": "X", "name": "a\u0000b"})) == [
+        ("#", "text may not contain the NUL character (\\u0000)")]
+    assert problems(finance_api.get("/journal-entries", {"entity": "U\x00S"})) == [
+        ("#/entity", "may not contain the NUL character")]
+    assert problems(finance_api.post("/journal-entries", {**ENTRY, "entity": ""}))[0][0] == "#/entity"
+    # a method the path does not take is 405 with the methods it does (RFC 9110)
+    refused = client.put("/api/v1/accounts", HTTP_AUTHORIZATION=f"Bearer {finance_api.token}")
+    assert refused.status_code == 405 and refused["Allow"] == "GET, POST"
+    assert refused["Content-Type"] == "application/problem+json"
+
+
 def test_the_same_idempotency_key_replays_and_another_body_is_409(finance_api, books):
     first = finance_api.post("/journal-entries", ENTRY, **{"Idempotency-Key": "k-1"})
     again = finance_api.post("/journal-entries", ENTRY, **{"Idempotency-Key": "k-1"})

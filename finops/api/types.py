@@ -1,0 +1,49 @@
+"""The types a request is read with, strict where a lenient reading would lose or invent data:
+the schema says exactly what is accepted, and nothing else is.
+
+- `Input`: a request body; a field it does not know is refused (a typo like `cost_centre`
+  would otherwise post the line without its cost center).
+- `Amount`: money or a rate as a decimal string ("1234.50", "-0.0125"); a JSON number is
+  refused, since a float may already have lost digits (12345678901234567.89 arrives as …68).
+- `Day`: a date written YYYY-MM-DD (never a number read as seconds since 1970).
+- `Flag`: true or false in a body (never 0, 1 or "yes").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Schema
+from pydantic import BeforeValidator, ConfigDict, StrictBool, WithJsonSchema
+
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+DAY_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+class Input(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _decimal_text(value):
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not re.match(DECIMAL_TEXT, value):
+        raise ValueError('write it as a decimal string, e.g. "1234.50" (a JSON number may have lost digits)')
+    return value
+
+
+def _day_text(value):
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.match(DAY_TEXT, value):
+        raise ValueError("write the date as YYYY-MM-DD")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_decimal_text),
+                   WithJsonSchema({"type": "string", "pattern": DECIMAL_TEXT, "examples": ["1234.50"]})]
+Day = Annotated[date, BeforeValidator(_day_text), WithJsonSchema({"type": "string", "format": "date"})]
+Flag = StrictBool
