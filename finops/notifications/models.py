@@ -72,6 +72,24 @@ class Delivery(TenantModel, DeliveryFields):
         indexes = [models.Index(fields=["tenant", "status", "due_at"], name="delivery_due_idx")]
 
 
+class DeliveryAttempt(TenantModel):
+    """One try at sending a delivery: when, how long it took, and what the other side answered
+    ("HTTP 204", "HTTP 500 Internal Server Error", "no answer: timed out"). A log: never changed."""
+
+    runtime_refuses = ("UPDATE", "DELETE")
+
+    delivery_id = models.BigIntegerField()
+    number = models.PositiveSmallIntegerField()  # 1 for the first try
+    at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    ok = models.BooleanField()
+    answer = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["delivery_id", "number", "id"]
+        indexes = [models.Index(fields=["tenant", "delivery_id", "number"], name="deliveryattempt_delivery_idx")]
+
+
 class SiteDelivery(DeliveryFields):
     class Meta:
         indexes = [models.Index(fields=["status", "due_at"], name="sitedelivery_due_idx")]

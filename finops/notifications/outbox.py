@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 
 from django.conf import settings
 from django.db import transaction
@@ -38,7 +39,7 @@ from finops.tenancy.context import require_tenant_id, tenant_context
 from finops.tenancy.models import Organization
 
 from .kinds import Undeliverable, kind_get
-from .models import Channel, Delivery, DeliveryStatus, Mode, SiteDelivery
+from .models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Mode, SiteDelivery
 from .preferences import preferences_of
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,9 @@ def _send(model, *, tenant: Organization | None, now: datetime, only: dict) -> i
                 log.exception("outbox: could not build %s", mid)
                 model.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, last_error=str(exc)[:1000])
                 continue
+        started, clock = timezone.now(), monotonic()
         try:
-            message.send()
+            answer = message.send()
         except Exception as exc:  # noqa: BLE001  the server refused or was unreachable: due again
             # at once, or after the kind's wait for this many attempts
             wait = None if kind.retry is None else kind.retry(deliveries[0].attempts)
@@ -186,6 +188,7 @@ def _send(model, *, tenant: Organization | None, now: datetime, only: dict) -> i
             with scope():
                 model.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, last_error=str(exc)[:1000],
                                                         **due)
+                _attempts_log(model, deliveries, started, clock, ok=False, answer=str(exc))
             if wait is not None and tenant is not None:  # tried again when due, not at beat's next round
                 from .tasks import outbox_send_task
 
@@ -195,8 +198,20 @@ def _send(model, *, tenant: Organization | None, now: datetime, only: dict) -> i
         with scope():
             model.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
                 status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+            _attempts_log(model, deliveries, started, clock, ok=True,
+                          answer=answer if isinstance(answer, str) and answer else "sent")
         sent += 1
     return sent
+
+
+def _attempts_log(model, deliveries, started: datetime, clock: float, *, ok: bool, answer: str) -> None:
+    """Keep this try of each delivery (an organisation's; site messages keep only their last error)."""
+    if model is not Delivery:
+        return
+    took = int((monotonic() - clock) * 1000)
+    DeliveryAttempt.objects.bulk_create(
+        [DeliveryAttempt(tenant_id=d.tenant_id, delivery_id=d.pk, number=d.attempts, at=started, duration_ms=took,
+                         ok=ok, answer=str(answer)[:1000]) for d in deliveries])
 
 
 def outbox_send(*, tenant, now: datetime | None = None, kind: str | None = None,

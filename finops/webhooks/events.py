@@ -10,7 +10,7 @@ Sending (the outbox's task, after commit): a POST of the event as JSON with the 
 Webhooks headers, 10 s to answer; any 2xx is delivered. Anything else — another status, a
 timeout, a refused connection — is tried again after 30 s, 1 min, 2 min … (doubling, at most an
 hour apart) until a day has passed since the event, then the delivery is marked failed. Each
-attempt's answer is kept on the delivery (`last_error`: "HTTP 500 …", or empty once sent).
+attempt is kept (`DeliveryAttempt`: when, how long, "HTTP 500 Internal Server Error: …").
 
 Where events may go: http(s) URLs only; in production, never a private, loopback or link-local
 address (checked when the endpoint is saved and again before each send, against DNS answers
@@ -51,6 +51,8 @@ EVENT_TYPES = {
     "period.closed": "A period was closed",
     "period.reopened": "A period was reopened",
 }
+# Sent only to the endpoint an admin asks it for ("Send test event"); not subscribable.
+TEST_EVENT = "webhook.test"
 TIMEOUT_SECONDS = 10
 GIVE_UP_AFTER = timedelta(days=1)
 LONGEST_WAIT = timedelta(hours=1)
@@ -103,32 +105,39 @@ def webhook_emit(*, tenant, event_type: str, ref: int, data: dict, seq: int | No
 
 def webhook_emit_many(*, tenant, event_type: str, events) -> int:
     """`webhook_emit` for several events of one type: one look at the endpoints, one queueing."""
-    from django.db import transaction
-    from django.db.models import Max
-
-    from finops.notifications.models import Delivery
-    from finops.notifications.tasks import outbox_send_task
     from finops.tenancy.context import tenant_context
 
     from .models import WebhookEndpoint
 
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event {event_type!r}.")
-    kind = kind_name(event_type)
     with tenant_context(tenant):
         endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if e.wants(event_type)]
-        if not endpoints:
-            return 0
-        items, now = [], timezone.now().isoformat()
-        for event in events:
-            seq = event.seq
-            if seq is None:
-                last = Delivery.objects.filter(kind=kind, ref=event.ref).aggregate(m=Max("seq"))["m"]
-                seq = 0 if last is None else last + 1
-            payload = {"type": event_type, "timestamp": now, "data": event.data}
-            items += [Outgoing(recipient=f"endpoint:{e.pk}", ref=event.ref, seq=seq, channel=Channel.WEBHOOK,
-                               payload=payload) for e in endpoints]
-        queued = outbox_queue(kind=kind, items=items)
+        return webhook_queue(tenant=tenant, event_type=event_type, events=events, endpoints=endpoints)
+
+
+def webhook_queue(*, tenant, event_type: str, events, endpoints) -> int:
+    """Queue `events` of `event_type` for these endpoints (in the current transaction, which must
+    have `tenant`'s context); a worker sends them once it commits. Returns the deliveries queued."""
+    from django.db import transaction
+    from django.db.models import Max
+
+    from finops.notifications.models import Delivery
+    from finops.notifications.tasks import outbox_send_task
+
+    if not endpoints:
+        return 0
+    kind = kind_name(event_type)
+    items, now = [], timezone.now().isoformat()
+    for event in events:
+        seq = event.seq
+        if seq is None:
+            last = Delivery.objects.filter(kind=kind, ref=event.ref).aggregate(m=Max("seq"))["m"]
+            seq = 0 if last is None else last + 1
+        payload = {"type": event_type, "timestamp": now, "data": event.data}
+        items += [Outgoing(recipient=f"endpoint:{e.pk}", ref=event.ref, seq=seq, channel=Channel.WEBHOOK,
+                           payload=payload) for e in endpoints]
+    queued = outbox_queue(kind=kind, items=items)
     if queued:  # a worker sends it once this commits: a slow receiver never holds up the request
         tenant_id = tenant.pk
         transaction.on_commit(lambda: outbox_send_task.delay(tenant_id))
@@ -145,18 +154,29 @@ class _Post:
     body: bytes
     headers: dict
 
-    def send(self) -> None:
+    def send(self) -> str:
+        """POST it; what the receiver answered ("HTTP 204 No Content"), else WebhookFailed."""
         url_check(self.url)  # again: the name may resolve elsewhere now
         request = urllib.request.Request(self.url, data=self.body, headers=self.headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (checked)
-                status = response.status
+                status, reason = response.status, response.reason
         except urllib.error.HTTPError as exc:
-            raise WebhookFailed(f"HTTP {exc.code} {exc.reason}") from None
+            raise WebhookFailed(f"HTTP {exc.code} {exc.reason}{_excerpt(exc)}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise WebhookFailed(f"no answer: {getattr(exc, 'reason', exc)}") from None
         if not 200 <= status < 300:
-            raise WebhookFailed(f"HTTP {status}")
+            raise WebhookFailed(f"HTTP {status} {reason}")
+        return f"HTTP {status} {reason}".strip()
+
+
+def _excerpt(error: urllib.error.HTTPError) -> str:
+    """The start of what a refusing receiver said, for the delivery log."""
+    try:
+        text = error.read(300).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return f": {' '.join(text.split())[:200]}" if text else ""
 
 
 def build(*, tenant, deliveries, message_id: str):
@@ -182,5 +202,5 @@ def build(*, tenant, deliveries, message_id: str):
 
 
 def register_kinds() -> None:
-    for event_type, label in EVENT_TYPES.items():
+    for event_type, label in {**EVENT_TYPES, TEST_EVENT: "A test event an admin sent"}.items():
         kind_register(Kind(name=kind_name(event_type), label=label, build=build, retry=backoff))

@@ -11,7 +11,7 @@ from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 from finops.tenancy.policy import requires
 
-from .events import EVENT_TYPES, url_check
+from .events import EVENT_TYPES, TEST_EVENT, Event, url_check, webhook_queue
 from .models import WebhookEndpoint
 from .signing import secret_new
 
@@ -72,6 +72,23 @@ def delivery_replay(*, tenant, actor, endpoint: WebhookEndpoint, delivery_id: in
     return delivery
 
 
+@requires(Action.ADMINISTER, "send test events")
+def endpoint_test(*, tenant, actor, endpoint: WebhookEndpoint) -> int:
+    """Queue a `webhook.test` event for this endpoint alone, signed and retried like any other, so
+    an admin can see the receiver answer before a real event depends on it."""
+    from django.utils import timezone
+
+    with tenant_context(tenant):
+        endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+        if not endpoint.active:
+            raise DomainError("This endpoint is disabled: nothing is sent to it.")
+        data = {"message": "A test event from finops: your endpoint receives and verifies our webhooks.",
+                "endpoint": endpoint.url, "sent_by": getattr(actor, "email", None),
+                "organisation": tenant.slug, "at": timezone.now().isoformat()}
+        return webhook_queue(tenant=tenant, event_type=TEST_EVENT, events=[Event(endpoint.pk, data)],
+                             endpoints=[endpoint])
+
+
 def endpoint_list(*, tenant) -> list[WebhookEndpoint]:
     with tenant_context(tenant):
         return list(WebhookEndpoint.objects.select_related("created_by"))
@@ -91,3 +108,14 @@ def endpoint_deliveries(*, tenant, endpoint: WebhookEndpoint, limit: int = 100) 
     with tenant_context(tenant):
         return list(Delivery.objects.filter(channel="webhook", recipient=f"endpoint:{endpoint.pk}")
                     .order_by("-created_at", "-id")[:limit])
+
+
+def delivery_detail(*, tenant, endpoint: WebhookEndpoint, delivery_id: int):
+    """One delivery of the endpoint and each try at sending it, oldest first."""
+    from finops.errors import found
+    from finops.notifications.models import Delivery, DeliveryAttempt
+
+    with tenant_context(tenant):
+        delivery = found(Delivery.objects.filter(pk=delivery_id, channel="webhook",
+                                                 recipient=f"endpoint:{endpoint.pk}").first(), "delivery")
+        return delivery, list(DeliveryAttempt.objects.filter(delivery_id=delivery.pk))

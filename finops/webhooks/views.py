@@ -1,5 +1,5 @@
-"""Settings → Webhooks: admins register endpoints, read each one's secret and delivery log, and
-replay a delivery. The rules are the services' (`finops.webhooks.services`)."""
+"""Settings → Webhooks: admins register endpoints, read each one's secret and delivery log (each
+delivery with every attempt), send a test event, and replay a delivery. The rules are the services' (`finops.webhooks.services`)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from .events import EVENT_TYPES
 from .forms import EndpointForm
 from .services import (
     access_endpoint,
+    delivery_detail,
     delivery_replay,
     endpoint_create,
     endpoint_deliveries,
     endpoint_disable,
     endpoint_list,
+    endpoint_test,
 )
 
 
@@ -71,9 +73,35 @@ def replay(request, pk: int, delivery_id: int):
     return redirect("webhooks:endpoint", org_slug=request.org.slug, pk=pk)
 
 
+@org_view(Action.ADMINISTER)
+@require_POST
+def send_test(request, pk: int):
+    found = access_endpoint(tenant=request.org, pk=pk)
+    try:
+        endpoint_test(tenant=request.org, actor=request.user, endpoint=found)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "A test event is on its way: its delivery is at the top of the log.")
+    return redirect("webhooks:endpoint", org_slug=request.org.slug, pk=pk)
+
+
+@org_view(Action.ADMINISTER)
+def delivery(request, pk: int, delivery_id: int):
+    import json
+
+    found = access_endpoint(tenant=request.org, pk=pk)
+    sent, attempts = delivery_detail(tenant=request.org, endpoint=found, delivery_id=delivery_id)
+    return render(request, "webhooks/delivery_detail.html",
+                  {"endpoint": found, "delivery": sent, "attempts": attempts,
+                   "payload": json.dumps(sent.payload, indent=2, ensure_ascii=False)})
+
+
 urlpatterns = [
     path("", endpoints, name="endpoints"),
     path("<int:pk>/", endpoint, name="endpoint"),
     path("<int:pk>/disable/", disable, name="disable"),
+    path("<int:pk>/test/", send_test, name="test"),
+    path("<int:pk>/deliveries/<int:delivery_id>/", delivery, name="delivery"),
     path("<int:pk>/deliveries/<int:delivery_id>/replay/", replay, name="replay"),
 ]

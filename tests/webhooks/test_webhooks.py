@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from finops.errors import DomainError, NotAllowed
 from finops.ledger.periods import period_close, period_ensure, period_reopen
-from finops.notifications.models import Delivery, DeliveryStatus
+from finops.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus
 from finops.notifications.outbox import outbox_send
 from finops.notifications.tasks import outbox_send_task
 from finops.tenancy.context import tenant_context
 from finops.webhooks.events import backoff, url_check
-from finops.webhooks.services import endpoint_create, endpoint_disable
+from finops.webhooks.services import endpoint_create, endpoint_disable, endpoint_test
 from finops.webhooks.signing import sign, verify
 from tests.builders import make_books, make_org
 from tests.local_servers import celery_worker, child_env, wait_until
@@ -82,18 +82,24 @@ def test_backoff_doubles_from_the_first_wait_to_an_hour(settings):
 
 
 class Receiver:
-    """A local HTTP server that answers 500 `fail` times, then 204; it keeps what it received."""
+    """A local HTTP server that answers 500 (with `body`) `fail` times, then 204; it keeps what it
+    received."""
 
-    def __init__(self, fail: int):
+    def __init__(self, fail: int, body: bytes = b""):
         self.fail, self.received = fail, []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((self.headers, body))  # case-insensitive names
-                self.send_response(500 if len(receiver.received) <= receiver.fail else 204)
+                received = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((self.headers, received))  # case-insensitive names
+                failing = len(receiver.received) <= receiver.fail
+                self.send_response(500 if failing else 204)
+                if failing and body:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if failing and body:
+                    self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
@@ -157,6 +163,10 @@ def test_a_real_worker_delivers_a_signed_event_over_http_after_two_failures(tmp_
                 delivery = Delivery.objects.get(channel="webhook")
             assert (delivery.status, delivery.attempts, delivery.last_error) == (DeliveryStatus.SENT, 3, "")
             assert len(receiver.received) == 3  # delivered once: no attempt after the 204
+            with tenant_context(org):  # each attempt logged, with the receiver's answer
+                log = [(a.number, a.ok, a.answer) for a in DeliveryAttempt.objects.filter(delivery_id=delivery.pk)]
+            assert log == [(1, False, "HTTP 500 Internal Server Error"), (2, False, "HTTP 500 Internal Server Error"),
+                           (3, True, "HTTP 204 No Content")]
             headers, body = receiver.received[-1]
             assert verify(secret=endpoint.secret, msg_id=headers["webhook-id"],
                           timestamp=int(headers["webhook-timestamp"]), body=body,
@@ -190,3 +200,40 @@ def test_admins_register_an_endpoint_read_its_log_and_replay_a_delivery(client, 
     assert replayed.status == DeliveryStatus.PENDING and replayed.due_at <= timezone.now()
     client.force_login(users["finance"])
     assert client.get(listing).status_code in (403, 404)
+
+
+def test_a_test_event_goes_to_that_endpoint_alone_and_its_page_shows_each_attempt(client, books, users, settings):
+    from django.urls import reverse
+
+    settings.WEBHOOK_FIRST_RETRY_SECONDS = 30
+    receiver = Receiver(fail=1, body=b'{"error": "signature   mismatch"}')
+    try:
+        target = endpoint_create(tenant=books.org, actor=users["admin"], url=receiver.url, event_types=["alert.raised"])
+        endpoint_create(tenant=books.org, actor=users["admin"], url="http://127.0.0.1:9/other")
+        with pytest.raises(NotAllowed):
+            endpoint_test(tenant=books.org, actor=users["finance"], endpoint=target)
+        client.force_login(users["admin"])
+        kwargs = {"org_slug": "acme", "pk": target.pk}
+        assert client.post(reverse("webhooks:test", kwargs=kwargs)).status_code == 302
+        start = timezone.now()
+        outbox_send(tenant=books.org, now=start)
+        outbox_send(tenant=books.org, now=start + timedelta(seconds=31))
+        with tenant_context(books.org):
+            (delivery,) = Delivery.objects.filter(channel="webhook")  # not to the other endpoint
+            log = [(a.number, a.ok, a.answer) for a in DeliveryAttempt.objects.filter(delivery_id=delivery.pk)]
+        assert (delivery.kind, delivery.recipient, delivery.status) == (
+            "webhook:webhook.test", f"endpoint:{target.pk}", DeliveryStatus.SENT)
+        assert log == [(1, False, 'HTTP 500 Internal Server Error: {"error": "signature mismatch"}'),
+                       (2, True, "HTTP 204 No Content")]
+        headers, body = receiver.received[-1]
+        assert json.loads(body)["type"] == "webhook.test" and json.loads(body)["data"]["organisation"] == "acme"
+        page = client.get(reverse("webhooks:delivery", kwargs={**kwargs, "delivery_id": delivery.pk})).content.decode()
+        assert "HTTP 204 No Content" in page and "signature mismatch" in page and "webhook.test" in page
+        assert f"msg_{books.org.pk}_{delivery.pk}" in page
+        other = client.get(reverse("webhooks:delivery", kwargs={**kwargs, "delivery_id": delivery.pk + 1000}))
+        assert other.status_code == 404
+        endpoint_disable(tenant=books.org, actor=users["admin"], endpoint=target)
+        with pytest.raises(DomainError, match="disabled"):
+            endpoint_test(tenant=books.org, actor=users["admin"], endpoint=target)
+    finally:
+        receiver.close()
