@@ -23,6 +23,16 @@ def by_code(model, code: str | None, what: str, field: str, *, required: bool = 
     return found
 
 
+def found_by_code(model, code: str, what: str):
+    """The tenant's `model` row with `code` named in the path, else 404 (as for an id)."""
+    from django.http import Http404
+
+    found = model.objects.filter(code=code).first()
+    if found is None:
+        raise Http404(f"No {what} has the code {code!r}.")
+    return found
+
+
 def month_param(value: str | None, field: str) -> date | None:
     """The first day of the month `value` (YYYY-MM), None for no value, else BadInput at `field`."""
     if not value:

@@ -14,7 +14,7 @@ from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from finops.api.pages import page_schema, paginate
-from finops.api.params import by_code, month_param
+from finops.api.params import by_code, found_by_code, month_param
 from finops.api.problems import BadInput, FieldProblem, answers
 from finops.api.types import Amount, Day, Flag, Input
 from finops.ledger import selectors
@@ -212,6 +212,24 @@ class CostCenterIn(Input):
     parent: str | None = Field(None, description="the parent cost center's code")
 
 
+class AccountChange(Input):
+    """Only the fields sent change; `parent: null` makes it a top-level account."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    type: AccountType | None = Field(None, description="only while the account has no postings")
+    parent: str | None = Field(None, description="the parent account's code")
+    is_intercompany: Flag | None = None
+    active: Flag | None = Field(None, description="false: no new postings or budget lines to it")
+
+
+class CostCenterChange(Input):
+    """Only the fields sent change; `parent: null` makes it a top-level cost center."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    parent: str | None = Field(None, description="the parent cost center's code")
+    active: Flag | None = None
+
+
 class FxRateIn(Input):
     date: Day = Field(description="average: any day of its month; closing: of its month; budget: of its fiscal year")
     from_currency: str
@@ -238,6 +256,41 @@ def create_cost_center(request, payload: CostCenterIn):
     center = cost_center_save(tenant=request.org, actor=request.user, code=payload.code.strip(), name=payload.name,
                               parent=parent)
     return 201, CostCenterOut.from_orm(center)
+
+
+def _changed(payload, current: dict, model, what: str) -> dict:
+    """`current` with what `payload` sent (a parent by its code; null: none)."""
+    sent = payload.model_fields_set
+    changes = {name: getattr(payload, name) for name in sent if name != "parent"}
+    for name, value in changes.items():
+        if value is None:
+            raise BadInput(name, "may not be null: leave it out to keep it")
+    if "parent" in sent:
+        changes["parent"] = by_code(model, payload.parent, what, "parent")
+    return {**current, **changes}
+
+
+@router.patch("/accounts/{code}", response=answers(AccountOut), summary="Change an account")
+def change_account(request, code: str, payload: AccountChange):
+    from finops.ledger.services import account_save
+
+    account = found_by_code(Account, code, "account")
+    fields = _changed(payload, {"name": account.name, "type": account.type, "parent": account.parent,
+                                "is_intercompany": account.is_intercompany, "active": account.active},
+                      Account, "account")
+    return AccountOut.from_orm(account_save(tenant=request.org, actor=request.user, code=account.code,
+                                            account=account, **fields))
+
+
+@router.patch("/cost-centers/{code}", response=answers(CostCenterOut), summary="Change a cost center")
+def change_cost_center(request, code: str, payload: CostCenterChange):
+    from finops.ledger.services import cost_center_save
+
+    center = found_by_code(CostCenter, code, "cost center")
+    fields = _changed(payload, {"name": center.name, "parent": center.parent, "active": center.active},
+                      CostCenter, "cost center")
+    return CostCenterOut.from_orm(cost_center_save(tenant=request.org, actor=request.user, code=center.code,
+                                                   owner=center.owner, cost_center=center, **fields))
 
 
 @router.post("/fx-rates", response=answers(FxRateOut, status=201), summary="Record an exchange rate")

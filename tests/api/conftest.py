@@ -72,6 +72,13 @@ class Api:
         return response
 
 
+    def patch(self, path: str, body=None, **headers):
+        response = self.client.patch(f"/api/v1{path}", data=json.dumps(body if body is not None else {}),
+                                     content_type="application/json", **self._headers(headers))
+        conforms(response, "PATCH", f"/api/v1{path}")
+        return response
+
+
 def make_token(org, user, scopes=("read", "write"), name=None, **options) -> str:
     return token_create(tenant=org, actor=None, name=name or f"{user.email} {'+'.join(scopes)}", user=user,
                         scopes=list(scopes), **options).secret

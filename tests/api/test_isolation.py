@@ -13,6 +13,9 @@ from tests.platform.planted import plant
 # path parameter → the planted object whose id it takes
 IDS = {"entry_id": "entry", "budget_id": "budget", "version_id": "version", "alert_id": "alert",
        "transfer_id": "transfer", "job_id": "job"}
+# A code in a path names the caller's own row: every organisation has its own chart, with the same
+# codes as often as not (tests/api/test_ledger_and_budgets_api.py changes "6100" in both).
+CODES = {"code"}
 
 
 def schema_paths():
@@ -35,6 +38,8 @@ def test_every_endpoint_with_an_id_answers_404_to_another_organisations_token(cl
             if method == "GET":
                 body = theirs.get(path).content.decode()
                 assert "CANARY-API" not in body, path
+            continue
+        if set(names) <= CODES:
             continue
         unknown = [n for n in names if n not in IDS]
         assert not unknown, f"{path}: add its id to IDS"

@@ -231,3 +231,34 @@ def test_finance_adds_accounts_cost_centers_and_rates_a_viewer_may_not(finance_a
     assert too_fine.status_code == 422 and "more than 10 decimals" in too_fine.json()["detail"]
     refused = viewer_api.post("/accounts", {"code": "6500", "name": "Y", "type": "expense"})
     assert refused.status_code == 403
+
+
+def test_finance_changes_accounts_and_cost_centers_by_code_with_the_pages_rules(finance_api, viewer_api, client,
+                                                                               books, other_books, users):
+    book(books, date(2026, 3, 5), books.rent, "340", cc=books.ops)
+    renamed = finance_api.patch("/accounts/6100", {"name": "Rent and rates", "parent": None})
+    assert renamed.status_code == 200, renamed.content
+    assert {k: renamed.json()[k] for k in ("code", "name", "type", "parent_id", "active")} == {
+        "code": "6100", "name": "Rent and rates", "type": "expense", "parent_id": None, "active": True}
+    # the service's rule: the type of an account with postings stays
+    retyped = finance_api.patch("/accounts/6100", {"type": "asset"})
+    assert retyped.status_code == 422 and retyped.json()["detail"] == "Account 6100 has postings: its type cannot change."
+    assert finance_api.patch("/accounts/6100", {"name": None}).json()["errors"] == [
+        {"pointer": "#/name", "detail": "may not be null: leave it out to keep it"}]
+    assert finance_api.patch("/accounts/6100", {"parent": "nope"}).json()["errors"] == [
+        {"pointer": "#/parent", "detail": "no account has the code 'nope'"}]
+    closed = finance_api.patch("/cost-centers/SALES", {"active": False, "parent": "OPS"}).json()
+    assert (closed["code"], closed["active"], closed["parent_id"]) == ("SALES", False, books.ops.pk)
+    assert finance_api.patch("/cost-centers/OPS", {"parent": "SALES"}).json()["detail"] == (
+        "A cost center cannot be its own ancestor.")
+    assert finance_api.patch("/accounts/0000", {"name": "X"}).status_code == 404
+    assert viewer_api.patch("/accounts/6100", {"name": "X"}).status_code == 403
+    from django.contrib.auth import get_user_model
+
+    globex = Api(client, make_token(other_books.org, get_user_model().objects.get(email="admin@globex.test")))
+    assert globex.patch("/accounts/6100", {"name": "Globex rent"}).json()["name"] == "Globex rent"  # its own
+    from finops.tenancy.context import tenant_context
+
+    with tenant_context(books.org):
+        books.rent.refresh_from_db()
+    assert books.rent.name == "Rent and rates"
