@@ -57,14 +57,15 @@ def _filtered(*, date_from: date | None, date_to: date | None, job_id: int | Non
 
 
 def cost_summary(*, tenant, by: str | None = None, date_from: date | None = None, date_to: date | None = None,
-                 job_id: int | None = None) -> list[SummaryRow]:
+                 job_id: int | None = None, month: date | None = None) -> list[SummaryRow]:
     """Billed and effective cost and the number of items per key (`SUMMARY_BY`) and currency, for
-    items whose charge period starts in [date_from, date_to]; without `by`, one row per currency.
+    items whose charge period starts in [date_from, date_to] (and in `month`, of import `job_id`, if
+    given); without `by`, one row per currency.
     A month's key is YYYY-MM; an item without the key (a FOCUS item has no cost center) has ""."""
     if by is not None and by not in SUMMARY_BY:
         raise DomainError(f"Cannot summarise by “{by}”: choose one of {', '.join(SUMMARY_BY)}.")
     with tenant_context(tenant):
-        items = _filtered(date_from=date_from, date_to=date_to, job_id=job_id)
+        items = _filtered(date_from=date_from, date_to=date_to, job_id=job_id, month=month)
         key = F(SUMMARY_BY[by]) if by else Value(TOTAL_KEY)
         rows = (items.values(group=key, currency=F("billing_currency"))
                 .annotate(billed=Round(Sum("billed_cost"), 2), effective=Round(Sum("effective_cost"), 2),

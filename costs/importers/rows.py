@@ -150,6 +150,7 @@ def _check(data, filename, fmt: CostFormat, default_currency: str, sink: Sink, p
             limit = _FIELDS[column.field].max_length or TEXT_LIMIT
             plan.append((column, positions[column.name], None if column.kind == TEXT else _reader(column.kind, window),
                          limit))
+    plan.sort(key=lambda step: step[1])  # a row's problems in the order of its cells
     has_currency = any(c.field == "billing_currency" for c, *_ in plan)
     if not has_currency and fmt.name == "focus":
         checked.currency_assumed = default_currency
