@@ -16,11 +16,14 @@ def small_blocks(monkeypatch):
 
 
 @pytest.fixture
-def import_costs(users):
-    """`import_costs(org, data, "focus")` → the finished job."""
+def import_costs(db):
+    """`import_costs(org, data, "focus")` → the finished job, imported by the organisation's
+    finance member (`role=`), or by the operator (`role=None`)."""
+    from django.contrib.auth import get_user_model
 
-    def run(org, data: bytes, source_format: str = "focus", filename: str = "costs.csv", actor=None):
-        job = cost_import_create(tenant=org, actor=actor or users["finance"], filename=filename, data=data,
+    def run(org, data: bytes, source_format: str = "focus", filename: str = "costs.csv", role: str | None = "finance"):
+        actor = get_user_model().objects.get(email=f"{role}@{org.slug}.test") if role else None
+        job = cost_import_create(tenant=org, actor=actor, filename=filename, data=data,
                                  source_format=source_format, enqueue=False)
         return job if job.is_finished else cost_import_run(tenant=org, job_id=job.pk)
 
