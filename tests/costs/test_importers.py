@@ -269,3 +269,21 @@ def test_only_roles_that_change_the_books_may_import_costs(org, users, role):
     with pytest.raises(NotAllowed, match=f"^Your role in this organisation is {role}: only roles that may change the "
                                          "books can import cost data.$"):
         cost_import_create(tenant=org, actor=users[role], filename="a.csv", data=b"x", source_format="focus")
+
+
+def test_an_import_without_an_upload_records_its_own_job_so_the_same_data_is_recognised(org):
+    from costs.importers import cost_import
+
+    data = b"date,vendor,amount\n2025-04-01,Figma,12.00\n"
+    first = cost_import(tenant=org, actor=None, data=data, filename="pushed.csv", source_format="csv")
+    again = cost_import(tenant=org, actor=None, data=data, filename="pushed.csv", source_format="csv")
+    refused = cost_import(tenant=org, actor=None, data=b"date,amount\n2025-04-01,x\n", filename="bad.csv",
+                          source_format="csv")
+
+    assert (first.ok, first.created, first.job.status, first.job.params, bytes(first.job.content)) == (
+        True, 1, JobStatus.SUCCEEDED, {"format": "csv"}, b"")
+    assert (again.ok, again.duplicate_of, again.created) == (False, first.job, 0)
+    assert (refused.job, refused.error_count, refused.summary()) == (None, 1, "1 problem found: nothing was imported.")
+    assert [i.import_job_id for i in items(org)] == [first.job.pk]
+    with tenant_context(org):
+        assert Job.objects.count() == 1  # the refused import left no job behind

@@ -16,6 +16,9 @@ from finops.jobs.models import Job, JobStatus
 from finops.jobs.progress import job_progress_reporter
 from finops.tenancy.context import tenant_context
 
+# session, user, organisation, tenant settings, membership, one page of items, the totals, the
+# memberships of the shell, with their savepoints: the same whatever the number of items.
+QUERIES = 15
 APRIL = (b"ChargePeriodStart,ChargeCategory,ChargeClass,BilledCost,EffectiveCost,BillingCurrency,ProviderName,"
          b"ServiceName,ChargeDescription\n"
          b"2025-04-01T00:00:00Z,Usage,,10.004,9.5,USD,AWS,EC2,VM hours\n"
@@ -120,3 +123,15 @@ def test_the_items_page_pages_by_keyset_and_filters_by_month(finance, org, impor
     # The odd n = 1, 3, …, 105 fall in May: 53 items, Σ (n + 0.5) = 53² + 26.5.
     assert "53 items · billed <strong>2,835.50</strong>" in may_page
     assert sum(Decimal(n) + Decimal("0.5") for n in range(1, 106, 2)) == Decimal("2835.50")
+
+
+def test_the_items_page_costs_the_same_queries_for_three_items_as_for_a_hundred(finance, org, import_costs,
+                                                                                django_assert_num_queries):
+    import_costs(org, APRIL)
+    with django_assert_num_queries(QUERIES):
+        assert finance.get(url("index")).status_code == 200
+    rows = "".join(f"2025-05-{n % 28 + 1:02d},Usage,{n},{n}\n" for n in range(1, 101))
+    import_costs(org, ("ChargePeriodStart,ChargeCategory,BilledCost,EffectiveCost\n" + rows).encode(),
+                 filename="may.csv")
+    with django_assert_num_queries(QUERIES):
+        assert finance.get(url("index")).status_code == 200
