@@ -1,6 +1,13 @@
+"""URLs under /o/<org_slug>/costs/."""
+
 from django.urls import path
 
-from finops.shell import coming_soon
+from . import views
 
 app_name = "costs"
-urlpatterns = [path("", coming_soon, {"section": "costs"}, name="index")]
+urlpatterns = [
+    path("", views.cost_item_list, name="index"),
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/problems.csv", views.import_errors_export, name="import_errors"),
+]

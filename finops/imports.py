@@ -75,7 +75,7 @@ def header_read(row: list[str], *, known: Sequence[str], required: Sequence[str]
     ignored. A FileProblem for a column named twice, for a header that is one column holding
     semicolons, tabs or bars (a file not separated by commas), and for missing `required` columns
     (`hint` says what the header must name)."""
-    names = {_HEADER_JUNK.sub("", c): c for c in known}
+    names = {_HEADER_JUNK.sub("", c.lower()): c for c in known}  # "BilledCost" or "billed_cost"
     positions: dict[str, int] = {}
     for index, name in enumerate(row):
         canonical = names.get(_HEADER_JUNK.sub("", str(name).strip().lower()))
@@ -163,6 +163,26 @@ def parse_amount(text: str, places: int | None) -> Decimal | str | None:
         return None  # too many decimals: the caller names the currency
     number = f"{negative or ''}{whole}.{fraction}" if fraction else f"{negative or ''}{whole}"
     return Decimal(number)
+
+
+_EXPORT_SYMBOL = re.compile(r"^(\(?-?)[$€£¥]")  # a symbol after an opening sign: "$5", "-$5", "($5)"
+_EXPONENT = re.compile(r"-?\d+(?:\.\d+)?[eE][-+]?\d+")
+
+
+def parse_export_amount(text: str, places: int | None) -> Decimal | str | None:
+    """`parse_amount` of a cell as billing exports and spreadsheets write it: spaces around it,
+    a currency symbol before the digits ("$10,000.00 ", "-$5.00", "($5.00)"), or an exponent
+    ("1.5E-07", as exports written from floating point do). The value is read exactly, and then
+    checked like any other amount (digits before the point, `places`)."""
+    text = _EXPORT_SYMBOL.sub(r"\1", text.strip(), count=1)
+    if _EXPONENT.fullmatch(text):
+        value = Decimal(text)
+        if value and value.adjusted() >= bounds.AMOUNT_LIMIT_DIGITS:
+            return bounds.TOO_LARGE
+        if value and places is not None and value.adjusted() < -places:
+            return None  # not even its first digit fits the places: too many decimals
+        text = f"{value:f}"
+    return parse_amount(text, places)
 
 
 def parse_typed_amount(text: str, places: int | None = None) -> Decimal | str | None:

@@ -9,7 +9,6 @@ from finops.tenancy.permissions import Action
 
 SECTIONS = {
     "budgets": ("Budgets", "Plan by cost center × account × month, track variances and get alerts."),
-    "costs": ("Costs", "Bring in cost exports (FOCUS), allocate shared costs and find savings."),
     "revenue": ("Revenue", "ASC 606 contracts, recognition schedules and deferred revenue."),
     "planning": ("Planning", "Forecasts, driver-based plans and scenarios."),
 }

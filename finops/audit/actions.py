@@ -48,6 +48,8 @@ class AuditAction(StrEnum):
     BUDGET_ALERT_RULE_DELETE = "budget.alert_rule_delete"
     BUDGET_ALERT_RULE_PAUSE = "budget.alert_rule_pause"
     BUDGET_ALERT_RULE_RESUME = "budget.alert_rule_resume"
+    # Costs
+    COST_IMPORT = "cost.import"
     # The inbox (finops/notifications/inbox.py), every kind of alert
     INBOX_ACKNOWLEDGE = "inbox.acknowledge"
     INBOX_SNOOZE = "inbox.snooze"

@@ -133,11 +133,13 @@ def job_content(*, job_id: int) -> bytes:
 
 
 def job_finish(job: Job, *, status: str, rows: int = 0, errors: Sequence[RowError] = (), message: str = "",
-               result: dict | None = None, duplicate_of: Job | None = None) -> None:
-    """Record how a locked job ended, in the caller's transaction (with what it wrote)."""
+               result: dict | None = None, duplicate_of: Job | None = None, error_count: int | None = None) -> None:
+    """Record how a locked job ended, in the caller's transaction (with what it wrote). A job that
+    kept only its first problems (a file wrong on every one of a million rows) says how many there
+    were in all with `error_count`."""
     job.status, job.rows, job.result = status, rows, result or {}
     job.errors = [{"line": e.line, "message": e.message} for e in errors[:Job.MAX_STORED_ERRORS]]
-    job.error_count = len(errors)
+    job.error_count = len(errors) if error_count is None else max(error_count, len(errors))
     job.message = message[:500]
     job.duplicate_of = duplicate_of
     job.started_at = job.started_at or timezone.now()

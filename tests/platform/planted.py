@@ -14,6 +14,7 @@ from budgets.models import Alert, AlertRule, AlertThreshold, BudgetLine
 from budgets.selectors import budget_periods, version_latest
 from budgets.transfers.requests import transfer_request
 from budgets.uploads import budget_upload_create
+from costs.services import cost_import_create, cost_import_run
 from finops.ledger import periods as ledger_periods
 from finops.ledger import services as ledger
 from finops.ledger.chart_import import chart_import_job_create, chart_import_job_run
@@ -44,6 +45,7 @@ class Planted:
     api_token: object
     webhook: object
     webhook_delivery: int
+    cost_job: object
     canary: str
 
 
@@ -103,11 +105,16 @@ def plant(org, canary: str) -> Planted:
     ledger_periods.period_close(tenant=org, actor=None, period=period_close_for_webhook)
     with tenant_context(org):
         webhook_delivery = Delivery.objects.filter(channel="webhook").values_list("pk", flat=True).first()
+    cost_job = cost_import_run(tenant=org, job_id=cost_import_create(
+        tenant=org, actor=None, filename=f"{canary}-costs.csv", source_format="csv", enqueue=False,
+        data=f"date,vendor,description,amount\n2026-03-02,{canary} vendor,{canary} cost,12.50\n".encode()).pk)
+    assert cost_job.status == "succeeded", cost_job.errors
     return Planted(
         org=org, books=books, entry=entry, period=period_ensure(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=member(org, user__email=f"viewer@{org.slug}.test"),
         invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, upload=upload,
-        chart_job=chart_job, api_token=api_token, webhook=webhook, webhook_delivery=webhook_delivery, canary=canary,
+        chart_job=chart_job, api_token=api_token, webhook=webhook, webhook_delivery=webhook_delivery, cost_job=cost_job,
+        canary=canary,
     )
 
 
@@ -156,6 +163,9 @@ FOREIGN_KWARGS = {
     "budgets:transfer_reject": lambda p: {"pk": p.transfer.pk},
     "budgets:transfer_cancel": lambda p: {"pk": p.transfer.pk},
     "costs:index": lambda p: {},
+    "costs:import_list": lambda p: {},
+    "costs:import_detail": lambda p: {"pk": p.cost_job.pk},
+    "costs:import_errors": lambda p: {"pk": p.cost_job.pk},
     "revenue:index": lambda p: {},
     "planning:index": lambda p: {},
     "org:settings": lambda p: {},

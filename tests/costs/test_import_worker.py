@@ -1,0 +1,66 @@
+"""A cost import for real: a Celery worker process on the Redis broker picks the upload up from
+the job's row, reports progress, and writes every item, exactly. Committed data is needed, hence
+`transaction=True`."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.db.models import Count, Sum
+
+from costs.importers.importing import SAVING
+from costs.models import CostItem
+from costs.services import cost_import_create
+from finops.jobs.models import Job, JobStatus
+from finops.jobs.progress import job_progress_get
+from finops.tenancy.context import tenant_context
+from tests.local_servers import celery_worker, child_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROWS = 6_000  # more than one progress report (every 5,000 rows)
+
+
+def big_file() -> bytes:
+    lines = ["ChargePeriodStart,ChargePeriodEnd,ChargeCategory,BilledCost,EffectiveCost,BillingCurrency,ProviderName,"
+             "ServiceName,ResourceId,Tags"]
+    lines += [f"2025-04-{n % 30 + 1:02d}T00:00:00Z,2025-04-{n % 30 + 1:02d}T01:00:00Z,Usage,0.{n:06d},0.{n:06d}5,USD,"
+              f"AWS,EC2,i-{n:08x},\"{{\"\"n\"\": \"\"{n}\"\"}}\"" for n in range(1, ROWS + 1)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def wait_for(job: Job, org, timeout: float = 90) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with tenant_context(org):
+            job = Job.objects.defer("content").get(pk=job.pk)
+        if job.is_finished:
+            return job
+        time.sleep(0.2)
+    pytest.fail(f"cost import job {job.pk} is still {job.status} after {timeout} s")
+
+
+@pytest.mark.worker
+def test_a_real_worker_imports_an_uploaded_focus_file_with_exact_totals(org, users, tmp_path):
+    with celery_worker(tmp_path / "worker.log", child_env()) as log:
+        job = cost_import_create(tenant=org, actor=users["finance"], filename="april.csv", data=big_file(),
+                                 source_format="focus")
+        # No transaction is open here, so on_commit has sent the task to the broker already.
+        job = wait_for(job, org)
+        assert "Task costs.tasks.cost_import_run_task[" in log.read_text()
+
+        again = wait_for(cost_import_create(tenant=org, actor=None, filename="copy.csv", data=big_file(),
+                                            source_format="focus"), org)
+
+    assert (job.status, job.rows, job.result["items_created"], job.result["items_skipped"], job.error_count) == (
+        JobStatus.SUCCEEDED, ROWS, ROWS, 0, 0)
+    assert job_progress_get(job_id=job.pk)["phase"] == SAVING
+    with tenant_context(org):
+        totals = CostItem.objects.aggregate(billed=Sum("billed_cost"), effective=Sum("effective_cost"), n=Count("id"))
+        sample = CostItem.objects.get(resource_id=f"i-{1234:08x}")
+    # Σ 0.nnnnnn for n = 1..6000 is Σ n / 10^6 = 18,003,000 / 10^6; each effective cost adds 5 × 10^-7.
+    assert totals == {"billed": Decimal("18.003"), "effective": Decimal("18.006"), "n": ROWS}
+    assert (sample.billed_cost, sample.effective_cost, sample.tags) == (
+        Decimal("0.001234"), Decimal("0.0012345"), {"n": "1234"})
+    assert (again.status, again.duplicate_of_id) == (JobStatus.DUPLICATE, job.pk)
