@@ -143,6 +143,8 @@ FOREIGN_KWARGS = {
     "webhooks:endpoint": lambda p: {"pk": p.webhook.pk},
     "webhooks:disable": lambda p: {"pk": p.webhook.pk},
     "webhooks:replay": lambda p: {"pk": p.webhook.pk, "delivery_id": p.webhook_delivery},
+    "webhooks:test": lambda p: {"pk": p.webhook.pk},
+    "webhooks:delivery": lambda p: {"pk": p.webhook.pk, "delivery_id": p.webhook_delivery},
     "budgets:transfers": lambda p: {},
     "budgets:transfers_export": lambda p: {},
     "budgets:alert_inbox": lambda p: {},
