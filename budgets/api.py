@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema
 from finops.api.pages import page_schema, paginate, paginate_list
 from finops.api.params import by_code, month_param
 from finops.api.problems import BadInput, answers
-from finops.api.types import Amount, Input
+from finops.api.types import Amount, Input, Output
 from finops.errors import DomainError
 from finops.ledger.api import Money, money
 
@@ -66,7 +66,7 @@ class BudgetLineOut(Schema):
     amount: Money  # as budgeted (transfers move the effective amount: see budget vs actual)
 
 
-class VarianceOut(Schema):
+class VarianceOut(Output):
     account_type: str
     entity: str | None = None
     account: str | None = None
@@ -87,7 +87,7 @@ class VarianceOut(Schema):
     full_year_run_rate: Money | None
 
 
-class BudgetVsActualOut(Schema):
+class BudgetVsActualOut(Output):
     version: int
     currency: str
     basis: str

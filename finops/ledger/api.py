@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 from finops.api.pages import page_schema, paginate
 from finops.api.params import by_code, found_by_code, month_param
 from finops.api.problems import BadInput, FieldProblem, answers
-from finops.api.types import Amount, Day, Flag, Input
+from finops.api.types import Amount, Day, Flag, Input, Output
 from finops.ledger import selectors
 from finops.ledger.actuals import GROUPINGS, Sign, actuals
 from finops.ledger.models import (
@@ -36,7 +36,7 @@ router = Router(tags=["ledger"])
 
 # --- schemas -------------------------------------------------------------------------------------
 
-class Money(Schema):
+class Money(Output):
     amount: str  # a decimal string in the currency's minor units: "1234.50"
     currency: str
 
@@ -452,7 +452,7 @@ def import_lines(request, payload: ImportIn):
     from finops.ledger.importers import gl_import_lines
 
     result = gl_import_lines(tenant=request.org, actor=request.user,
-                             rows=[line.dict() for line in payload.lines], name=f"api-{request.caller.token.pk}")
+                             rows=[line.model_dump() for line in payload.lines], name=f"api-{request.caller.token.pk}")
     if result.errors:
         problems = [{"pointer": f"#/lines/{e.line - 2}" if e.line and e.line >= 2 else "#/lines", "detail": e.message}
                     for e in result.errors]
