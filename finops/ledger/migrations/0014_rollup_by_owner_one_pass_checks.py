@@ -39,37 +39,62 @@ SET work_mem = '128MB'  -- the per-entry hash aggregate of a bulk load stays in 
 SET plan_cache_mode = force_custom_plan  -- migration 0005
 AS $$
 DECLARE
-    ids bigint[];
+    first_entry bigint;
+    last_entry bigint;
+    lines bigint;
     bad record;
 BEGIN
-    SELECT array_agg(DISTINCT account_id) INTO ids FROM new_lines;
-    IF (SELECT count(*) FROM ledger_account WHERE id = ANY(ids)) <> cardinality(ids) THEN
+    IF EXISTS (SELECT FROM (SELECT DISTINCT account_id FROM new_lines) l
+               WHERE NOT EXISTS (SELECT FROM ledger_account a WHERE a.id = l.account_id)) THEN
         RAISE EXCEPTION 'a journal line names an unknown account' USING ERRCODE = 'foreign_key_violation';
     END IF;
-    SELECT array_agg(DISTINCT cost_center_id) INTO ids FROM new_lines WHERE cost_center_id IS NOT NULL;
-    IF ids IS NOT NULL AND (SELECT count(*) FROM ledger_costcenter WHERE id = ANY(ids)) <> cardinality(ids) THEN
+    IF EXISTS (SELECT FROM (SELECT DISTINCT cost_center_id FROM new_lines WHERE cost_center_id IS NOT NULL) l
+               WHERE NOT EXISTS (SELECT FROM ledger_costcenter c WHERE c.id = l.cost_center_id)) THEN
         RAISE EXCEPTION 'a journal line names an unknown cost center' USING ERRCODE = 'foreign_key_violation';
     END IF;
     -- Per (entry, entity, period, date): if every group matches its entry's row, each entry has
     -- one group, so the group's total, count and numbering are the entry's. The first problem
     -- is reported: an unmatched entry, then an unbalanced one, then one numbered otherwise.
-    SELECT p.entry_id, p.total, p.n, e.found IS NULL AS unmatched, p.total <> 0 OR p.n < 2 AS unbalanced
-    INTO bad
-    FROM (
-        SELECT tenant_id, entry_id, entity_id, period_id, date, sum(amount) AS total, count(*) AS n,
-               min(line_no) AS first_no, max(line_no) AS last_no
-        FROM new_lines
-        GROUP BY tenant_id, entry_id, entity_id, period_id, date
-    ) p
-    LEFT JOIN LATERAL (
-        SELECT true AS found FROM ledger_journalentry e
-        WHERE e.tenant_id = p.tenant_id AND e.id = p.entry_id AND e.entity_id = p.entity_id
-          AND e.period_id = p.period_id AND e.date = p.date
-        LIMIT 1
-    ) e ON true
-    WHERE e.found IS NULL OR p.total <> 0 OR p.n < 2 OR p.first_no <> 1 OR p.last_no <> p.n
-    ORDER BY e.found IS NOT NULL, NOT (p.total <> 0 OR p.n < 2), p.entry_id
-    LIMIT 1;
+    -- A bulk load's entries have consecutive ids: their rows are read in one range of the primary
+    -- key and hashed; otherwise each entry's row is probed.
+    SELECT min(entry_id), max(entry_id), count(*) INTO first_entry, last_entry, lines FROM new_lines;
+    IF last_entry - first_entry < lines THEN
+        SELECT p.entry_id, p.total, p.n, e.id IS NULL AS unmatched, p.total <> 0 OR p.n < 2 AS unbalanced
+        INTO bad
+        FROM (
+            SELECT tenant_id, entry_id, entity_id, period_id, date, sum(amount) AS total, count(*) AS n,
+                   min(line_no) AS first_no, max(line_no) AS last_no
+            FROM new_lines
+            GROUP BY tenant_id, entry_id, entity_id, period_id, date
+        ) p
+        LEFT JOIN (
+            SELECT tenant_id, id, entity_id, period_id, date FROM ledger_journalentry
+            WHERE id BETWEEN first_entry AND last_entry
+            OFFSET 0  -- hashed, not probed once per entry
+        ) e ON e.tenant_id = p.tenant_id AND e.id = p.entry_id AND e.entity_id = p.entity_id
+           AND e.period_id = p.period_id AND e.date = p.date
+        WHERE e.id IS NULL OR p.total <> 0 OR p.n < 2 OR p.first_no <> 1 OR p.last_no <> p.n
+        ORDER BY e.id IS NOT NULL, NOT (p.total <> 0 OR p.n < 2), p.entry_id
+        LIMIT 1;
+    ELSE
+        SELECT p.entry_id, p.total, p.n, e.found IS NULL AS unmatched, p.total <> 0 OR p.n < 2 AS unbalanced
+        INTO bad
+        FROM (
+            SELECT tenant_id, entry_id, entity_id, period_id, date, sum(amount) AS total, count(*) AS n,
+                   min(line_no) AS first_no, max(line_no) AS last_no
+            FROM new_lines
+            GROUP BY tenant_id, entry_id, entity_id, period_id, date
+        ) p
+        LEFT JOIN LATERAL (
+            SELECT true AS found FROM ledger_journalentry e
+            WHERE e.tenant_id = p.tenant_id AND e.id = p.entry_id AND e.entity_id = p.entity_id
+              AND e.period_id = p.period_id AND e.date = p.date
+            LIMIT 1
+        ) e ON true
+        WHERE e.found IS NULL OR p.total <> 0 OR p.n < 2 OR p.first_no <> 1 OR p.last_no <> p.n
+        ORDER BY e.found IS NOT NULL, NOT (p.total <> 0 OR p.n < 2), p.entry_id
+        LIMIT 1;
+    END IF;
     IF FOUND THEN
         IF bad.unmatched THEN
             RAISE EXCEPTION 'journalline_entry_fk: a line of journal entry % does not match the entry''s entity, '
