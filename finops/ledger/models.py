@@ -297,10 +297,11 @@ class JournalLine(TenantModel):
 
 class PeriodBalance(TenantModel):
     """The rollup every report reads: the net of all lines per (entity, account, cost center,
-    period), in the entity's functional currency. Written only by the ledger's trigger."""
+    period), in the entity's functional currency. Written only by the ledger's rollup trigger,
+    which runs as the owner (ledger migration 0014): a cell changes only by posting lines."""
 
-    # Written only by the ledger's trigger, never deleted (finops.dbsetup).
-    runtime_refuses = ("DELETE",)
+    # The runtime role only reads it: the rollup trigger writes it as the owner (finops.dbsetup).
+    runtime_refuses = ("INSERT", "UPDATE", "DELETE")
 
     # No foreign-key constraints: rows come only from lines the ledger's trigger has checked,
     # and per-row deferred FK checks doubled the commit time of a bulk import.

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from finops import dbsetup
 from finops.audit.models import AuditEvent
 from finops.jobs.models import Job, JobStatus
 from finops.jobs.progress import job_progress_get
@@ -87,11 +88,12 @@ def test_a_real_worker_imports_an_uploaded_file_with_exact_balances(books, users
     assert (again.status, again.duplicate_of_id) == (JobStatus.DUPLICATE, job.pk)
 
 
-def own_connection() -> psycopg.Connection:
-    """A second session on the test database, as the application's role (not Django's)."""
-    s = connection.settings_dict
-    return psycopg.connect(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"], host=s["HOST"] or None,
-                           port=s["PORT"] or None)
+def lock_holder() -> psycopg.Connection:
+    """A second session on the test database, in a transaction, as the owner: the runtime role
+    may not take a SHARE lock on the period balances (it may not write them)."""
+    roles = dbsetup.roles()
+    return dbsetup.connect(connection.settings_dict["NAME"], user=roles.owner, password=roles.owner_password,
+                           autocommit=False)
 
 
 def posting_is_waiting() -> bool:
@@ -114,7 +116,7 @@ def test_a_worker_killed_mid_posting_leaves_a_job_that_beat_requeues_and_a_secon
     env = {**child_env(), "JOB_HEARTBEAT_SECONDS": "0.5"}
     # Hold the posting statement where it is slowest: the lines are inserted, and its trigger
     # waits to update the period balances (a SHARE lock refuses their ROW EXCLUSIVE).
-    blocker = own_connection()
+    blocker = lock_holder()
     blocker.execute("LOCK TABLE ledger_periodbalance IN SHARE MODE")
     try:
         with celery_worker_process(tmp_path / "first.log", env, hostname="first@%h") as first:

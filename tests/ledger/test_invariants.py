@@ -224,3 +224,32 @@ def test_a_bulk_insert_is_refused_for_one_bad_entry(books, change, message):
     with tenant_context(books.org), connection.cursor() as cursor:
         with pytest.raises(DatabaseError, match=message), transaction.atomic():
             _bulk(books, cursor, change=change)
+
+
+@pytest.mark.parametrize(("numbers", "message"), [
+    ((3, 4), "lines cannot be added to a posted journal entry"),  # lines 1 … n, in one statement
+    ((1, 2), "journalline_entry_line_unique"),  # … so a second statement's line 1 meets the first's
+    ((2, 3), "lines must be numbered 1 to 2 in one statement"),
+])
+def test_an_entrys_lines_are_numbered_from_one_in_a_single_statement(books, numbers, message):
+    entry = sale(books).entry
+    with tenant_context(books.org), connection.cursor() as cursor:
+        if numbers == (2, 3):  # a new entry, numbered from 2
+            cursor.execute(
+                "INSERT INTO ledger_journalentry (tenant_id, entity_id, period_id, date, memo, reference, source,"
+                " idempotency_key, posted_at) VALUES (%s, %s, %s, %s, 'x', '', 'manual', 'raw-4', now()) RETURNING id",
+                [books.org.pk, entry.entity_id, entry.period_id, entry.date],
+            )
+            (entry_id,) = cursor.fetchone()
+        else:
+            entry_id = entry.pk
+        with pytest.raises(DatabaseError, match=message), transaction.atomic():
+            cursor.execute(
+                "INSERT INTO ledger_journalline (tenant_id, entry_id, line_no, entity_id, period_id, date,"
+                " account_id, amount, txn_amount, txn_currency, rate, memo) VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, 5, 5, 'USD', 1, ''), (%s, %s, %s, %s, %s, %s, %s, -5, -5, 'USD', 1, '')",
+                [books.org.pk, entry_id, numbers[0], entry.entity_id, entry.period_id, entry.date, books.cash.pk,
+                 books.org.pk, entry_id, numbers[1], entry.entity_id, entry.period_id, entry.date, books.rent.pk],
+            )
+    with tenant_context(books.org):
+        assert PeriodBalance.objects.get(account=books.cash).amount == Decimal("100.0000")

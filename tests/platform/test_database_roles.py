@@ -126,7 +126,7 @@ def test_on_every_table_the_runtime_role_has_dml_only_and_none_the_ledger_forbid
     assert granted["ledger_journalentry"] == {"SELECT", "INSERT"}
     assert granted["audit_auditevent"] == {"SELECT", "INSERT"}
     assert granted["ledger_account"] == {"SELECT", "INSERT", "UPDATE"}
-    assert granted["ledger_periodbalance"] == {"SELECT", "INSERT", "UPDATE"}  # the rollup trigger upserts
+    assert granted["ledger_periodbalance"] == {"SELECT"}  # the rollup trigger writes it as the owner
     assert granted["django_migrations"] == {"SELECT"}
     assert granted["budgets_budgetline"] == {"SELECT", "INSERT", "UPDATE", "DELETE"}
     for table, privileges in dbsetup.refused_privileges().items():

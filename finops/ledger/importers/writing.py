@@ -251,14 +251,22 @@ class _Stage:
             self._lock_periods(months)
         tenant_id = self.tenant.pk
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE gl_import_entry_new n SET skip = true WHERE EXISTS (SELECT FROM ledger_journalentry e"
-                           " WHERE e.tenant_id = %s AND e.idempotency_key = n.idempotency_key) RETURNING entry_no",
-                           [tenant_id])
-            self.skipped.update(number for (number,) in cursor.fetchall())
+            if self.closed:
+                # An entry dated in a closed month is not written: whether it was imported before
+                # decides if it is skipped or refused (`finish`). The others learn it from the
+                # insert itself (its ON CONFLICT), without a probe of their own.
+                cursor.execute("UPDATE gl_import_entry_new n SET skip = true"
+                               " WHERE date_trunc('month', n.date)::date = ANY(%s::date[]) AND EXISTS ("
+                               "SELECT FROM ledger_journalentry e WHERE e.tenant_id = %s"
+                               " AND e.idempotency_key = n.idempotency_key) RETURNING entry_no",
+                               [sorted(self.closed), tenant_id])
+                self.skipped.update(number for (number,) in cursor.fetchall())
             cursor.execute(self._insert_entries, {
                 "tenant": tenant_id, "source": Source.IMPORT, "job": self.job_id, "actor": self.actor_id,
                 "now": self.now, "months": list(self.open_periods), "periods": list(self.open_periods.values())})
-            self.created += cursor.rowcount
+            written, skipped = cursor.fetchone()
+            self.created += written
+            self.skipped.update(skipped)
             cursor.execute("TRUNCATE gl_import_entry_new")
 
     def _lock_periods(self, months: set[date]) -> None:
@@ -303,23 +311,33 @@ class _Stage:
 
 
 # The entries of the blocks just staged, into the ledger (ids in the file's order: nextval is
-# evaluated after the sort), and their numbers mapped to what their lines need.
+# evaluated after the sort), and their numbers mapped to what their lines need. An entry whose
+# idempotency key exists already (imported before) is skipped by the insert's ON CONFLICT: the
+# statement answers how many were written and the numbers of those skipped.
 _INSERT_ENTRIES = """
-WITH written AS (
-    INSERT INTO ledger_journalentry (id, tenant_id, entity_id, period_id, date, memo, reference, source,
-                                     idempotency_key, reverses_id, import_job_id, created_by_id, posted_at)
-    SELECT nextval({sequence}::regclass), %(tenant)s, n.entity_id, m.period_id, n.date, n.memo, n.reference,
-           %(source)s, n.idempotency_key, NULL, %(job)s, %(actor)s, %(now)s
+WITH candidates AS MATERIALIZED (
+    SELECT n.entry_no, n.entity_id, m.period_id, n.date, n.memo, n.reference, n.idempotency_key
     FROM gl_import_entry_new n
     JOIN unnest(%(months)s::date[], %(periods)s::bigint[]) AS m (month, period_id)
       ON m.month = date_trunc('month', n.date)::date
-    WHERE n.skip IS NULL
-    ORDER BY n.entry_no
+), written AS (
+    INSERT INTO ledger_journalentry (id, tenant_id, entity_id, period_id, date, memo, reference, source,
+                                     idempotency_key, reverses_id, import_job_id, created_by_id, posted_at)
+    SELECT nextval({sequence}::regclass), %(tenant)s, c.entity_id, c.period_id, c.date, c.memo, c.reference,
+           %(source)s, c.idempotency_key, NULL, %(job)s, %(actor)s, %(now)s
+    FROM candidates c
+    ORDER BY c.entry_no
+    ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
     RETURNING id, entity_id, period_id, date, idempotency_key
+), mapped AS (
+    INSERT INTO gl_import_entry (entry_no, id, entity_id, period_id, date)
+    SELECT c.entry_no, w.id, w.entity_id, w.period_id, w.date
+    FROM written w JOIN candidates c ON c.idempotency_key = w.idempotency_key
+    RETURNING entry_no
 )
-INSERT INTO gl_import_entry (entry_no, id, entity_id, period_id, date)
-SELECT n.entry_no, w.id, w.entity_id, w.period_id, w.date
-FROM written w JOIN gl_import_entry_new n ON n.idempotency_key = w.idempotency_key
+SELECT (SELECT count(*) FROM mapped),
+       ARRAY(SELECT c.entry_no FROM candidates c LEFT JOIN mapped m ON m.entry_no = c.entry_no
+             WHERE m.entry_no IS NULL ORDER BY 1)
 """
 
 _MOVE_LINES = """
