@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import datetime
+from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 
@@ -165,7 +166,7 @@ class VarianceQuery(Schema):
     month: str | None = Field(None, description="YYYY-MM (default: this month, within the budget's year)")
     basis: Basis = Basis.MONTH
     group_by: list[str] = Field(default=["account", "cost_center"], description=", ".join(GROUP_BY_CHOICES))
-    account_type: str | None = Field(None, description="revenue or expense")
+    account_type: Literal["revenue", "expense"] | None = Field(None, description="revenue or expense")
     cost_center: str | None = Field(None, description="a cost center code: it and everything under it")
     rollup: bool = Field(False, description="roll up by the chart's account groups, with subtotals")
     sort: str | None = Field(None, description=f"{', '.join(SORTS)}; '-' first for descending")

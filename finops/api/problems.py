@@ -63,7 +63,13 @@ def problem(status: int, detail: str, *, errors: list[dict] | None = None, heade
 
 
 def pointer(location) -> str:
-    """A JSON pointer from a validation error's location (("body", "payload", "lines", 2, "amount"))."""
+    """A JSON pointer from a validation error's location (("body", "payload", "lines", 2, "amount")).
+    A query parameter is named as the client sends it: ("query", "filters", "account", 0) — the
+    `filters: Query[Schema]` argument's name, then the field — is "#/account/0"; a plain query
+    argument is ("query", "account", 0), its values never having fields of their own."""
+    location = tuple(location)
+    if location[:1] == ("query",) and len(location) >= 3 and isinstance(location[2], str):
+        location = location[:1] + location[2:]
     parts = [str(p) for p in location if p not in ("body", "payload", "query", "path", "header", "form", "file")]
     return "#" + "".join(f"/{p.replace('~', '~0').replace('/', '~1')}" for p in parts)
 

@@ -7,6 +7,10 @@ the schema says exactly what is accepted, and nothing else is.
   refused, since a float may already have lost digits (12345678901234567.89 arrives as …68).
 - `Day`: a date written YYYY-MM-DD (never a number read as seconds since 1970).
 - `Flag`: true or false in a body (never 0, 1 or "yes").
+- `CurrencyCode`: an ISO 4217 code ("usd" reads as USD); "false" or "US" is refused, never
+  answered with an empty list as if no row had that currency.
+- `Code`: one code in a list filter (`?account=4000&account=4100`); an empty one (`?account=`)
+  is refused rather than matching nothing.
 
 Both are plain pydantic models, checked by pydantic's core without the per-object getter of
 ninja's `Schema` (which reads Django model rows: `Schema.from_orm`), at ~9 µs an object: a bulk
@@ -21,10 +25,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StringConstraints, WithJsonSchema
 
 DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
 DAY_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+CURRENCY_TEXT = r"^[A-Za-z]{3}$"
 
 
 class Input(BaseModel):
@@ -51,7 +56,18 @@ def _day_text(value):
     return value
 
 
+def _currency_code(value):
+    from finops.ledger.money import is_valid_currency
+
+    if not isinstance(value, str) or not is_valid_currency(value):
+        raise ValueError("is not an ISO 4217 currency code (USD, EUR, …)")
+    return value.upper()
+
+
 Amount = Annotated[Decimal, BeforeValidator(_decimal_text),
                    WithJsonSchema({"type": "string", "pattern": DECIMAL_TEXT, "examples": ["1234.50"]})]
 Day = Annotated[date, BeforeValidator(_day_text), WithJsonSchema({"type": "string", "format": "date"})]
 Flag = StrictBool
+CurrencyCode = Annotated[str, BeforeValidator(_currency_code),
+                         WithJsonSchema({"type": "string", "pattern": CURRENCY_TEXT, "examples": ["USD"]})]
+Code = Annotated[str, StringConstraints(min_length=1)]

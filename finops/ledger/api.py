@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 from finops.api.pages import page_schema, paginate
 from finops.api.params import by_code, found_by_code, month_param
 from finops.api.problems import BadInput, FieldProblem, answers
-from finops.api.types import Amount, Day, Flag, Input, Output
+from finops.api.types import Amount, Code, CurrencyCode, Day, Flag, Input, Output
 from finops.ledger import selectors
 from finops.ledger.actuals import GROUPINGS, Sign, actuals
 from finops.ledger.models import (
@@ -25,6 +25,7 @@ from finops.ledger.models import (
     CostCenter,
     Entity,
     FxRate,
+    FxRateKind,
     JournalEntry,
     Period,
     Source,
@@ -94,7 +95,7 @@ class FxRateOut(Schema):
 class LineIn(Input):
     account: str = Field(min_length=1, description="account code")
     amount: Amount = Field(description="signed: debit positive, credit negative, as a decimal string")
-    currency: str | None = Field(None, description="the transaction currency (default: the entity's)")
+    currency: CurrencyCode | None = Field(None, description="the transaction currency (default: the entity's)")
     cost_center: str | None = Field(None, description="cost center code")
     memo: str = ""
 
@@ -186,12 +187,12 @@ def list_periods(request, fiscal_year: int | None = None, limit: int | None = No
 
 
 @router.get("/fx-rates", response=answers(page_schema(FxRateOut)), summary="Exchange rates")
-def list_fx_rates(request, kind: str | None = None, from_currency: str | None = None,
-                  to_currency: str | None = None, limit: int | None = None, cursor: str | None = None):
+def list_fx_rates(request, kind: FxRateKind | None = None, from_currency: CurrencyCode | None = None,
+                  to_currency: CurrencyCode | None = None, limit: int | None = None, cursor: str | None = None):
     qs = FxRate.objects.all()
     for name, value in (("kind", kind), ("from_currency", from_currency), ("to_currency", to_currency)):
         if value:
-            qs = qs.filter(**{name: value.lower() if name == "kind" else value.upper()})
+            qs = qs.filter(**{name: value})
     rows, following = paginate(qs, order=("-date", "-id"), limit=limit, cursor=cursor)
     return {"data": [FxRateOut(id=r.pk, date=r.date, from_currency=str(r.from_currency),
                                to_currency=str(r.to_currency), rate=selectors.plain_decimal(r.rate), kind=r.kind)
@@ -232,8 +233,8 @@ class CostCenterChange(Input):
 
 class FxRateIn(Input):
     date: Day = Field(description="average: any day of its month; closing: of its month; budget: of its fiscal year")
-    from_currency: str
-    to_currency: str
+    from_currency: CurrencyCode
+    to_currency: CurrencyCode
     rate: Amount = Field(description="1 from_currency = rate to_currency, as a decimal string (at most 10 decimals)")
     kind: str = Field("average", description="average, closing or budget")
 
@@ -371,12 +372,12 @@ def reverse_entry(request, entry_id: int, payload: ReverseIn):
 
 class ActualsQuery(Schema):
     entity: str | None = Field(None, description="entity code")
-    account: list[str] = Field(default=[], description="account codes")
-    cost_center: list[str] = Field(default=[], description="cost center codes")
+    account: list[Code] = Field(default=[], description="account codes")
+    cost_center: list[Code] = Field(default=[], description="cost center codes")
     group_by: list[str] = Field(default=["account", "month"], description=f"some of {', '.join(GROUPINGS)}")
     period_from: str | None = Field(None, description="YYYY-MM")
     period_to: str | None = Field(None, description="YYYY-MM")
-    currency: str | None = Field(None, description="translate into this currency (monthly average rates)")
+    currency: CurrencyCode | None = Field(None, description="translate into this currency (monthly average rates)")
 
 
 @router.get("/actuals", response=answers(ActualsOut), summary="Actuals from the period balances, natural sign")

@@ -66,6 +66,26 @@ def test_actuals_in_natural_sign_by_account_and_month_and_translated(finance_api
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "#/group_by"
 
 
+def test_a_filter_that_cannot_match_is_refused_not_answered_empty(finance_api, plan):
+    """`?account=` or `?currency=false` once answered 200 with no rows, as if the books were empty."""
+    for path, params, pointer in (("/actuals", {"account": ""}, "#/account/0"),
+                                  ("/actuals", {"cost_center": ["OPS", ""]}, "#/cost_center/1"),
+                                  ("/actuals", {"currency": "false"}, "#/currency"),
+                                  ("/actuals", {"currency": "US"}, "#/currency"),
+                                  ("/fx-rates", {"to_currency": "ZZZ"}, "#/to_currency"),
+                                  ("/fx-rates", {"kind": "spot"}, "#/kind"),
+                                  (f"/budget-versions/{plan.pk}/budget-vs-actual", {"account_type": "asset"},
+                                   "#/account_type")):
+        response = finance_api.get(path, params)
+        assert response.status_code == 422, (path, params)
+        assert [e["pointer"] for e in response.json()["errors"]] == [pointer], (path, params)
+    assert finance_api.get("/actuals", {"currency": "eur", "group_by": "month"}).status_code == 200
+    refused = finance_api.post("/fx-rates", {"date": "2026-05-01", "from_currency": "EURO", "to_currency": "USD",
+                                             "rate": "1.1"})
+    assert refused.status_code == 422 and [(e["pointer"], e["detail"]) for e in refused.json()["errors"]] == [
+        ("#/from_currency", "is not an ISO 4217 currency code (USD, EUR, …)")]
+
+
 def test_budget_vs_actual_has_the_pages_figures_paced_to_the_date(finance_api, books, plan, client, users):
     with time_machine.travel(date(2026, 3, 10)):
         body = finance_api.get(f"/budget-versions/{plan.pk}/budget-vs-actual", {"month": "2026-03"}).json()
