@@ -351,7 +351,7 @@ def post_entry(request, payload: EntryIn):
         account = by_code(Account, line.account, "account", f"lines/{index}/account", required=True)
         cc = by_code(CostCenter, line.cost_center, "cost center", f"lines/{index}/cost_center")
         lines.append(LineSpec(account.pk, line.amount, cc.pk if cc else None,
-                              currency=line.currency.upper() if line.currency else None, memo=line.memo))
+                              currency=line.currency, memo=line.memo))
     key = request.headers.get("Idempotency-Key") or None
     result = journal_post(tenant=request.org, actor=request.user, entity=entity, date=payload.date, lines=lines,
                           memo=payload.memo, reference=payload.reference, source=Source.API,
@@ -390,7 +390,7 @@ def get_actuals(request, filters: Query[ActualsQuery]):
     centers = [by_code(CostCenter, code, "cost center", "cost_center") for code in filters.cost_center] or None
     result = actuals(tenant=request.org, entity=entity, accounts=accounts, cost_centers=centers, start=month_param(filters.period_from, "period_from"),
                      end=month_param(filters.period_to, "period_to"), group_by=filters.group_by, sign=Sign.NATURAL,
-                     currency=filters.currency.upper() if filters.currency else None)
+                     currency=filters.currency)
     entities = {e.pk: e.code for e in Entity.objects.all()}
     accounts = {a.pk: (a.code, a.type) for a in Account.objects.all()}
     centers = {c.pk: c.code for c in CostCenter.objects.all()}
