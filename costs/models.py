@@ -25,9 +25,11 @@ of its file, unique per tenant, so a charge that another file already brought is
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from finops.jobs.models import Job
+from finops.ledger.models import Account, CostCenter, Entity, JournalEntry
 from finops.tenancy.models import TenantModel
 
 # One place defines a cost's precision: 15 digits before the point (`finops.bounds`), 12 after.
@@ -150,3 +152,97 @@ class CostItem(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.charge_period_start} {self.provider or self.vendor} {self.billed_cost} {self.billing_currency}"
+
+
+# References to ledger rows: composite (tenant_id, …_id) keys from the migration (finops/tenancy/keys.py).
+_REF = {"on_delete": models.PROTECT, "db_constraint": False, "db_index": False}
+
+
+class MappingRule(TenantModel):
+    """Which cost center and account cost items book to (costs/mapping.py reads these).
+
+    A rule matches an item when every criterion it names matches (blank: any); `*` in a pattern
+    stands for any text, and letters match regardless of case. Rules are tried by `priority`,
+    lowest first (ties: the older rule): the first matching rule that names a cost center gives
+    the item's cost center, and likewise for the account, so a broad rule can give the account
+    and a narrower one the cost center. Mapping is computed, never stored on the items (they are
+    facts): changing a rule re-maps every item at once, and the ledger postings follow."""
+
+    priority = models.PositiveIntegerField(default=100)
+    name = models.CharField(max_length=200)
+    provider = models.CharField(max_length=200, blank=True)  # ProviderName, or a generic file's vendor
+    service = models.CharField(max_length=200, blank=True)  # ServiceName
+    charge_category = models.CharField(max_length=10, blank=True, choices=ChargeCategory.choices)
+    sub_account = models.CharField(max_length=200, blank=True)  # SubAccountId or SubAccountName
+    tag_key = models.CharField(max_length=200, blank=True)
+    tag_value = models.CharField(max_length=200, blank=True)  # blank with a key: the tag is present
+    cost_center = models.ForeignKey(CostCenter, null=True, blank=True, related_name="+", **_REF)
+    account = models.ForeignKey(Account, null=True, blank=True, related_name="+", **_REF)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(provider="", service="", charge_category="", sub_account="", tag_key=""),
+                name="mappingrule_matches_something"),
+            models.CheckConstraint(condition=models.Q(cost_center__isnull=False) | models.Q(account__isnull=False),
+                                   name="mappingrule_maps_somewhere"),
+            models.CheckConstraint(condition=models.Q(tag_value="") | ~models.Q(tag_key=""),
+                                   name="mappingrule_tag_value_needs_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Basis(models.TextChoices):
+    EFFECTIVE = "effective", "Amortised (EffectiveCost)"
+    BILLED = "billed", "Billed (BilledCost)"
+
+
+class CostLedgerSettings(TenantModel):
+    """How an organisation's cost data books to the ledger (costs/posting.py): one row per tenant.
+
+    Each month's cost, per currency, posts as one entry of `entity`: expense by cost center and
+    account (the mapping rules), against `accrual_account` (a liability: the invoice is still to
+    come). What no rule maps books to `unallocated_account` (and `unallocated_cost_center`, if
+    set), where the Costs → Mapping page shows it until a rule claims it."""
+
+    entity = models.ForeignKey(Entity, related_name="+", **_REF)
+    basis = models.CharField(max_length=9, choices=Basis.choices, default=Basis.EFFECTIVE)
+    accrual_account = models.ForeignKey(Account, related_name="+", **_REF)
+    unallocated_account = models.ForeignKey(Account, related_name="+", **_REF)
+    unallocated_cost_center = models.ForeignKey(CostCenter, null=True, blank=True, related_name="+", **_REF)
+    post_from = models.DateField(null=True, blank=True)  # the first month that posts (None: every month)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="costledgersettings_one_per_tenant")]
+
+
+class CostPosting(TenantModel):
+    """What the ledger holds of one month's cost in one currency: the entry posted for it (None
+    when there is nothing to post, or nothing could be), the fingerprint of the lines it posted
+    (`digest`), and the problem that stopped the last posting, in words. A changed month posts
+    by reversal and a new entry (`version` + 1), never by an edit."""
+
+    month = models.DateField()
+    currency = models.CharField(max_length=3)
+    entry = models.ForeignKey(JournalEntry, null=True, blank=True, related_name="+", **_REF)
+    version = models.PositiveIntegerField(default=0)
+    digest = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(max_digits=32, decimal_places=2, default=0)  # Σ lines, in `currency`
+    problem = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month", "currency"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "month", "currency"], name="costposting_month_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.currency}"

@@ -12,15 +12,18 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum, Value
-from django.db.models.functions import Round
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Round
 
-from finops.errors import DomainError
+from finops.errors import DomainError, found
 from finops.jobs.models import Job
 from finops.jobs.records import access_job, jobs_recent
+from finops.ledger.money import round_money
 from finops.tenancy.context import tenant_context
 
 from .importers import COSTS
-from .models import CostItem
+from .mapping import CostGroup, GroupKey, Mapper
+from .models import CostItem, CostPosting, MappingRule
 
 # --by … → the item's field it groups by.
 SUMMARY_BY = {"provider": "provider", "service": "service_name", "cost_center": "cost_center_code",
@@ -111,3 +114,101 @@ def cost_imports_recent(*, tenant, limit: int = 25) -> list[Job]:
 def access_cost_import(*, tenant, pk: int) -> Job:
     """The tenant's cost import `pk`, or NotFound (the same for another organisation's)."""
     return access_job(tenant=tenant, kind=COSTS, pk=pk)
+
+
+_GROUP_FIELDS = {"month": "month", "currency": "billing_currency", "provider": "provider", "service": "service_name",
+                 "category": "charge_category", "sub_account_id": "sub_account_id",
+                 "sub_account_name": "sub_account_name", "cost_center_code": "cost_center_code",
+                 "account_code": "account_code"}
+
+
+def cost_groups(*, tenant, mapper: Mapper, months: list[date] | None = None, date_from: date | None = None,
+                date_to: date | None = None) -> list[CostGroup]:
+    """The tenant's cost items (of `months`, or whose month lies in [date_from, date_to]) grouped
+    by what mapping reads: one group per distinct key, with its exact sums. Tags count only for
+    the keys some rule reads, so the groups stay few however the resources are labelled."""
+    with tenant_context(tenant):
+        items = CostItem.objects.all()
+        if months is not None:
+            items = items.filter(month__in=sorted({m.replace(day=1) for m in months}))
+        if date_from:
+            items = items.filter(month__gte=date_from.replace(day=1))
+        if date_to:
+            items = items.filter(month__lte=date_to)
+        tag_keys = mapper.tag_keys
+        tags = {f"tag_{n}": KeyTextTransform(key, "tags") for n, key in enumerate(tag_keys)}
+        rows = (items.values(*_GROUP_FIELDS.values(), **tags)
+                .annotate(billed=Coalesce(Sum("billed_cost"), Decimal(0)),
+                          effective=Coalesce(Sum("effective_cost"), Decimal(0)), n=Count("id"))
+                .order_by())
+        groups = []
+        for row in rows:
+            key = GroupKey(**{name: row[field] for name, field in _GROUP_FIELDS.items()},
+                           tags=tuple((key, row[f"tag_{n}"]) for n, key in enumerate(tag_keys)))
+            groups.append(CostGroup(key, row["billed"], row["effective"], row["n"]))
+        return groups
+
+
+@dataclass(frozen=True)
+class UnallocatedRow:
+    """Cost no rule maps (fully): what it is, what it lacks, how much, in which currency."""
+
+    provider: str
+    service: str
+    category: str
+    sub_account: str
+    currency: str
+    missing: str  # "cost center", "account" or "cost center and account"
+    amount: Decimal  # Σ cost on the basis, rounded once
+    items: int
+    first_month: date
+    last_month: date
+
+
+@dataclass(frozen=True)
+class RuleUse:
+    amount_by_currency: dict[str, Decimal]  # Σ cost the rule decided (its cost center or its account)
+    items: int
+
+
+def mapping_overview(*, tenant, mapper: Mapper, basis: str, date_from: date | None = None,
+                     date_to: date | None = None) -> tuple[list[UnallocatedRow], dict[int, RuleUse]]:
+    """The unallocated bucket (largest first) and what each rule maps, over [date_from, date_to]."""
+    bucket: dict[tuple, list] = {}
+    uses: dict[int, list] = {}
+    for group in cost_groups(tenant=tenant, mapper=mapper, date_from=date_from, date_to=date_to):
+        k, mapped, cost = group.key, mapper.map(group.key), group.cost(basis)
+        for rule_id in {mapped.cost_center_rule_id, mapped.account_rule_id} - {None}:
+            use = uses.setdefault(rule_id, [{}, 0])
+            use[0][k.currency] = use[0].get(k.currency, Decimal(0)) + cost
+            use[1] += group.items
+        if mapped.allocated:
+            continue
+        missing = " and ".join(what for what, lacks in (("cost center", mapped.cost_center_id is None),
+                                                       ("account", mapped.account_id is None)) if lacks)
+        row = bucket.setdefault((k.provider, k.service, k.category, k.sub_account_name or k.sub_account_id,
+                                 k.currency, missing), [Decimal(0), 0, k.month, k.month])
+        row[0] += cost
+        row[1] += group.items
+        row[2], row[3] = min(row[2], k.month), max(row[3], k.month)
+    rows = [UnallocatedRow(*key, amount=round_money(v[0], key[4]), items=v[1], first_month=v[2], last_month=v[3])
+            for key, v in bucket.items()]
+    rows.sort(key=lambda r: (-abs(r.amount), r.provider, r.service, r.currency))
+    return rows, {pk: RuleUse({c: round_money(a, c) for c, a in v[0].items()}, v[1]) for pk, v in uses.items()}
+
+
+def cost_postings(*, tenant, limit: int = 36) -> list[CostPosting]:
+    """The latest months' postings (newest first), with their entries."""
+    with tenant_context(tenant):
+        return list(CostPosting.objects.select_related("entry").order_by("-month", "currency")[:limit])
+
+
+def mapping_rule_list(*, tenant) -> list:
+    with tenant_context(tenant):
+        return list(MappingRule.objects.select_related("cost_center", "account").order_by("priority", "id"))
+
+
+def access_mapping_rule(*, tenant, pk: int):
+    """The tenant's mapping rule `pk`, or NotFound (the same for another organisation's)."""
+    with tenant_context(tenant):
+        return found(MappingRule.objects.select_related("cost_center", "account").filter(pk=pk).first(), "mapping rule")

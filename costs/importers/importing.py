@@ -133,6 +133,14 @@ def cost_import(*, tenant, actor, data: bytes, filename: str, source_format: str
                 result.created = stage.move(tenant_id=tenant_id, job_id=job.pk, source_format=fmt.name)
                 result.skipped = stage.rows - result.created
                 analyze_on_commit(CostItem, rows=result.created)
+                if result.created:
+                    from ..posting import (
+                        ledger_refresh_on_commit,  # posting reads through the importers' kind
+                    )
+
+                    months = list(CostItem.objects.filter(import_job_id=job.pk).values_list("month", flat=True)
+                                  .distinct())
+                    ledger_refresh_on_commit(tenant_id=tenant_id, months=months)
         result.job = job
         if job is not None:
             if result.error_count:

@@ -50,6 +50,11 @@ class AuditAction(StrEnum):
     BUDGET_ALERT_RULE_RESUME = "budget.alert_rule_resume"
     # Costs
     COST_IMPORT = "cost.import"
+    COST_MAPPING_RULE_CREATE = "cost.mapping_rule_create"
+    COST_MAPPING_RULE_UPDATE = "cost.mapping_rule_update"
+    COST_MAPPING_RULE_DELETE = "cost.mapping_rule_delete"
+    COST_LEDGER_SETTINGS_SAVE = "cost.ledger_settings_save"
+    COST_LEDGER_POST = "cost.ledger_post"
     # The inbox (finops/notifications/inbox.py), every kind of alert
     INBOX_ACKNOWLEDGE = "inbox.acknowledge"
     INBOX_SNOOZE = "inbox.snooze"

@@ -209,6 +209,7 @@ class Source(models.TextChoices):
     REVERSAL = "reversal", "Reversal"
     RECOGNITION = "recognition", "Revenue recognition"
     ALLOCATION = "allocation", "Cost allocation"
+    COSTS = "costs", "Cost data"
     SYSTEM = "system", "System"
     API = "api", "API"
 

@@ -123,3 +123,25 @@ def split_exact(total: Decimal, weights: Sequence[Decimal | int], currency: str)
     for i in order[:remainder_units]:
         parts[i] += step
     return [sign * p for p in parts]
+
+
+def round_parts(amounts: Sequence[Decimal], currency: str) -> list[Decimal]:
+    """Round exact, signed `amounts` (costs with fractions of a cent) to `currency`'s minor unit
+    so that the parts sum to their exact total rounded once (half up): each part is rounded to
+    the nearest unit, then the few units the part-by-part rounding gained or lost are given
+    back, one each, by the parts it moved furthest (ties: the earliest part). So a month's cost
+    lines sum to the month's cost, to the cent, whatever the number of lines."""
+    step = quantum(currency)
+    exact = [Decimal(a) for a in amounts]
+    parts = [round_money(a, currency) for a in exact]
+    with localcontext(bounds.EXACT):  # a sum of numeric(27, 12) costs outgrows 28 digits
+        total = round_money(sum(exact, Decimal(0)), currency)
+    units = int((total - sum(parts, Decimal(0))) / step)  # > 0: parts fell short; < 0: overshot
+    if units:
+        direction = 1 if units > 0 else -1
+        # The parts whose rounding went most against `direction` move back first.
+        loss = [(a - p) * direction for a, p in zip(exact, parts, strict=True)]
+        order = sorted(range(len(parts)), key=lambda i: (-loss[i], i))
+        for i in order[:abs(units)]:
+            parts[i] += direction * step
+    return parts

@@ -113,6 +113,22 @@ def period_ensure(*, tenant, d: date) -> Period:
     return periods_ensure(tenant=tenant, dates=[d])[month_start(d)]
 
 
+def first_open_date(*, tenant, d: date) -> date:
+    """Where something dated `d` posts: `d` itself when its period is open (or not made yet),
+    else the first day of the first open month after it. Late items (a cost file for a closed
+    month, a rerun that corrects one) land in the first open period, never in a closed one."""
+    with tenant_context(tenant):
+        closed = set(Period.objects.filter(start__gte=month_start(d)).exclude(status=PeriodStatus.OPEN)
+                     .values_list("start", flat=True))
+    month = month_start(d)
+    if month not in closed:
+        return d
+    while month in closed:
+        month = add_months(month, 1)
+    bounds.date_require(month)
+    return month
+
+
 def periods_lock_open(*, tenant, periods: Iterable[Period]) -> None:
     """Take a share lock on the periods (closing one waits for us) and refuse closed ones."""
     ids = sorted({p.pk for p in periods})
