@@ -15,6 +15,7 @@ from costs.models import CostItem
 from costs.services import cost_import_create
 from finops.jobs.models import Job, JobStatus
 from finops.jobs.progress import job_progress_get
+from finops.ledger.models import JournalEntry
 from finops.tenancy.context import tenant_context
 from tests.local_servers import celery_worker, child_env
 
@@ -64,3 +65,47 @@ def test_a_real_worker_imports_an_uploaded_focus_file_with_exact_totals(org, use
     assert (sample.billed_cost, sample.effective_cost, sample.tags) == (
         Decimal("0.001234"), Decimal("0.0012345"), {"n": "1234"})
     assert (again.status, again.duplicate_of_id) == (JobStatus.DUPLICATE, job.pk)
+
+
+@pytest.mark.worker
+def test_a_real_worker_posts_an_imported_month_to_the_ledger_and_reposts_it_when_a_rule_changes(books, users, tmp_path):
+    from costs.models import CostPosting
+    from costs.services import cost_ledger_settings_save, mapping_rule_save
+    from finops.ledger.models import JournalLine, Source
+
+    org = books.org
+    cost_ledger_settings_save(tenant=org, actor=users["finance"], entity=books.usd, accrual_account=books.payable,
+                              unallocated_account=books.software)
+
+    def posting_version(version: int, timeout: float = 90) -> CostPosting:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with tenant_context(org):
+                found = CostPosting.objects.filter(version__gte=version).first()
+            if found is not None:
+                return found
+            time.sleep(0.2)
+        pytest.fail(f"no cost posting of version {version} after {timeout} s")
+
+    def lines(entry_id: int) -> list[tuple]:
+        with tenant_context(org):
+            return [(line.account.code, line.cost_center.code if line.cost_center else None, line.txn_amount)
+                    for line in JournalLine.objects.filter(entry_id=entry_id).select_related("account", "cost_center")
+                    .order_by("line_no")]
+
+    with celery_worker(tmp_path / "worker.log", child_env()) as log:
+        # The import's commit queues the posting of its month; the rule's commit queues a repost.
+        wait_for(cost_import_create(tenant=org, actor=users["finance"], filename="april.csv", data=big_file(),
+                                    source_format="focus"), org)
+        first = posting_version(1)
+        mapping_rule_save(tenant=org, actor=users["finance"], name="EC2", service="EC2", cost_center=books.ops,
+                          account=books.rent)
+        second = posting_version(2)
+        assert "Task costs.tasks.cost_ledger_refresh_task[" in log.read_text()
+
+    assert (first.amount, lines(first.entry_id)) == (Decimal("18.01"), [
+        ("6200", None, Decimal("18.01")), ("2000", None, Decimal("-18.01"))])
+    assert (second.amount, lines(second.entry_id)) == (Decimal("18.01"), [
+        ("6100", "OPS", Decimal("18.01")), ("2000", None, Decimal("-18.01"))])
+    with tenant_context(org):
+        assert JournalEntry.objects.filter(source=Source.REVERSAL, reverses_id=first.entry_id).count() == 1
