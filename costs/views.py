@@ -4,11 +4,13 @@ Mapping (the rules and the unallocated bucket); Costs → Ledger (how cost posts
 
 from __future__ import annotations
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -35,6 +37,7 @@ from .selectors import (
 )
 from .services import cost_import_create, cost_ledger_settings_save, mapping_rule_delete, mapping_rule_save
 
+BASIS_WORDS = {Basis.EFFECTIVE: "amortised basis (EffectiveCost)", Basis.BILLED: "billed basis (BilledCost)"}
 PREFILL = ("provider", "service", "charge_category", "sub_account")  # what "Map this" carries to a new rule
 
 
@@ -103,8 +106,11 @@ def mapping(request):
     bucket, uses = mapping_overview(tenant=request.org, mapper=mapper_load(tenant=request.org), basis=basis,
                                     date_from=period.get("date_from"), date_to=period.get("date_to"))
     rules = [(rule, uses.get(rule.pk)) for rule in mapping_rule_list(tenant=request.org)]
-    context = {"form": form, "rules": rules, "bucket": bucket,
-               "basis": Basis(basis).label}
+    totals: dict[str, Decimal] = {}
+    for row in bucket:
+        totals[row.currency] = totals.get(row.currency, Decimal(0)) + row.amount
+    context = {"form": form, "rules": rules, "bucket": bucket, "bucket_totals": sorted(totals.items()),
+               "basis": BASIS_WORDS[basis]}
     return render(request, "costs/mapping.html", context)
 
 
@@ -151,7 +157,8 @@ def ledger(request):
         else:
             messages.success(request, "Saved. Every month with cost data is posting in step now.")
             return redirect("costs:ledger", org_slug=request.org.slug)
-    context = {"form": form, "settings": settings, "postings": cost_postings(tenant=request.org)}
+    context = {"form": form, "settings": settings, "postings": cost_postings(tenant=request.org),
+               "this_month": timezone.localdate().replace(day=1)}
     return render(request, "costs/ledger.html", context, status=400 if form.errors else 200)
 
 
