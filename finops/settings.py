@@ -280,7 +280,7 @@ NOTIFICATION_UNSUBSCRIBE_MAX_AGE_DAYS = int(os.environ.get(
     "NOTIFICATION_UNSUBSCRIBE_MAX_AGE_DAYS", os.environ.get("ALERT_UNSUBSCRIBE_MAX_AGE_DAYS", "90")))
 
 # Called by `seed_demo` for each demo organisation, after its books: `seeder(org, *, users, today, seed)`.
-DEMO_SEEDERS = ["budgets.demo.demo_budgets_seed"]
+DEMO_SEEDERS = ["budgets.demo.demo_budgets_seed", "costs.demo.demo_costs_seed"]
 
 
 # --- i18n, static ------------------------------------------------------------------------------

@@ -74,6 +74,13 @@ def counts(org) -> dict[str, int]:
             AuditEvent)}
 
 
+def cost_items(org) -> int:
+    from costs.models import CostItem
+
+    with tenant_context(org):
+        return CostItem.objects.count()
+
+
 def planned_lines(org) -> int:
     """v1's lines as planned (a transfer to a cell the plan left empty adds a line at 0)."""
     with tenant_context(org):
@@ -92,7 +99,8 @@ def test_seeding_twice_creates_nothing_new(db):
     assert budgets_snapshot(org) == snapshot
     assert (again.entries, again.extras) == (0, [])  # `seed_demo` says "acme: exists, nothing to add."
     assert first.extras == [f"budgets: 6 added ({planned_lines(org):,} lines approved), "
-                            f"2 transfer requests, 6 alert rules, {after_first['Alert']} alerts"]
+                            f"2 transfer requests, 6 alert rules, {after_first['Alert']} alerts",
+                            f"costs: {cost_items(org):,} cost items, 5 mapping rules"]
     # Three entities × (FY2025 approved and locked, FY2026 approved) + the parent's draft revision.
     assert after_first["Budget"] == 6
     assert after_first["BudgetVersion"] == 7
@@ -260,7 +268,7 @@ def test_without_a_full_year_of_actuals_there_are_no_budgets(db):
 
     with tenant_context(acme()):
         assert not Budget.objects.exists() and not AlertRule.objects.exists()
-    assert result.extras == []
+    assert [e for e in result.extras if not e.startswith("costs: ")] == []  # costs need no actuals
 
 
 def recording_seeder(org, *, users, today, seed):

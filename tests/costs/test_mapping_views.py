@@ -103,6 +103,6 @@ def test_settings_that_cannot_work_keep_what_was_typed(finance, books):
                                             "unallocated_account": str(books.software.pk), "post_from": "2025-13"})
     assert response.status_code == 400
     form = response.context["form"]
-    assert form.errors == {"accrual_account": ["Select a valid choice. %s is not one of the available choices." % books.software.pk],
+    assert form.errors == {"accrual_account": [f"Select a valid choice. {books.software.pk} is not one of the available choices."],
                            "post_from": ["Enter a month as YYYY-MM."]}
     assert form["entity"].value() == str(books.usd.pk)
