@@ -14,7 +14,8 @@ from budgets.models import Alert, AlertRule, AlertThreshold, BudgetLine
 from budgets.selectors import budget_periods, version_latest
 from budgets.transfers.requests import transfer_request
 from budgets.uploads import budget_upload_create
-from costs.services import cost_import_create, cost_import_run
+from costs.posting import cost_ledger_refresh
+from costs.services import cost_import_create, cost_import_run, cost_ledger_settings_save, mapping_rule_save
 from finops.ledger import periods as ledger_periods
 from finops.ledger import services as ledger
 from finops.ledger.chart_import import chart_import_job_create, chart_import_job_run
@@ -46,6 +47,7 @@ class Planted:
     webhook: object
     webhook_delivery: int
     cost_job: object
+    mapping_rule: object
     canary: str
 
 
@@ -109,12 +111,17 @@ def plant(org, canary: str) -> Planted:
         tenant=org, actor=None, filename=f"{canary}-costs.csv", source_format="csv", enqueue=False,
         data=f"date,vendor,description,amount\n2026-03-02,{canary} vendor,{canary} cost,12.50\n".encode()).pk)
     assert cost_job.status == "succeeded", cost_job.errors
+    mapping_rule = mapping_rule_save(tenant=org, actor=None, name=f"{canary} rule", provider=f"{canary} vendor",
+                                     cost_center=books.ops, account=books.rent)
+    cost_ledger_settings_save(tenant=org, actor=None, entity=books.usd, accrual_account=books.payable,
+                              unallocated_account=books.software)
+    cost_ledger_refresh(tenant=org, actor=None)
     return Planted(
         org=org, books=books, entry=entry, period=period_ensure(tenant=org, d=date(2026, 3, 1)), job=result.job,
         membership=member(org, user__email=f"viewer@{org.slug}.test"),
         invitation=invitation, budget=budget, version=version, transfer=transfer, alert=alert, upload=upload,
         chart_job=chart_job, api_token=api_token, webhook=webhook, webhook_delivery=webhook_delivery, cost_job=cost_job,
-        canary=canary,
+        mapping_rule=mapping_rule, canary=canary,
     )
 
 
@@ -168,6 +175,12 @@ FOREIGN_KWARGS = {
     "costs:import_list": lambda p: {},
     "costs:import_detail": lambda p: {"pk": p.cost_job.pk},
     "costs:import_errors": lambda p: {"pk": p.cost_job.pk},
+    "costs:mapping": lambda p: {},
+    "costs:mapping_rule_new": lambda p: {},
+    "costs:mapping_rule_edit": lambda p: {"pk": p.mapping_rule.pk},
+    "costs:mapping_rule_delete": lambda p: {"pk": p.mapping_rule.pk},
+    "costs:ledger": lambda p: {},
+    "costs:ledger_post": lambda p: {},
     "revenue:index": lambda p: {},
     "planning:index": lambda p: {},
     "org:settings": lambda p: {},
