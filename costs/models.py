@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import models
 
 from finops.jobs.models import Job
-from finops.ledger.models import Account, CostCenter, Entity, JournalEntry
+from finops.ledger.models import Account, CostCenter, Entity
 from finops.tenancy.models import TenantModel
 
 # One place defines a cost's precision: 15 digits before the point (`finops.bounds`), 12 after.
@@ -223,26 +223,3 @@ class CostLedgerSettings(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="costledgersettings_one_per_tenant")]
-
-
-class CostPosting(TenantModel):
-    """What the ledger holds of one month's cost in one currency: the entry posted for it (None
-    when there is nothing to post, or nothing could be), the fingerprint of the lines it posted
-    (`digest`), and the problem that stopped the last posting, in words. A changed month posts
-    by reversal and a new entry (`version` + 1), never by an edit."""
-
-    month = models.DateField()
-    currency = models.CharField(max_length=3)
-    entry = models.ForeignKey(JournalEntry, null=True, blank=True, related_name="+", **_REF)
-    version = models.PositiveIntegerField(default=0)
-    digest = models.CharField(max_length=64, blank=True)
-    amount = models.DecimalField(max_digits=32, decimal_places=2, default=0)  # Σ lines, in `currency`
-    problem = models.TextField(blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-month", "currency"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "month", "currency"], name="costposting_month_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.currency}"

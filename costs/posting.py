@@ -12,40 +12,37 @@ Why one column and not both: a FOCUS export states a commitment purchase twice, 
 amount once; EffectiveCost also puts the cost in the months that used it.
 
 Each line's cost is the exact sum of its items (fractions of a cent), rounded once; the parts are
-rounded so that they sum to the month's exact cost rounded once (`round_parts`). A month whose
-lines change (a new file, a changed rule, other settings) posts by reversal and a new entry,
-never by an edit; a month whose lines are the same posts nothing (`CostPosting.digest`). A
-refresh is safe to run twice and concurrently: months of one tenant are posted one at a time
-under an advisory lock, and each month's reversal, entry and posting row commit together.
+rounded so that they sum to the month's exact cost rounded once (`round_parts`). Each month and
+currency is a derived entry of the kernel (`finops.ledger.derived`, kind "costs", key
+"YYYY-MM:CUR"): a month whose lines change (a new file, a changed rule, other settings) posts by
+reversal and a new entry, never by an edit; one whose lines are the same posts nothing, so a
+refresh is safe to run twice and concurrently.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 
-from finops.errors import DomainError
-from finops.ledger.models import JournalEntry, Source
+from finops.ledger.derived import Derived, derived_postings, derived_sync
+from finops.ledger.models import DerivedPosting, Source
 from finops.ledger.money import round_parts
-from finops.ledger.periods import first_open_date, month_end
-from finops.ledger.services import LineSpec, journal_post, journal_reverse
+from finops.ledger.periods import month_end
+from finops.ledger.services import LineSpec
 from finops.tenancy.context import tenant_context
 from finops.tenancy.permissions import Action
 from finops.tenancy.policy import requires
 
 from .mapping import Mapper, mapper_load
-from .models import CostLedgerSettings, CostPosting
+from .models import Basis, CostLedgerSettings
 from .selectors import cost_groups
 
 log = logging.getLogger(__name__)
-
-POSTING_LOCK_CLASS = 0x6370_6F73  # pg_advisory_xact_lock(class, tenant): "cpos"
 
 
 @dataclass(frozen=True)
@@ -71,14 +68,6 @@ class MonthPlan:
     @property
     def unallocated(self) -> Decimal:
         return sum((line.amount for line in self.lines if not line.allocated), Decimal(0))
-
-    def digest(self, settings: CostLedgerSettings) -> str:
-        """The fingerprint of the entry this plan posts: equal digests post the same entry."""
-        if not self.lines:
-            return ""
-        text = "|".join([str(settings.entity_id), str(settings.accrual_account_id),
-                         *(f"{line.cost_center_id}:{line.account_id}:{line.amount}" for line in self.lines)])
-        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def ledger_settings_get(*, tenant) -> CostLedgerSettings | None:
@@ -108,33 +97,37 @@ def month_plans(*, tenant, settings: CostLedgerSettings, mapper: Mapper | None =
     return plans
 
 
+POSTING_KIND = "costs"  # DerivedPosting.kind of a month's cost data; its key is "YYYY-MM:CUR"
+
+
+def posting_key(month: date, currency: str) -> str:
+    return f"{month:%Y-%m}:{currency}"
+
+
 @dataclass
 class RefreshResult:
     configured: bool = True
-    posted: list[CostPosting] = field(default_factory=list)  # months that posted (or reversed) now
+    posted: list[DerivedPosting] = field(default_factory=list)  # months that posted (or reversed) now
     unchanged: int = 0
-    problems: list[CostPosting] = field(default_factory=list)
+    problems: list[DerivedPosting] = field(default_factory=list)
 
 
 @requires(Action.WRITE, "post cost data to the ledger")
 def cost_ledger_refresh(*, tenant, actor, months: list[date] | None = None) -> RefreshResult:
     """Bring the ledger in step with the cost data for `months` (None: every month with cost
-    items or postings). A month that cannot post (a closed-period window, a missing FX rate)
-    keeps what it posted before and records the problem, in words; the others still post."""
+    items or postings), through the kernel's derived entries (`finops.ledger.derived`): a month
+    whose lines did not change posts nothing, a changed one posts by reversal and a new entry,
+    one that cannot post (a missing FX rate) keeps what it posted and says why."""
     settings = ledger_settings_get(tenant=tenant)
     if settings is None:
         return RefreshResult(configured=False)
     months = sorted({m.replace(day=1) for m in months}) if months is not None else None
     plans = month_plans(tenant=tenant, settings=settings, months=months)
-    with tenant_context(tenant):
-        postings = CostPosting.objects.all()
-        if months is not None:
-            postings = postings.filter(month__in=months)
-        keys = set(plans) | set(postings.values_list("month", "currency"))
+    keys = set(plans) | {(p.month, p.currency) for p in derived_postings(tenant=tenant, kind=POSTING_KIND, months=months)}
     result = RefreshResult()
     for month, currency in sorted(keys):
         plan = plans.get((month, currency)) or MonthPlan(month, currency)
-        posting, changed = _month_post(tenant=tenant, actor=actor, settings=settings, plan=plan)
+        posting, changed = derived_sync(tenant=tenant, actor=actor, want=_derived(settings, plan))
         if posting is None or not changed:
             result.unchanged += 1
         elif posting.problem:
@@ -144,51 +137,18 @@ def cost_ledger_refresh(*, tenant, actor, months: list[date] | None = None) -> R
     return result
 
 
-def _month_post(*, tenant, actor, settings: CostLedgerSettings, plan: MonthPlan) -> tuple[CostPosting | None, bool]:
-    with tenant_context(tenant) as tenant_id, transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [POSTING_LOCK_CLASS, tenant_id])
-        posting = (CostPosting.objects.select_for_update().filter(month=plan.month, currency=plan.currency).first()
-                   or CostPosting(tenant_id=tenant_id, month=plan.month, currency=plan.currency))
-        digest = plan.digest(settings)
-        if digest == posting.digest and not posting.problem:
-            return (posting if posting.pk else None), False
-        problem = ""
-        try:
-            with transaction.atomic():
-                entry = _repost(tenant=tenant, actor=actor, settings=settings, plan=plan, posting=posting)
-        except DomainError as exc:
-            problem = f"{plan.month:%B %Y}, {plan.currency}: {exc.message}"
-            log.info("cost posting of organisation %s: %s", tenant_id, problem)
-        else:
-            posting.entry, posting.version = entry, posting.version + 1
-            posting.digest, posting.amount = digest, plan.total
-        posting.problem = problem
-        posting.save()
-        return posting, True
-
-
-def _repost(*, tenant, actor, settings: CostLedgerSettings, plan: MonthPlan, posting: CostPosting) -> JournalEntry | None:
-    if posting.entry_id:
-        previous = JournalEntry.objects.get(pk=posting.entry_id)
-        journal_reverse(tenant=tenant, actor=actor, entry=previous, date=first_open_date(tenant=tenant, d=previous.date),
-                        memo=f"Cost data {plan.month:%B %Y} ({plan.currency}) changed: reversal of JE-{previous.pk}")
-    if not plan.lines:
-        return None
-    specs = [LineSpec(account_id=line.account_id, cost_center_id=line.cost_center_id, amount=line.amount,
-                      currency=plan.currency,
-                      memo="" if line.allocated else "Unallocated cost: no mapping rule claims it")
+def _derived(settings: CostLedgerSettings, plan: MonthPlan) -> Derived:
+    lines = [LineSpec(account_id=line.account_id, cost_center_id=line.cost_center_id, amount=line.amount,
+                      currency=plan.currency, memo="" if line.allocated else "Unallocated cost: no mapping rule claims it")
              for line in plan.lines]
-    if plan.total:
-        specs.append(LineSpec(account_id=settings.accrual_account_id, amount=-plan.total, currency=plan.currency,
+    if lines and plan.total:
+        lines.append(LineSpec(account_id=settings.accrual_account_id, amount=-plan.total, currency=plan.currency,
                               memo="Accrued: the provider's invoice"))
-    basis = settings.get_basis_display().split(" ")[0].lower()
-    result = journal_post(
-        tenant=tenant, actor=actor, entity=settings.entity,
-        date=first_open_date(tenant=tenant, d=month_end(plan.month)), lines=specs,
-        memo=f"Cost data {plan.month:%B %Y}, {basis} basis", reference=f"costs:{plan.month:%Y-%m}",
-        source=Source.COSTS, idempotency_key=f"costs:{plan.month:%Y-%m}:{plan.currency}:v{posting.version + 1}")
-    return result.entry
+    basis = "billed" if settings.basis == Basis.BILLED else "amortised"
+    return Derived(kind=POSTING_KIND, key=posting_key(plan.month, plan.currency), month=plan.month,
+                   date=month_end(plan.month), entity=settings.entity, lines=tuple(lines),
+                   memo=f"Cost data {plan.month:%B %Y} ({plan.currency}), {basis} basis",
+                   reference=f"costs:{plan.month:%Y-%m}", source=Source.COSTS, currency=plan.currency)
 
 
 def ledger_refresh_on_commit(*, tenant_id: int, months: list[date] | None = None) -> None:

@@ -18,12 +18,14 @@ from django.db.models.functions import Coalesce, Round
 from finops.errors import DomainError, found
 from finops.jobs.models import Job
 from finops.jobs.records import access_job, jobs_recent
+from finops.ledger.derived import derived_postings
+from finops.ledger.models import DerivedPosting
 from finops.ledger.money import round_money
 from finops.tenancy.context import tenant_context
 
 from .importers import COSTS
 from .mapping import CostGroup, GroupKey, Mapper
-from .models import CostItem, CostPosting, MappingRule
+from .models import CostItem, MappingRule
 
 # --by … → the item's field it groups by.
 SUMMARY_BY = {"provider": "provider", "service": "service_name", "cost_center": "cost_center_code",
@@ -197,10 +199,9 @@ def mapping_overview(*, tenant, mapper: Mapper, basis: str, date_from: date | No
     return rows, {pk: RuleUse({c: round_money(a, c) for c, a in v[0].items()}, v[1]) for pk, v in uses.items()}
 
 
-def cost_postings(*, tenant, limit: int = 36) -> list[CostPosting]:
-    """The latest months' postings (newest first), with their entries."""
-    with tenant_context(tenant):
-        return list(CostPosting.objects.select_related("entry").order_by("-month", "currency")[:limit])
+def cost_postings(*, tenant, limit: int = 36) -> list[DerivedPosting]:
+    """The latest months' cost postings (newest first), with their entries."""
+    return derived_postings(tenant=tenant, kind="costs", limit=limit)
 
 
 def mapping_rule_list(*, tenant) -> list:

@@ -331,3 +331,32 @@ class PeriodBalance(TenantModel):
                 fields=["tenant", "period"], include=["entity", "account", "amount"], name="periodbalance_period_idx"
             )
         ]
+
+
+class DerivedPosting(TenantModel):
+    """An entry the product derives from other data and keeps in step with it (finops/ledger/
+    derived.py): a month's cost data, an allocation run. `kind` and `key` name what it stands for
+    ("costs", "2025-04:USD"); `entry` is the entry posted for it now (None: nothing to post, or
+    nothing could be), `digest` the fingerprint of its lines, `problem` why the last attempt could
+    not post, in words. A change posts by reversal and a new entry (`version` + 1), never an edit."""
+
+    kind = models.CharField(max_length=20)
+    key = models.CharField(max_length=200)
+    month = models.DateField()  # the month the entry is for (it may post later: a closed month's change)
+    currency = models.CharField(max_length=3, blank=True)  # of its lines; "" when they mix currencies
+    # (tenant_id, entry_id) references the entry (tenant_id, id): migration 0015.
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, null=True, blank=True, db_constraint=False,
+                              db_index=False, related_name="+")
+    version = models.PositiveIntegerField(default=0)
+    digest = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(**AMOUNT_DIGITS, default=0)  # Σ debits of its lines, in `currency`
+    problem = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month", "key"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind", "key"], name="derivedposting_key_unique")]
+        indexes = [models.Index(fields=["tenant", "kind", "month"], name="derivedposting_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

@@ -69,8 +69,8 @@ def test_a_real_worker_imports_an_uploaded_focus_file_with_exact_totals(org, use
 
 @pytest.mark.worker
 def test_a_real_worker_posts_an_imported_month_to_the_ledger_and_reposts_it_when_a_rule_changes(books, users, tmp_path):
-    from costs.models import CostPosting
     from costs.services import cost_ledger_settings_save, mapping_rule_save
+    from finops.ledger.models import DerivedPosting as CostPosting
     from finops.ledger.models import JournalLine, Source
 
     org = books.org

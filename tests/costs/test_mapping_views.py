@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from costs.models import CostPosting, MappingRule
+from costs.models import MappingRule
 from costs.services import cost_ledger_settings_save
+from finops.ledger.models import DerivedPosting as CostPosting
 from finops.ledger.models import JournalEntry, Source
 from finops.tenancy.context import tenant_context
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from costs.models import CostPosting
 from costs.posting import cost_ledger_refresh, ledger_settings_get, month_plans
 from costs.services import cost_ledger_settings_save, mapping_rule_delete, mapping_rule_save
 from finops.errors import DomainError, NotAllowed
+from finops.ledger.models import DerivedPosting as CostPosting
 from finops.ledger.models import JournalEntry, JournalLine, Period, PeriodStatus, Source
 from finops.ledger.periods import period_close, period_ensure
 from finops.tenancy.context import tenant_context
@@ -165,9 +165,9 @@ def test_a_month_that_cannot_post_says_why_and_the_other_months_still_post(books
 
     assert [(p.month, p.currency, p.amount) for p in result.posted] == [(date(2025, 4, 1), "USD", Decimal("10.00"))]
     assert [(p.month, p.currency, p.entry_id, p.problem) for p in result.problems] == [
-        (date(2025, 5, 1), "EUR", None, "May 2025, EUR: No EUR→USD average rate for 2025-05: add it under Ledger → FX rates.")]
+        (date(2025, 5, 1), "EUR", None, "No EUR→USD average rate for 2025-05: add it under Ledger → FX rates.")]
     with tenant_context(books.org):
-        assert CostPosting.objects.get(currency="EUR").problem.startswith("May 2025, EUR: No EUR→USD")
+        assert CostPosting.objects.get(kind="costs", key="2025-05:EUR").problem.startswith("No EUR→USD average rate")
 
 
 def test_months_before_the_first_month_to_post_are_not_posted_and_moving_it_later_reverses_them(books, import_costs):
